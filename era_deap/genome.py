@@ -1,0 +1,40 @@
+"""Genomes as DEAP individuals.
+
+The `creator` classes are made here, once, when this module is first imported; `era_deap/__init__`
+imports it, so any process that imports the package (a worker, a resumed run) can unpickle an
+individual. A genome is a list of the eight genes in `GENES` order.
+"""
+from __future__ import annotations
+
+from deap import base, creator
+
+GENES = ("block", "s1", "s2", "s3", "s4", "filters", "filter_update", "group_size")
+SECTION_GENES = GENES[1:5]
+
+if not hasattr(creator, "FitnessMin"):
+    # Fitness is the validation error in percent: minimised.
+    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
+if not hasattr(creator, "Individual"):
+    creator.create("Individual", list, fitness=creator.FitnessMin)
+
+Individual = creator.Individual
+FitnessMin = creator.FitnessMin
+
+
+def individual(genes) -> Individual:
+    """A fresh DEAP individual holding `genes` (fitness invalid)."""
+    return Individual(list(genes))
+
+
+def to_arch(genome) -> dict:
+    """The architecture dict handed to builders and objectives (keys as in the thesis)."""
+    block, s1, s2, s3, s4, filters, update, group = genome
+    return {"block": block, "sections": [s1, s2, s3, s4], "filters": filters,
+            "filter_update": update, "group_size": group}
+
+
+def from_arch(arch: dict) -> Individual:
+    """Inverse of `to_arch`."""
+    sections = list(arch["sections"])
+    return individual([arch["block"], *sections, arch["filters"], arch["filter_update"],
+                       arch["group_size"]])

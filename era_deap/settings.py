@@ -1,0 +1,236 @@
+"""The configuration of a search, one dataclass per concern (nanoGPT style), loaded strictly.
+
+A search file looks like
+
+    name: regularized_evolution
+    space: ../space.yaml             # relative to this file; omitted: the built-in default space
+    seed: 0
+    budget: 200                      # unique trained architectures
+    strategy: {kind: regularized_evolution, population_size: 50, tournament_size: 2}
+    evaluator: {objective: train, workers: 1, dataset: {name: digits}, training: {epochs: 20}}
+
+Relative paths inside a file (`space`, `evaluator.dataset.data_dir`) are relative to that file.
+The defaults are the thesis protocol (§3.5, §3.6, A.3).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from .config import ConfigError, Located, bounded, from_mapping, read_with_base, to_mapping
+
+
+# --- the evaluator ----------------------------------------------------------------------------------
+
+@dataclass
+class DatasetConfig:
+    name: Literal["cifar10", "digits", "synthetic"] = "digits"
+    data_dir: str = "data"                  # cifar10: torchvision's layout (cifar-10-batches-py/) here
+    download: bool = False                  # cifar10: let torchvision download when the machine can
+    train_size: Optional[int] = bounded(None, min=1)       # subsample the training part (None: all)
+    validation_size: Optional[int] = bounded(None, min=1)  # None: 5000 (cifar10), 20% (others)
+    shape: list[int] = bounded([3, 32, 32], min=1)         # synthetic only: channels, height, width
+    num_classes: int = bounded(10, min=2)                  # synthetic only
+    crop_padding: Optional[int] = bounded(None, min=0)     # random-crop padding; None: 4 (cifar10, synthetic), 1 (digits)
+    flip: Optional[bool] = None                            # horizontal flip; None: yes except digits
+
+    def check(self, at):
+        if len(self.shape) != 3:
+            at.fail("shape", "three integers [channels, height, width]", self.shape)
+
+
+@dataclass
+class TrainingConfig:
+    """One training schedule. `evaluator.training` is the search fidelity, `evaluator.final` the full one."""
+    epochs: int = bounded(20, min=1)
+    batch_size: int = bounded(128, min=1)
+    lr: float = bounded(0.1, above=0)
+    momentum: float = bounded(0.9, min=0, below=1)
+    weight_decay: float = bounded(1e-4, min=0)
+    nesterov: bool = False
+    lr_milestones: list[float] = bounded([0.85], above=0, below=1)  # fractions of `epochs`: lr *= lr_gamma
+    lr_gamma: float = bounded(0.1, above=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"     # auto: bf16 autocast on CUDA, fp32 on CPU
+    channels_last: bool = True
+    eval_batch_size: int = bounded(1024, min=1)
+    use_validation_data: bool = False       # train on train + validation (full training: all 50k)
+
+    def check(self, at):
+        if list(self.lr_milestones) != sorted(self.lr_milestones):
+            at.fail("lr_milestones", "increasing fractions of the epochs", self.lr_milestones)
+
+    def milestone_epochs(self) -> list[int]:
+        """Epochs (0-based) at whose start the learning rate is multiplied by `lr_gamma`."""
+        return [round(m * self.epochs) for m in self.lr_milestones]
+
+
+def full_training_defaults() -> TrainingConfig:
+    # Thesis A.3: 164 epochs on all training data, lr / 10 after 50% and 75%.
+    return TrainingConfig(epochs=164, lr_milestones=[0.5, 0.75], use_validation_data=True)
+
+
+@dataclass
+class EvaluatorConfig:
+    objective: str = "train"                # or "package.module:function", (arch, seed) -> error %
+    workers: int = bounded(1, min=1)        # evaluations in parallel (processes)
+    executor: str = "local"                 # "local" or a Dask scheduler address tcp://HOST:PORT
+    device: str = "auto"                    # auto | cpu | cuda | cuda:0,1 (workers round-robin)
+    gpu_share: float = bounded(1.0, above=0, max=1)  # Dask: the GPU resource each evaluation asks for
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    final: TrainingConfig = field(default_factory=full_training_defaults)
+    max_failure_fraction: float = bounded(0.5, above=0, max=1)  # stop when more fail (after min_evaluations_before_stop)
+    min_evaluations_before_stop: int = bounded(5, min=1)
+
+    def check(self, at):
+        if self.executor != "local" and not self.executor.startswith(("tcp://", "tls://", "inproc://")):
+            at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
+        if self.objective != "train" and ":" not in self.objective:
+            at.fail("objective", "'train' or 'package.module:function'", self.objective)
+
+
+# --- strategies -------------------------------------------------------------------------------------
+
+@dataclass
+class OperatorSpec:
+    """A DEAP operator by import path, with keyword arguments as `toolbox.register` takes them."""
+    function: str
+    kwargs: dict = field(default_factory=dict)
+
+    def check(self, at):
+        if ":" not in self.function:
+            at.fail("function", "'package.module:function'", self.function)
+
+
+def _operator(function: str, **kwargs):
+    return field(default_factory=lambda: OperatorSpec(function, dict(kwargs)))
+
+
+@dataclass
+class EvolutionConfig:
+    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
+    kind: str
+    population_size: int = bounded(50, min=2)
+    tournament_size: Optional[int] = bounded(None, min=2)   # None: 2, or 3 for crossover_evolution
+    max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
+    mutate: Union[str, OperatorSpec] = _operator("era_deap.operators:mut_uniform_reset", n_genes=1)
+    mate: Union[str, OperatorSpec] = _operator("deap.tools:cxUniform", indpb=0.5)
+
+    def check(self, at):
+        if self.tournament_size is None:
+            self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
+        if self.tournament_size > self.population_size:
+            at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
+        for name in ("mutate", "mate"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, OperatorSpec(value))
+                if ":" not in value:
+                    at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", value)
+
+
+@dataclass
+class RandomSearchConfig:
+    kind: str
+
+
+@dataclass
+class LocalSearchConfig:
+    kind: str
+    random_samples: int = bounded(50, min=1)  # thesis A.2.2 (HyperMapper default 10,000)
+    starts: int = bounded(10, min=1)          # best-improvement searches from the best samples
+
+    def check(self, at):
+        if self.starts > self.random_samples:
+            at.fail("starts", f"at most random_samples ({self.random_samples})", self.starts)
+
+
+@dataclass
+class BayesianConfig:
+    kind: str
+    initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
+    random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
+    local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates
+
+
+STRATEGIES = {
+    "evolution": EvolutionConfig,
+    "regularized_evolution": EvolutionConfig,
+    "crossover_evolution": EvolutionConfig,
+    "random_search": RandomSearchConfig,
+    "local_search": LocalSearchConfig,
+    "bayesian_optimization": BayesianConfig,
+}
+
+
+# --- the search -------------------------------------------------------------------------------------
+
+@dataclass
+class SearchConfig:
+    name: str
+    strategy: Any
+    space: Optional[str] = None             # path (resolved absolute on load); None: the default space
+    seed: int = 0
+    budget: int = bounded(200, min=1)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    source: str = field(default="<config>", compare=False)
+
+    def to_dict(self) -> dict:
+        data = to_mapping(self)
+        data.pop("source")
+        return data
+
+
+def _strategy_from(data, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: strategy: expected a mapping with `kind`, got {data!r}")
+    kind = data.get("kind")
+    if kind not in STRATEGIES:
+        close = difflib.get_close_matches(str(kind), list(STRATEGIES), n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        loc = getattr(data, "where", {}).get("kind", where)
+        raise ConfigError(f"{loc}: strategy.kind: expected one of {', '.join(STRATEGIES)}, got {kind!r}{hint}")
+    return from_mapping(STRATEGIES[kind], data, prefix="strategy.", where=where)
+
+
+def search_config_from(data: dict, source: str = "<config>", base_dir: Path | None = None) -> SearchConfig:
+    """Build a SearchConfig from a mapping; relative paths resolve against `base_dir`."""
+    data = Located(data, where=getattr(data, "where", {}), origin=getattr(data, "origin", source))
+    strategy_data = data.pop("strategy", None)
+    if strategy_data is None:
+        raise ConfigError(f"{source}: missing key strategy (a mapping with `kind`)")
+    data["strategy"] = None  # placeholder: validated below by kind
+    config = from_mapping(SearchConfig, data, where=source)
+    config.strategy = _strategy_from(strategy_data, data.where.get("strategy", source))
+    config.source = source
+    if base_dir is not None:
+        if config.space is not None:
+            config.space = _resolve(config.space, data, "space", base_dir)
+        dataset = (data.get("evaluator") or {}).get("dataset") or {}
+        config.evaluator.dataset.data_dir = _resolve(config.evaluator.dataset.data_dir, dataset, "data_dir",
+                                                     base_dir)
+    if config.space is not None and not Path(config.space).is_file():
+        raise ConfigError(f"{data.where.get('space', source)}: space: file not found: {config.space}")
+    return config
+
+
+def _resolve(value: str, mapping, key: str, base_dir: Path) -> str:
+    """A path from a config file, made absolute against the directory of the file that set it."""
+    location = getattr(mapping, "where", {}).get(key)
+    directory = Path(location.rsplit(":", 1)[0]).resolve().parent if location else base_dir
+    return str((directory / value).resolve())
+
+
+def load_search_config(path) -> SearchConfig:
+    """Load a search file (following `base:`), validate everything, resolve relative paths."""
+    path = Path(path)
+    data = read_with_base(path)
+    return search_config_from(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def replace(config: SearchConfig, **changes) -> SearchConfig:
+    """A copy of `config` with top-level fields changed (CLI overrides such as --seed)."""
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,73 @@
+"""The one interface every search strategy implements (DESIGN §5), and the factory by `kind`.
+
+    strategy = make_strategy(space, config.strategy, seed)
+    individual = strategy.ask()          # a canonical DEAP individual of `space`
+    strategy.tell(individual, result)    # result: EvalResult; individual.fitness is already set
+
+The driver owns budget, parallelism, cache, journal and logbook. Several individuals may be in
+flight (asked, not yet told), and tells may come in any order. A strategy must be deterministic given
+its seed and the sequence of ask/tell calls: resume replays that sequence. So: draw randomness only
+from `self.rng` (or inside `with self.seeded():` for DEAP operators that use the global `random`),
+never iterate over a set or use `hash()`.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import random
+
+
+class SearchExhausted(Exception):
+    """The strategy has nothing left to propose (e.g. every network of a small space was evaluated)."""
+
+
+class Strategy:
+    kind = "strategy"
+
+    def __init__(self, space, config, seed: int):
+        self.space = space
+        self.config = config
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    def ask(self):
+        raise NotImplementedError
+
+    def tell(self, individual, result) -> None:
+        raise NotImplementedError
+
+    def stats(self) -> dict:
+        """Extra numbers for the logbook record of the latest tell (e.g. seconds per suggestion)."""
+        return {}
+
+    @contextlib.contextmanager
+    def seeded(self):
+        """Run DEAP operators (which use the global `random`) on this strategy's own random stream,
+        leaving the global stream as it was."""
+        outer = random.getstate()
+        random.setstate(self.rng.getstate())
+        try:
+            yield
+        finally:
+            self.rng.setstate(random.getstate())
+            random.setstate(outer)
+
+
+# kind -> "module:Class"; modules are imported only when their kind is used (BO pulls in gpytorch).
+REGISTRY = {
+    "evolution": "era_deap.evolution:Evolution",
+    "regularized_evolution": "era_deap.evolution:RegularizedEvolution",
+    "crossover_evolution": "era_deap.evolution:CrossoverEvolution",
+    "random_search": "era_deap.baselines.random_search:RandomSearch",
+    "local_search": "era_deap.baselines.local_search:LocalSearch",
+    "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",
+}
+
+
+def strategy_class(kind: str):
+    module, name = REGISTRY[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def make_strategy(space, config, seed: int) -> Strategy:
+    return strategy_class(config.kind)(space, config, seed)
