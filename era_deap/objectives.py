@@ -1,0 +1,67 @@
+"""Cheap objectives for tests, benchmarks and trying strategies: `objective: "era_deap.objectives:NAME"`.
+
+Each is a callable `(arch: dict, seed: int) -> float` returning a validation error in percent, like
+the training objective. `landscape` has a known optimum (`OPTIMUM`, error `OPTIMUM_ERROR`) in the
+default space and enough structure (a narrow basin, interactions, a rugged term) that guided searches
+beat random search on it while random search still finds reasonable genomes.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+
+# Thesis table 10's regularized-evolution winner serves as the known optimum.
+OPTIMUM = {"block": "bottleneck", "sections": [7, 9, 9, 1], "filters": 64, "filter_update": 2,
+           "group_size": 32}
+OPTIMUM_ERROR = 5.0
+
+
+def _coordinates(arch: dict) -> list[float]:
+    """Genes on [0, 1] scales of the default space (log scale for widths)."""
+    s = arch["sections"]
+    return [1.0 if arch["block"] == "bottleneck" else 0.0, s[0] / 18, (s[1] - 1) / 17, (s[2] - 1) / 17,
+            (s[3] - 1) / 17, math.log2(arch["filters"]) / 6, float(arch["filter_update"] - 1),
+            math.log2(min(arch["group_size"], arch["filters"])) / 5]
+
+
+_TARGET = _coordinates(OPTIMUM)
+_WEIGHTS = [4.0, 6.0, 8.0, 8.0, 6.0, 14.0, 5.0, 4.0]
+
+
+def landscape(arch: dict, seed: int = 0) -> float:
+    """Deterministic error in [OPTIMUM_ERROR, ~90]; minimum OPTIMUM_ERROR exactly at OPTIMUM."""
+    x = _coordinates(arch)
+    d = [xi - ti for xi, ti in zip(x, _TARGET)]
+    bowl = sum(w * di * di for w, di in zip(_WEIGHTS, d))
+    interaction = 6.0 * abs(d[5] * d[6]) + 4.0 * abs(d[2] - d[3])  # width x update, balanced sections
+    rugged = 1.5 * sum(math.sin(7.0 * di) ** 2 for di in d)
+    return OPTIMUM_ERROR + 1.8 * (bowl + interaction + rugged)
+
+
+def noisy_landscape(arch: dict, seed: int = 0) -> float:
+    """`landscape` plus seed-dependent noise of about 0.5 points, like retraining with another seed."""
+    return landscape(arch) + random.Random(seed).gauss(0.0, 0.5)
+
+
+def sleepy_landscape(arch: dict, seed: int = 0) -> float:
+    """`landscape` after sleeping 0.2 s: for measuring parallel workers without training."""
+    time.sleep(0.2)
+    return landscape(arch)
+
+
+def flaky_landscape(arch: dict, seed: int = 0):
+    """`landscape`, but about a third of genomes fail the way a user's objective can: an exception,
+    NaN, infinity, None or a string. Deterministic per genome."""
+    mode = (sum(arch["sections"]) + arch["filters"] + arch["group_size"]) % 15
+    if mode == 0:
+        raise RuntimeError("objective failed on purpose")
+    if mode == 1:
+        return float("nan")
+    if mode == 2:
+        return float("inf")
+    if mode == 3:
+        return None
+    if mode == 4:
+        return "12.5"
+    return landscape(arch)
