@@ -1,0 +1,409 @@
+"""Find and read run directories (era_deap.rundir's contract) into plain records for the report.
+
+    collection = load(["runs/quick"])      # every run dir and final-training dir beneath
+    for search in collection.searches:     # grouped by config `name`, in the thesis's order
+        for run in search.runs:            # one per seed
+            run.evaluations, anytime_curves(run.evaluations), best_evaluation(run.evaluations)
+
+`evaluations.csv` is the source of truth; the logbook is only cross-checked (`logbook_mismatches`).
+No pandas: lists of frozen dataclasses.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import rundir
+from .config import ConfigError
+from .genome import GENES, to_arch
+
+# Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
+SEARCH_NAMES = {
+    "random_search": "Random Search",
+    "local_search": "Local Search",
+    "bayesian_optimization": "Bayesian Optimization",
+    "evolution": "Evolution",
+    "regularized_evolution": "Regularized Evolution",
+    "crossover_evolution": "Crossover Evolution",
+}
+EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution")  # thesis table 10
+
+# Standalone final-training dirs: final.json `name` (lower case, letters and digits only) -> label.
+BASELINE_NAMES = {"resnet110": "ResNet-110 (baseline)", "resnet110wide": "ResNet-110 wide"}
+
+OK = "ok"
+INTERRUPTED = "interrupted"  # never written by the driver; tolerated and ignored (retrained on resume)
+MAX_DEPTH = 3                # RUN_DIR may be a run, a search (seed-k/ below), a profile or runs/ itself
+INT_GENES = GENES[1:]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One row of evaluations.csv, typed."""
+    index: int
+    key: str
+    genes: tuple          # GENES order; ints where the text is an integer
+    error: float | None   # validation error (%); None unless status is ok
+    status: str
+    cached: bool
+    params: int | None
+    depth: int | None
+    seconds: float | None
+    elapsed: float
+    worker: str
+    seed: int | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def arch(self) -> dict:
+        return to_arch(self.genes)
+
+
+@dataclass
+class Run:
+    path: Path
+    name: str               # config `name`: the grouping key
+    kind: str               # config strategy.kind
+    seed: int | None
+    finished: bool
+    evaluations: list       # [Evaluation], interrupted rows left out
+    logbook: list | None    # logbook.json records, when present
+    final: dict | None      # <run>/final/final.json, when present
+    notes: list = field(default_factory=list)  # things the reader should know (shown in report.md)
+
+    @property
+    def final_path(self) -> Path:
+        return self.path / rundir.FINAL_DIR
+
+    @property
+    def failed(self) -> dict:
+        counts: dict = {}
+        for e in self.evaluations:
+            if not e.ok:
+                counts[e.status] = counts.get(e.status, 0) + 1
+        return counts
+
+    @property
+    def cached(self) -> int:
+        return sum(e.cached for e in self.evaluations)
+
+
+@dataclass
+class Search:
+    name: str
+    kind: str
+    runs: list              # [Run], by seed
+
+    @property
+    def label(self) -> str:
+        return SEARCH_NAMES.get(self.name, self.name)
+
+    @property
+    def evolutionary(self) -> bool:
+        return self.kind in EVOLUTIONARY_KINDS or "evolution" in self.kind
+
+    @property
+    def finished(self) -> bool:
+        return all(r.finished for r in self.runs)
+
+
+@dataclass
+class FinalResult:
+    path: Path
+    label: str
+    data: dict              # final.json as written
+    search: str | None = None   # config name of the search it came from; None for a baseline
+    seed: int | None = None
+
+
+@dataclass
+class Collection:
+    searches: list          # [Search], thesis order
+    baselines: list         # [FinalResult] from standalone final-training dirs
+
+    @property
+    def runs(self) -> list:
+        return [r for s in self.searches for r in s.runs]
+
+    @property
+    def finals(self) -> list:
+        """Table 1 rows: baselines first (as in the thesis), then each search's final training."""
+        from_runs = [FinalResult(r.final_path, s.label, r.final, s.name, r.seed)
+                     for s in self.searches for r in s.runs if r.final is not None]
+        return self.baselines + from_runs
+
+
+# --- discovery ------------------------------------------------------------------------------------
+
+def discover(path: Path) -> tuple[list, list]:
+    """(run dirs, standalone final-training dirs) at or below `path`, up to MAX_DEPTH levels, sorted.
+    A run dir holds evaluations.csv; we do not look inside it except for its final/ subdirectory."""
+    runs, finals = [], []
+    for top, dirs, files in os.walk(path):
+        here = Path(top)
+        level = len(here.relative_to(path).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if rundir.EVALUATIONS in files:
+            runs.append(here)
+            dirs[:] = []
+        elif rundir.FINAL in files:   # a run's own final/ is never reached here: read with the run
+            finals.append(here)
+        if level >= MAX_DEPTH:
+            dirs[:] = []
+    return runs, finals
+
+
+def load(paths) -> Collection:
+    """Every run and final-training dir under `paths`, read and grouped. ConfigError (one line) for a
+    path that does not exist or holds neither evaluations.csv nor final.json."""
+    run_dirs, final_dirs = {}, {}
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            raise ConfigError(f"RUN_DIR {given}: no such directory")
+        runs, finals = discover(path)
+        if not runs and not finals:
+            raise ConfigError(f"RUN_DIR {given}: no {rundir.EVALUATIONS} (search run) or {rundir.FINAL} "
+                              f"(final training) in it or up to {MAX_DEPTH} levels below")
+        for d in runs:
+            run_dirs.setdefault(d.resolve(), d)
+        for d in finals:
+            final_dirs.setdefault(d.resolve(), d)
+    runs = [read_run(d) for d in run_dirs.values()]
+    baselines = [_read_baseline(d) for d in final_dirs.values()]
+    baselines.sort(key=lambda f: (_baseline_rank(f.label), f.label, str(f.path)))
+    return Collection(group(runs), baselines)
+
+
+def group(runs) -> list:
+    """Runs grouped by config name into Searches: thesis order first, then other names by their
+    strategy kind's thesis position and name; runs within a search by seed."""
+    by_name: dict = {}
+    for run in runs:
+        by_name.setdefault(run.name, []).append(run)
+    searches = [Search(name, rs[0].kind, sorted(rs, key=lambda r: (r.seed is None, r.seed or 0, str(r.path))))
+                for name, rs in by_name.items()]
+    return sorted(searches, key=lambda s: search_order(s.name, s.kind))
+
+
+def search_order(name: str, kind: str = "") -> tuple:
+    order = list(SEARCH_NAMES)
+    if name in SEARCH_NAMES:
+        return (0, order.index(name), name)
+    return (1, order.index(kind) if kind in SEARCH_NAMES else len(order), name)
+
+
+# --- reading one run ------------------------------------------------------------------------------
+
+def read_run(path: Path) -> Run:
+    config = _read_yaml(path / rundir.CONFIG)
+    summary = _read_json(path / rundir.SUMMARY)
+    evaluations, notes = read_evaluations(path / rundir.EVALUATIONS)
+    name = config.get("name") or summary.get("name") or path.name
+    strategy = config.get("strategy") if isinstance(config.get("strategy"), dict) else {}
+    kind = strategy.get("kind") or summary.get("kind") or name
+    seed = config.get("seed", summary.get("seed"))
+    finished = bool(summary.get("finished", False))
+    if not summary:
+        notes.append(f"no {rundir.SUMMARY}: treated as unfinished")
+    logbook = _read_json(path / rundir.LOGBOOK_JSON, default=None)
+    final_path = path / rundir.FINAL_DIR / rundir.FINAL
+    final = _read_json(final_path, default=None)
+    return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
+               evaluations, logbook if isinstance(logbook, list) else None, final, notes)
+
+
+def read_evaluations(path: Path) -> tuple[list, list]:
+    """Typed rows of evaluations.csv and notes. A last row cut short (the run was killed while writing)
+    is dropped with a note; any other malformed row is a ConfigError naming file and line."""
+    notes, rows = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in rundir.EVALUATION_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
+                              f"{','.join(rundir.EVALUATION_COLUMNS)}")
+        raw = list(reader)
+    interrupted = 0
+    for number, row in enumerate(raw, start=2):
+        if any(row.get(c) is None for c in rundir.EVALUATION_COLUMNS):
+            if number == len(raw) + 1:
+                notes.append(f"last row of {rundir.EVALUATIONS} incomplete (run stopped while writing): ignored")
+                continue
+            raise ConfigError(f"{path}:{number}: row has fewer fields than the header")
+        try:
+            evaluation = _evaluation(row)
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: {exc}") from None
+        if evaluation.status == INTERRUPTED:
+            interrupted += 1
+            continue
+        rows.append(evaluation)
+    if interrupted:
+        notes.append(f"{interrupted} interrupted evaluation(s) ignored (retrained on resume)")
+    return rows, notes
+
+
+def _evaluation(row: dict) -> Evaluation:
+    status = row["status"].strip()
+    error = _float(row["error"], "error")
+    if status == OK and (error is None or not math.isfinite(error)):
+        raise ValueError(f"status ok needs a finite error, got {row['error']!r}")
+    genes = tuple([row["block"]] + [_int_or_text(row[g]) for g in INT_GENES])
+    return Evaluation(
+        index=int(row["index"]), key=row["key"], genes=genes, error=error if status == OK else None,
+        status=status, cached=row["cached"].strip() in ("1", "true", "True"),
+        params=_int(row["params"], "params"), depth=_int(row["depth"], "depth"),
+        seconds=_float(row["seconds"], "seconds"), elapsed=_float(row["elapsed"], "elapsed") or 0.0,
+        worker=row["worker"], seed=_int(row["seed"], "seed"), message=row["message"])
+
+
+def _float(text: str, column: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"column {column}: expected a number, got {text!r}") from None
+
+
+def _int(text: str, column: str) -> int | None:
+    value = _float(text, column)
+    return None if value is None else int(value)
+
+
+def _int_or_text(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return text   # an invalid genome may hold anything; it is shown, never computed with
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _read_json(path: Path, default=dict):
+    if not path.exists():
+        return default() if callable(default) else default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _read_baseline(path: Path) -> FinalResult:
+    data = _read_json(path / rundir.FINAL)
+    name = str(data.get("name") or path.name.removeprefix("final-"))
+    normal = "".join(ch for ch in name.lower() if ch.isalnum())
+    return FinalResult(path, BASELINE_NAMES.get(normal, name), data)
+
+
+def _baseline_rank(label: str) -> int:
+    labels = list(BASELINE_NAMES.values())
+    return labels.index(label) if label in labels else len(labels)
+
+
+# --- derived series -------------------------------------------------------------------------------
+
+def best_evaluation(evaluations) -> Evaluation | None:
+    """The successful evaluation with the lowest error (earliest on ties), moved to the first
+    evaluation of its network: a cached row repeats an earlier result and should not be credited."""
+    ok = [e for e in evaluations if e.ok]
+    if not ok:
+        return None
+    best = min(ok, key=lambda e: (e.error, e.index))
+    return min((e for e in ok if e.key == best.key), key=lambda e: e.index)
+
+
+def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
+    """Thesis figure 5 per evaluation (failed ones included, carrying the values forward):
+    index, elapsed (s), best so far, mean of all successes, mean of the last `window` successes.
+    Values are None before the first success. Cached rows count: the strategy saw them."""
+    out = {k: [] for k in ("index", "elapsed", "best", "mean_all", "mean_last50")}
+    errors: list = []
+    best = total = None
+    for e in evaluations:
+        if e.ok:
+            errors.append(e.error)
+            best = e.error if best is None else min(best, e.error)
+            total = (total or 0.0) + e.error
+        recent = errors[-window:]
+        out["index"].append(e.index)
+        out["elapsed"].append(e.elapsed)
+        out["best"].append(best)
+        out["mean_all"].append(total / len(errors) if errors else None)
+        out["mean_last50"].append(sum(recent) / len(recent) if recent else None)
+    return out
+
+
+def logbook_mismatches(run: Run, tolerance: float = 1e-6) -> list:
+    """Where logbook.json disagrees with the curves recomputed from evaluations.csv (first few)."""
+    if run.logbook is None:
+        return []
+    curves = anytime_curves(run.evaluations)
+    at = {i: n for n, i in enumerate(curves["index"])}
+    problems = []
+    for record in run.logbook:
+        n = at.get(record.get("index"))
+        if n is None:
+            continue   # e.g. the CSV lost its last row
+        for field_ in ("best", "mean_all", "mean_last50"):
+            ours, theirs = curves[field_][n], record.get(field_)
+            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > tolerance):
+                problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")
+    return problems
+
+
+# --- statistics over seeds ------------------------------------------------------------------------
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the t confidence interval (nan half-width for fewer than two values)."""
+    mean, half, _ = mean_band([[v] for v in values], confidence)
+    return float(mean[0]), float(half[0])
+
+
+def mean_band(columns, confidence: float = 0.95):
+    """Per point: mean, t-interval half-width and count over the values that are not None/nan.
+    `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
+    import numpy as np
+    from scipy import stats
+    data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
+    if data.ndim == 1:
+        data = data[:, None]
+    n = np.sum(~np.isnan(data), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.nansum(data, axis=0) / np.maximum(n, 1), np.nan)
+        spread = np.sqrt(np.nansum((data - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
+        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        half = np.where(n >= 2, t * spread / np.sqrt(np.maximum(n, 1)), np.nan)
+    return mean, half, n
+
+
+def step_at(xs, ys, grid, hold: bool = False) -> list:
+    """The step function through (xs, ys) — the value of the last point at or before x — at each grid
+    point; None before the first point, and after the last unless `hold` (a finished search keeps its
+    final state: on a time axis its best stays what it was when it ended)."""
+    out, i = [], -1
+    for x in grid:
+        while i + 1 < len(xs) and xs[i + 1] <= x:
+            i += 1
+        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])
+    return out
