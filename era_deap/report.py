@@ -100,8 +100,8 @@ def report_markdown(collection, out: Path, figures: dict, table_list, rank_table
                   _image("Figure 4", figures["fig4"][0]),
                   "## Figure 5: search progress\n",
                   "(a) best error so far, (b) mean error of all successful evaluations so far, (c) mean "
-                  "error of the last 50 successful evaluations; failed evaluations are left out of all "
-                  "three, cached ones count. A search with several seeds is shown as the mean over its "
+                  "error of the last 50 successful evaluations; failed and cached evaluations (a cached "
+                  "one repeats a network already counted) are left out of all three. A search with several seeds is shown as the mean over its "
                   "seeds with a 95% t-interval band (where two or more seeds contribute; cut at 0). "
                   "Against models evaluated a seed counts up to its last evaluation; against time a "
                   "finished seed keeps its final value after it ended, an unfinished one stops.\n",

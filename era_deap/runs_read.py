@@ -324,24 +324,22 @@ def _baseline_rank(label: str) -> int:
 # --- derived series -------------------------------------------------------------------------------
 
 def best_evaluation(evaluations) -> Evaluation | None:
-    """The successful evaluation with the lowest error (earliest on ties), moved to the first
-    evaluation of its network: a cached row repeats an earlier result and should not be credited."""
-    ok = [e for e in evaluations if e.ok]
-    if not ok:
-        return None
-    best = min(ok, key=lambda e: (e.error, e.index))
-    return min((e for e in ok if e.key == best.key), key=lambda e: e.index)
+    """The successful evaluation with the lowest error, earliest on ties. Cached rows are left out: each
+    repeats the first evaluation of its network, which is the one to credit (as the driver does)."""
+    ok = [e for e in evaluations if e.ok and not e.cached]
+    return min(ok, key=lambda e: (e.error, e.index)) if ok else None
 
 
 def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
-    """Thesis figure 5 per evaluation (failed ones included, carrying the values forward):
+    """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
     index, elapsed (s), best so far, mean of all successes, mean of the last `window` successes.
-    Values are None before the first success. Cached rows count: the strategy saw them."""
+    Values are None before the first success. Failed and cached rows do not enter the statistics (a
+    cached row repeats a network already counted), as in the driver's logbook."""
     out = {k: [] for k in ("index", "elapsed", "best", "mean_all", "mean_last50")}
     errors: list = []
     best = total = None
     for e in evaluations:
-        if e.ok:
+        if e.ok and not e.cached:
             errors.append(e.error)
             best = e.error if best is None else min(best, e.error)
             total = (total or 0.0) + e.error
@@ -405,5 +403,5 @@ def step_at(xs, ys, grid, hold: bool = False) -> list:
     for x in grid:
         while i + 1 < len(xs) and xs[i + 1] <= x:
             i += 1
-        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])
+        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])   # i < 0 first: xs may be empty
     return out
