@@ -129,9 +129,14 @@ def _runs_table(collection, out: Path) -> str:
             elapsed = max((e.elapsed for e in r.evaluations), default=0.0)
             rows.append([s.label, "—" if r.seed is None else r.seed, f"`{_relative(r.path, out)}`",
                          len(r.evaluations), failed, r.cached, _duration(elapsed),
-                         "finished" if r.finished else "**unfinished**"])
+                         _status(r)])
     return tables.markdown(["Search", "Seed", "Run directory", "Evaluated", "Failed", "Cached", "Elapsed",
                             "Status"], rows)
+
+
+def _status(run) -> str:
+    status = "finished" if run.finished else "**unfinished**"
+    return status + (f" ({run.stop_reason})" if run.stop_reason else "")
 
 
 def _run_notes(collection, out: Path) -> list:

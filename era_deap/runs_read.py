@@ -80,6 +80,7 @@ class Run:
     logbook: list | None    # logbook.json records, when present
     final: dict | None      # <run>/final/final.json, when present
     notes: list = field(default_factory=list)  # things the reader should know (shown in report.md)
+    stop_reason: str = ""   # summary.json's, when the driver gave one (e.g. "failures")
 
     @property
     def final_path(self) -> Path:
@@ -220,7 +221,8 @@ def read_run(path: Path) -> Run:
     final_path = path / rundir.FINAL_DIR / rundir.FINAL
     final = _read_json(final_path, default=None)
     return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
-               evaluations, logbook if isinstance(logbook, list) else None, final, notes)
+               evaluations, logbook if isinstance(logbook, list) else None, final, notes,
+               str(summary.get("stop_reason") or ""))
 
 
 def read_evaluations(path: Path) -> tuple[list, list]:
