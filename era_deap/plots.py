@@ -15,12 +15,14 @@ import zlib
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import blended_transform_factory
+from scipy import stats
 
-from .runs_read import anytime_curves, mean_band, step_at
+from .runs_read import anytime_curves
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {
@@ -197,6 +199,33 @@ def _grid(series, against: str) -> list:
     if against == "evaluations":
         return list(range(1, int(end) + 1))
     return [end * i / (TIME_GRID_POINTS - 1) for i in range(TIME_GRID_POINTS)]
+
+
+# --- seeds ---------------------------------------------------------------------------------------
+
+def mean_band(columns, confidence: float = 0.95):
+    """Per point: mean, t-interval half-width and count over the values that are not None/nan.
+    `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
+    data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
+    n = np.sum(~np.isnan(data), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.nansum(data, axis=0) / np.maximum(n, 1), np.nan)
+        spread = np.sqrt(np.nansum((data - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
+        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        half = np.where(n >= 2, t * spread / np.sqrt(np.maximum(n, 1)), np.nan)
+    return mean, half, n
+
+
+def step_at(xs, ys, grid, hold: bool = False) -> list:
+    """The step function through (xs, ys) — the value of the last point at or before x — at each grid
+    point; None before the first point, and after the last unless `hold` (a finished search keeps its
+    final state: on a time axis its best stays what it was when it ended)."""
+    out, i = [], -1
+    for x in grid:
+        while i + 1 < len(xs) and xs[i + 1] <= x:
+            i += 1
+        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])   # i < 0 first: xs may be empty
+    return out
 
 
 # --- files ----------------------------------------------------------------------------------------

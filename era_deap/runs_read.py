@@ -371,39 +371,3 @@ def logbook_mismatches(run: Run, tolerance: float = 1e-6) -> list:
                 problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")
     return problems
 
-
-# --- statistics over seeds ------------------------------------------------------------------------
-
-def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of the t confidence interval (nan half-width for fewer than two values)."""
-    mean, half, _ = mean_band([[v] for v in values], confidence)
-    return float(mean[0]), float(half[0])
-
-
-def mean_band(columns, confidence: float = 0.95):
-    """Per point: mean, t-interval half-width and count over the values that are not None/nan.
-    `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
-    import numpy as np
-    from scipy import stats
-    data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
-    if data.ndim == 1:
-        data = data[:, None]
-    n = np.sum(~np.isnan(data), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, np.nansum(data, axis=0) / np.maximum(n, 1), np.nan)
-        spread = np.sqrt(np.nansum((data - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
-        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
-        half = np.where(n >= 2, t * spread / np.sqrt(np.maximum(n, 1)), np.nan)
-    return mean, half, n
-
-
-def step_at(xs, ys, grid, hold: bool = False) -> list:
-    """The step function through (xs, ys) — the value of the last point at or before x — at each grid
-    point; None before the first point, and after the last unless `hold` (a finished search keeps its
-    final state: on a time axis its best stays what it was when it ended)."""
-    out, i = [], -1
-    for x in grid:
-        while i + 1 < len(xs) and xs[i + 1] <= x:
-            i += 1
-        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])   # i < 0 first: xs may be empty
-    return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from scipy import stats
 
-from .runs_read import best_evaluation, mean_ci
+from .runs_read import best_evaluation
 
 MISSING = "—"
 
@@ -262,6 +262,16 @@ def _median(values):
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the t confidence interval (nan half-width for fewer than two values)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    spread = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
+    return mean, float(stats.t.ppf(0.5 + confidence / 2, n - 1) * spread / n ** 0.5)
 
 
 def _mean_ci_text(values) -> str:

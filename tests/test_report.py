@@ -322,3 +322,17 @@ def test_run_just_started_with_a_header_only_csv(tmp_path):
     (row,) = read_csv(run / "report" / "table2.csv")
     assert row["error"] == "" and row["evaluated"] == "0" and row["finished"] == "0"
     assert "**unfinished**" in (run / "report" / "report.md").read_text()
+
+
+def test_confidence_band_is_scipys_t_interval_over_the_seeds_present():
+    from era_deap.plots import mean_band, step_at
+    from era_deap.tables import mean_ci
+    mean, half, n = mean_band([[1.0, 2.0], [3.0, None], [5.0, 6.0]])
+    assert list(n) == [3, 2]
+    for k, values in enumerate(([1.0, 3.0, 5.0], [2.0, 6.0])):
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=stats.tmean(values), scale=stats.sem(values))
+        assert (mean[k] - half[k], mean[k] + half[k]) == pytest.approx((low, high))
+        assert mean_ci(values) == pytest.approx(((low + high) / 2, (high - low) / 2))
+    # a seed that stopped counts no further, unless it finished and holds its final value
+    assert step_at([1, 3], [10.0, 8.0], [0, 1, 2, 3, 4]) == [None, 10.0, 10.0, 8.0, None]
+    assert step_at([1, 3], [10.0, 8.0], [4], hold=True) == [8.0]
