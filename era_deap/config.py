@@ -120,7 +120,7 @@ def _describe(tp: Any) -> str:
     if origin in (list, tuple):
         (item, *_) = get_args(tp) or (Any,)
         return f"a list of {_describe(item)}"
-    if origin is dict:
+    if origin is dict or tp is dict:
         return "a mapping"
     if dataclasses.is_dataclass(tp):
         return "a mapping"
@@ -154,7 +154,7 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
             raise fail
         (item, *_) = get_args(tp) or (Any,)
         return [_convert(v, item, f"{key}[{i}]", where) for i, v in enumerate(value)]
-    if origin is dict:
+    if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise fail
         return dict(value)

@@ -50,6 +50,18 @@ def sleepy_landscape(arch: dict, seed: int = 0) -> float:
     return landscape(arch)
 
 
+def paced_landscape(arch: dict, seed: int = 0) -> float:
+    """`landscape` after sleeping ERA_OBJECTIVE_SLEEP seconds (default 0.05): for kill/resume tests."""
+    import os
+    time.sleep(float(os.environ.get("ERA_OBJECTIVE_SLEEP", "0.05")))
+    return landscape(arch)
+
+
+def failing(arch: dict, seed: int = 0) -> float:
+    """Always fails: for testing that a search stops when most evaluations fail."""
+    raise RuntimeError("this objective always fails")
+
+
 def flaky_landscape(arch: dict, seed: int = 0):
     """`landscape`, but about a third of genomes fail the way a user's objective can: an exception,
     NaN, infinity, None or a string. Deterministic per genome."""

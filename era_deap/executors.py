@@ -1,0 +1,204 @@
+"""Where evaluations run: in the driver process (`workers: 0`), or in local worker processes.
+
+An executor takes `submit(n, arch, seed)` and answers `next_event()` with the first thing that
+happened: `("done", n, EvalResult)` or `("resubmitted", n, reason)`. Nothing waits for a generation.
+
+Local workers are spawned processes, each holding one Evaluator (the dataset loads once per process).
+On CPU the machine's cores are split between them (torch threads); on GPUs workers are assigned to
+devices round-robin, several per GPU allowed. A worker that dies (a fatal CUDA error, a segfault)
+costs its evaluation an `error` result naming the exit code; a fresh worker replaces it. Workers die
+with the driver (Linux parent-death signal), so a killed search leaves no orphans training.
+"""
+from __future__ import annotations
+
+import ctypes
+import multiprocessing as mp
+import os
+import signal
+import sys
+from multiprocessing.connection import wait
+
+from .result import ERROR, EvalResult
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_devices(device: str) -> list[str]:
+    """`auto` | `cpu` | `cuda` | `cuda:N` | `cuda:0,1` -> concrete device names."""
+    if device == "cpu":
+        return ["cpu"]
+    import torch
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device == "auto":
+        return [f"cuda:{i}" for i in range(count)] or ["cpu"]
+    from .config import ConfigError
+    if not count:
+        raise ConfigError(f"evaluator.device: {device!r} asks for CUDA, but no CUDA GPU is available here "
+                          f"(use 'auto' or 'cpu')")
+    if device == "cuda":
+        return [f"cuda:{i}" for i in range(count)]
+    if device.startswith("cuda:"):
+        try:
+            ids = [int(i) for i in device[5:].split(",")]
+        except ValueError:
+            ids = []
+        if ids and all(0 <= i < count for i in ids):
+            return [f"cuda:{i}" for i in ids]
+    raise ConfigError(f"evaluator.device: expected auto, cpu, cuda or cuda:N[,M...] with N < {count}, "
+                      f"got {device!r}")
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, available_cores() // max(1, workers))
+
+
+class InProcessExecutor:
+    """Evaluates in the driver process, one at a time (workers: 0). For debugging and cheap objectives."""
+
+    def __init__(self, evaluator_config, split_seed: int, device: str = "cpu"):
+        from .evaluate import evaluator_for
+        self._evaluate = evaluator_for(evaluator_config, split_seed, device)
+        self._queue = []
+        self.name = f"main:{device}"
+
+    @property
+    def capacity(self) -> int:
+        return 1
+
+    def submit(self, n: int, arch: dict, seed: int) -> None:
+        self._queue.append((n, arch, seed))
+
+    def next_event(self):
+        n, arch, seed = self._queue.pop(0)
+        result = self._evaluate(arch, seed)
+        result.worker = self.name
+        return ("done", n, result)
+
+    def close(self) -> None:
+        self._queue.clear()
+
+
+class LocalProcessExecutor:
+    def __init__(self, evaluator_config, split_seed: int, workers: int, devices: list[str]):
+        self._context = mp.get_context("spawn")  # fork is unsafe with torch threads and CUDA
+        self._args = (evaluator_config, split_seed)
+        self._threads = threads_per_worker(workers)
+        self._workers = [self._start(i, devices[i % len(devices)]) for i in range(workers)]
+
+    @property
+    def capacity(self) -> int:
+        return len(self._workers)
+
+    def _start(self, index: int, device: str) -> dict:
+        parent, child = self._context.Pipe()
+        name = f"w{index}:{device}"
+        process = self._context.Process(target=_worker_main, name=f"era-worker-{index}", daemon=True,
+                                        args=(child, name, device, self._threads, *self._args))
+        process.start()
+        child.close()
+        return {"index": index, "device": device, "name": name, "conn": parent, "process": process,
+                "task": None}
+
+    def submit(self, n: int, arch: dict, seed: int) -> None:
+        worker = next(w for w in self._workers if w["task"] is None)
+        worker["task"] = (n, arch, seed)
+        worker["conn"].send((n, arch, seed))
+
+    def next_event(self):
+        busy = [w for w in self._workers if w["task"] is not None]
+        if not busy:
+            raise RuntimeError("next_event() with nothing submitted")
+        handles = {}
+        for w in busy:
+            handles[w["conn"]] = w
+            handles[w["process"].sentinel] = w
+        ready = wait(list(handles))
+        # A finished result wins over a death noticed in the same wait.
+        for handle in ready:
+            worker = handles[handle]
+            if handle is worker["conn"]:
+                try:
+                    n, result = worker["conn"].recv()
+                except (EOFError, OSError):
+                    continue
+                worker["task"] = None
+                return ("done", n, result)
+        worker = handles[ready[0]]
+        return ("done", *self._replace_dead(worker))
+
+    def _replace_dead(self, worker: dict):
+        n = worker["task"][0]
+        worker["process"].join(timeout=5)
+        code = worker["process"].exitcode
+        result = EvalResult(ERROR, message=f"worker process {worker['name']} died with exit code {code} "
+                                           f"while evaluating (a fatal CUDA error or a crash); "
+                                           f"a new worker took its place", worker=worker["name"])
+        worker["conn"].close()
+        self._workers[self._workers.index(worker)] = self._start(worker["index"], worker["device"])
+        return n, result
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                w["conn"].send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for w in self._workers:
+            w["process"].join(timeout=2)
+            if w["process"].is_alive():
+                w["process"].kill()
+                w["process"].join(timeout=2)
+            w["conn"].close()
+        self._workers = []
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the driver dies, whatever killed it."""
+    if sys.platform.startswith("linux"):
+        try:
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:  # pragma: no cover
+            pass
+
+
+def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
+    _die_with_parent()
+    # Ctrl-C reaches the whole process group; the driver decides what an interrupt means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # before torch is imported
+    import torch
+    torch.set_num_threads(threads)
+    from .evaluate import evaluator_for
+    evaluate = evaluator_for(evaluator_config, split_seed, device)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        n, arch, seed = message
+        result = evaluate(arch, seed)
+        result.worker = name
+        try:
+            conn.send((n, result))
+        except (OSError, BrokenPipeError):
+            return
+
+
+def make_executor(evaluator_config, split_seed: int, workers: int):
+    """The executor the config asks for: Dask when `executor` is a scheduler address, else local."""
+    if evaluator_config.executor != "local":
+        from .dask_executor import DaskExecutor
+        return DaskExecutor(evaluator_config, split_seed, max(1, workers))
+    devices = resolve_devices(evaluator_config.device)
+    if workers == 0:
+        return InProcessExecutor(evaluator_config, split_seed, devices[0])
+    return LocalProcessExecutor(evaluator_config, split_seed, workers, devices)

@@ -1,0 +1,90 @@
+"""The run's journal: an append-only JSON-lines file, fsynced after every record (DESIGN §6).
+
+Records, in the order they happened:
+    {"type": "session", "session": k, "started": unix time, "elapsed": seconds so far}
+    {"type": "ask", "n": i, "genome": [...]}                      the strategy's i-th ask
+    {"type": "result", "n": i, "index": j, "elapsed": s, "key": ..., "seed": ..., "result": {...}}
+    {"type": "resubmitted", "n": i, "reason": ...}                a lost worker's evaluation sent again
+    {"type": "interrupted", "n": i}                               SIGTERM/Ctrl-C while it trained
+Resume rebuilds everything (strategy, cache, CSV, logbook) from these records.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+from .config import ConfigError
+
+
+class JournalError(ConfigError):
+    """The journal cannot be read back; the message names the file and the record."""
+
+
+class Journal:
+    def __init__(self, path):
+        self.path = Path(path)
+        self._file = None
+
+    def read(self) -> list[dict]:
+        """All complete records. A torn last line (a crash mid-write) is dropped with a warning and cut
+        from the file; a damaged record anywhere else is an error naming file and line."""
+        if not self.path.exists():
+            return []
+        raw = self.path.read_bytes()
+        lines = raw.split(b"\n")
+        records, offset = [], 0
+        torn_possible = bool(raw) and not raw.endswith(b"\n")
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                    if not isinstance(record, dict) or "type" not in record:
+                        raise ValueError("not a journal record")
+                except (ValueError, UnicodeDecodeError) as exc:
+                    if torn_possible and number == len(lines):
+                        warnings.warn(f"{self.path}: line {number} was half written (a crash mid-write); "
+                                      f"dropping it, the evaluation it belonged to is redone", stacklevel=2)
+                        self._truncate(offset)
+                        break
+                    raise JournalError(f"{self.path}: line {number}: damaged journal record ({exc}); "
+                                       f"the run cannot be resumed safely. Move the run directory aside "
+                                       f"or restore the journal from a backup") from None
+                records.append(record)
+            offset += len(line) + 1
+        else:
+            if torn_possible:  # the record is whole but its newline was not written: complete it
+                with open(self.path, "ab") as f:
+                    f.write(b"\n")
+        return records
+
+    def _truncate(self, size: int) -> None:
+        with open(self.path, "r+b") as f:
+            f.truncate(size)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append(self, record: dict) -> None:
+        if self._file is None:
+            self._file = open(self.path, "ab")
+        data = (json.dumps(_finite(record), separators=(",", ":"), allow_nan=False) + "\n").encode()
+        self._file.write(data)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _finite(value):
+    """JSON has no NaN: non-finite floats (a diverged learning curve) are stored as null."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

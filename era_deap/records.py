@@ -1,0 +1,124 @@
+"""What a search writes besides its journal: evaluations.csv, the DEAP Logbook and HallOfFame, and
+summary.json (file names and columns in `rundir`). All of it can be rebuilt from the journal, which
+is what resume does; these files are rewritten atomically so a crash never leaves half a file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pickle
+import statistics
+from pathlib import Path
+
+from deap import tools
+
+from . import rundir
+from .genome import to_arch
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunRecorder:
+    """Keeps the per-evaluation tables and statistics of one run and writes them to its directory."""
+
+    def __init__(self, run_dir: Path, hall_of_fame_size: int = 10):
+        self.run_dir = Path(run_dir)
+        self.rows: list[dict] = []
+        self.logbook = tools.Logbook()
+        self.logbook.header = rundir.LOGBOOK_FIELDS
+        self.hall_of_fame = tools.HallOfFame(hall_of_fame_size)
+        self.errors: list[float] = []   # successful, non-cached evaluations in arrival order
+        self.best_row: dict | None = None
+        self._csv = None
+
+    # --- per evaluation -----------------------------------------------------------------------------
+
+    def add(self, individual, result, *, key: str, elapsed: float, seed: int, extras: dict | None = None,
+            params: int | None = None, depth: int | None = None) -> dict:
+        """Record one finished evaluation; returns its logbook record."""
+        index = len(self.rows) + 1
+        arch = to_arch(individual)
+        row = {"index": index, "key": key, "block": arch["block"],
+               **{f"s{i + 1}": s for i, s in enumerate(arch["sections"])},
+               "filters": arch["filters"], "filter_update": arch["filter_update"],
+               "group_size": arch["group_size"],
+               "error": "" if result.error is None else result.error, "status": result.status,
+               "cached": int(result.cached), "params": _blank(result.params or params),
+               "depth": _blank(result.depth or depth), "seconds": round(result.seconds, 3),
+               "elapsed": round(elapsed, 3), "worker": result.worker, "seed": seed,
+               "message": result.message.strip().splitlines()[-1][:300] if result.message else ""}
+        self.rows.append(row)
+        self._append_csv(row)
+        if result.ok and not result.cached:
+            self.errors.append(result.error)
+            if self.best_row is None or result.error < float(self.best_row["error"]):
+                self.best_row = row
+            individual.key = key  # kept by the hall of fame's copy
+            self.hall_of_fame.update([individual])
+        record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
+                  "cached": bool(result.cached),
+                  "best": min(self.errors) if self.errors else None,
+                  "mean_all": statistics.fmean(self.errors) if self.errors else None,
+                  "mean_last50": statistics.fmean(self.errors[-rundir.RECENT_WINDOW:]) if self.errors else None,
+                  **(extras or {})}
+        self.logbook.record(**record)
+        return record
+
+    def _append_csv(self, row: dict) -> None:
+        if self._csv is None:
+            self._csv = open(self.run_dir / rundir.EVALUATIONS, "w", newline="")
+            csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
+        csv.writer(self._csv).writerow([row[c] for c in rundir.EVALUATION_COLUMNS])
+        self._csv.flush()
+
+    # --- files --------------------------------------------------------------------------------------
+
+    def save(self, summary: dict) -> None:
+        if self._csv is None:  # no evaluation yet: still leave a header-only CSV
+            self._append_header_only()
+        d = self.run_dir
+        write_atomic(d / rundir.LOGBOOK_JSON, _json(list(self.logbook)))
+        write_atomic(d / rundir.LOGBOOK_PICKLE, pickle.dumps(self.logbook))
+        hof = [{"key": getattr(ind, "key", None), "arch": to_arch(ind), "error": ind.fitness.values[0]}
+               for ind in self.hall_of_fame]
+        write_atomic(d / rundir.HALL_OF_FAME_JSON, _json(hof))
+        write_atomic(d / rundir.HALL_OF_FAME_PICKLE, pickle.dumps(self.hall_of_fame))
+        write_atomic(d / rundir.SUMMARY, _json(summary))
+
+    def _append_header_only(self) -> None:
+        self._csv = open(self.run_dir / rundir.EVALUATIONS, "w", newline="")
+        csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
+        self._csv.flush()
+
+    def best(self) -> dict | None:
+        r = self.best_row
+        if r is None:
+            return None
+        return {"key": r["key"], "arch": {"block": r["block"], "sections": [r["s1"], r["s2"], r["s3"], r["s4"]],
+                                          "filters": r["filters"], "filter_update": r["filter_update"],
+                                          "group_size": r["group_size"]},
+                "error": float(r["error"]), "params": r["params"] or None, "depth": r["depth"] or None,
+                "index": r["index"]}
+
+    def close(self) -> None:
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def _json(data) -> bytes:
+    buffer = io.StringIO()
+    json.dump(data, buffer, indent=1, default=str)
+    return buffer.getvalue().encode()

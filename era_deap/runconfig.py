@@ -1,0 +1,60 @@
+"""The resolved config saved in a run directory, its hash, and the rule for resuming with a changed one.
+
+Keys that only say *where and how fast* a search runs may change between sessions; everything that
+changes *what* is searched may not (the journal would no longer replay). The budget may grow.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from .config import ConfigError
+from .records import write_atomic
+
+RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
+                "evaluator.dataset.data_dir", "evaluator.dataset.download")
+
+
+def _flat(data, prefix="") -> dict:
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+def _search_keys(config) -> dict:
+    flat = _flat(config.to_dict())
+    return {k: v for k, v in flat.items() if k not in RUNTIME_KEYS and k != "budget"}
+
+
+def config_hash(config) -> str:
+    """Hash of everything that defines the search (runtime keys and budget excluded)."""
+    return hashlib.sha256(json.dumps(_search_keys(config), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_config(path: Path, config, command: str) -> None:
+    data = {**config.to_dict(), "command": command}
+    write_atomic(Path(path), yaml.safe_dump(data, sort_keys=False).encode())
+
+
+def check_resume_compatible(saved_path: Path, config) -> None:
+    try:
+        saved = yaml.safe_load(Path(saved_path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{saved_path}: cannot read the saved config of this run: {exc}") from None
+    saved.pop("command", None)
+    old = {k: v for k, v in _flat(saved).items() if k not in RUNTIME_KEYS}
+    new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k != "budget")
+    if changed:
+        details = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:5])
+        raise ConfigError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
+                          f"may grow and only {', '.join(RUNTIME_KEYS)} may change")
+    if new.get("budget", 0) < old.get("budget", 0):
+        raise ConfigError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
+                          f"(a budget may only grow on resume), got {new['budget']}")

@@ -1,0 +1,307 @@
+"""The search driver (DESIGN §1, §5, §6): one loop that serves every strategy.
+
+    ask -> journal -> cache hit? (told at once, no budget) -> executor -> result -> journal -> tell
+
+The driver owns the budget (unique trained architectures; failures count, cache hits do not), the
+canonical-key cache, the durable journal, the logbook and the run directory. Resume rebuilds the
+strategy from its seed and replays the journal's asks and tells in their original order; each
+replayed ask must equal the journaled genome. Evaluations that were in flight are evaluated again;
+nothing finished is ever redone.
+"""
+from __future__ import annotations
+
+import hashlib
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import rundir
+from .config import ConfigError
+from .executors import make_executor
+from .journal import Journal
+from .records import RunRecorder
+from .result import INVALID, EvalResult
+from .runlock import RunLock
+from .runconfig import check_resume_compatible, config_hash, write_config
+from .space import load_space
+from .strategy import SearchExhausted, make_strategy
+
+# Consecutive asks answered from the cache before the driver concludes the strategy is stuck.
+MAX_CACHED_IN_A_ROW = 2000
+
+
+class SearchAborted(RuntimeError):
+    """The search stopped itself (too many failures); the message points to the run directory."""
+
+
+class ReplayMismatch(ConfigError):
+    """Resuming asked a different genome than the journal holds."""
+
+
+class Interrupted(KeyboardInterrupt):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def evaluation_seed(run_seed: int, n: int) -> int:
+    """The training seed of the n-th ask, derived from (run seed, n) only."""
+    return int(np.random.SeedSequence([run_seed, n]).generate_state(1)[0])
+
+
+class Search:
+    def __init__(self, config, run_dir, *, progress: bool = False, command: str = ""):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        self.command = command
+        self.space = load_space(config.space)
+        self.strategy = make_strategy(self.space, config.strategy, config.seed)
+        self.journal = Journal(self.run_dir / rundir.JOURNAL)
+        self.recorder = RunRecorder(self.run_dir)
+        self.cache: dict[str, EvalResult] = {}
+        self.open: dict[int, tuple] = {}        # n -> (individual, key): asked, no result yet
+        self.running: dict[int, str] = {}       # n -> key, at the executor
+        self.waiting: dict[str, list[int]] = {}  # key -> asks of a network already running
+        self.next_n = 0
+        self.trained = 0                        # results that cost budget (not cached)
+        self.failed: dict[str, int] = {}
+        self.cached_in_a_row = 0
+        self.elapsed_base = 0.0
+        self.started = time.monotonic()
+        self.stop_reason = None
+        self.executor = None
+        self.bar = None
+
+    # --- the shared path of live and replayed results ----------------------------------------------
+
+    def _finish(self, n: int, result: EvalResult, elapsed: float) -> None:
+        individual, key = self.open.pop(n)
+        individual.fitness.values = (result.fitness,)
+        if not result.cached:
+            self.trained += 1
+            if key not in self.cache:
+                self.cache[key] = result
+            if not result.ok:
+                self.failed[result.status] = self.failed.get(result.status, 0) + 1
+        params, depth = self._complexity(individual, result)
+        self.strategy.tell(individual, result)
+        self.recorder.add(individual, result, key=key, elapsed=elapsed, seed=evaluation_seed(self.config.seed, n),
+                          extras=self.strategy.stats(), params=params, depth=depth)
+        if self.bar is not None:
+            self.bar.n = self.trained
+            best = self.recorder.best()
+            self.bar.set_postfix_str(f"best {best['error']:.2f}%" if best else "no success yet", refresh=True)
+
+    def _complexity(self, individual, result):
+        if result.params is not None or not self.space.is_valid(individual):
+            return result.params, result.depth
+        from .genome import to_arch
+        from .model import complexity
+        shape, classes = dataset_shape(self.config.evaluator.dataset)
+        info = complexity(to_arch(individual), shape, classes)
+        return info["params"], info["depth"]
+
+    def _ask(self):
+        individual = self.strategy.ask()
+        n, self.next_n = self.next_n, self.next_n + 1
+        key = self.space.key(individual) if self.space.is_valid(individual) else "invalid"
+        self.open[n] = (individual, key)
+        return n, individual, key
+
+    # --- replay ------------------------------------------------------------------------------------
+
+    def replay(self) -> None:
+        for number, record in enumerate(self.journal.read(), start=1):
+            kind = record["type"]
+            if kind == "ask":
+                n, individual, _ = self._ask()
+                if n != record["n"] or list(individual) != record["genome"]:
+                    raise ReplayMismatch(
+                        f"{self.journal.path}: record {number}: resuming asked {list(individual)} as ask "
+                        f"{n}, but the journal holds {record['genome']} as ask {record['n']}; the strategy "
+                        f"or its settings changed since this run started")
+            elif kind == "result":
+                self._finish(record["n"], EvalResult.from_dict(record["result"]), record["elapsed"])
+                self.elapsed_base = max(self.elapsed_base, record["elapsed"])
+            elif kind == "session":
+                self.elapsed_base = max(self.elapsed_base, record.get("elapsed", 0.0))
+
+    # --- live loop ---------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return self.elapsed_base + time.monotonic() - self.started
+
+    def _dispatch(self, n: int) -> None:
+        """Evaluate ask n: invalid and cached ones at once, a network already running later, else submit."""
+        individual, key = self.open[n]
+        if key == "invalid":
+            problems = "; ".join(self.space.problems(individual))
+            self._record(n, EvalResult(INVALID, message=f"genome not in the space: {problems}"))
+        elif key in self.cache:
+            self.cached_in_a_row += 1
+            cached = EvalResult.from_dict({**self.cache[key].to_dict(), "cached": True, "seconds": 0.0})
+            self._record(n, cached)
+        elif key in self.running.values():
+            self.waiting.setdefault(key, []).append(n)
+        else:
+            self.cached_in_a_row = 0
+            if self.executor is None:
+                self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
+            from .genome import to_arch
+            self.executor.submit(n, to_arch(individual), evaluation_seed(self.config.seed, n))
+            self.running[n] = key
+
+    def _record(self, n: int, result: EvalResult) -> None:
+        elapsed = self.elapsed()
+        _, key = self.open[n]
+        self.journal.append({"type": "result", "n": n, "index": len(self.recorder.rows) + 1,
+                             "elapsed": round(elapsed, 3), "key": key,
+                             "seed": evaluation_seed(self.config.seed, n), "result": result.to_dict()})
+        self._finish(n, result, elapsed)
+
+    def _budget_left(self) -> int:
+        return self.config.budget - self.trained - len(self.running) - sum(map(len, self.waiting.values()))
+
+    def _capacity(self) -> int:
+        return self.executor.capacity if self.executor is not None else max(1, self.config.evaluator.workers)
+
+    def run(self) -> dict:
+        self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3)})
+        for n in sorted(self.open):  # in flight when the last session ended
+            self._dispatch(n)
+        exhausted = False
+        while True:
+            while (not exhausted and self._budget_left() > 0 and len(self.running) < self._capacity()):
+                if self.cached_in_a_row >= MAX_CACHED_IN_A_ROW:
+                    exhausted, self.stop_reason = True, "stuck"
+                    break
+                try:
+                    n, individual, key = self._ask()
+                except SearchExhausted:
+                    exhausted, self.stop_reason = True, "exhausted"
+                    break
+                self.journal.append({"type": "ask", "n": n, "genome": list(individual)})
+                self._dispatch(n)
+            if not self.running:
+                break
+            self._handle(self.executor.next_event())
+            self._check_failures()
+        self.stop_reason = self.stop_reason or "budget"
+        return self.save(finished=True)
+
+    def _handle(self, event) -> None:
+        kind, n, payload = event
+        if kind == "resubmitted":
+            self.journal.append({"type": "resubmitted", "n": n, "reason": payload})
+            return
+        key = self.running.pop(n)
+        self._record(n, payload)
+        for waiter in self.waiting.pop(key, []):
+            self._dispatch(waiter)
+
+    def _check_failures(self) -> None:
+        done, failed = self.trained, sum(self.failed.values())
+        evaluator = self.config.evaluator
+        if done >= evaluator.min_evaluations_before_stop and failed > evaluator.max_failure_fraction * done:
+            self.stop_reason = "failures"
+            self.save(finished=False)
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(self.failed.items()))
+            raise SearchAborted(f"{failed} of {done} evaluations failed ({counts}); stopping. See "
+                                f"{self.run_dir / rundir.EVALUATIONS} (column message) and "
+                                f"{self.run_dir / rundir.JOURNAL} for the tracebacks")
+
+    def interrupt(self, signum: int) -> None:
+        for n in sorted(self.running):
+            self.journal.append({"type": "interrupted", "n": n, "signal": signal.Signals(signum).name})
+        self.stop_reason = "interrupted"
+        self.save(finished=False)
+
+    # --- outputs -----------------------------------------------------------------------------------
+
+    def summary(self, finished: bool) -> dict:
+        counts = {"asked": self.next_n, "trained": self.trained,
+                  "cached": sum(r["cached"] for r in self.recorder.rows), "ok": len(self.recorder.errors)}
+        return {"name": self.config.name, "kind": self.config.strategy.kind, "seed": self.config.seed,
+                "budget": self.config.budget, "finished": finished, "stop_reason": self.stop_reason,
+                **counts, "failed": dict(sorted(self.failed.items())), "in_flight": len(self.running),
+                "best": self.recorder.best(), "elapsed": round(self.elapsed(), 3),
+                "config_hash": config_hash(self.config), "versions": versions(),
+                "run_dir": str(self.run_dir)}
+
+    def save(self, finished: bool) -> dict:
+        summary = self.summary(finished)
+        self.recorder.save(summary)
+        return summary
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
+        if self.bar is not None:
+            self.bar.close()
+        self.recorder.close()
+        self.journal.close()
+
+
+def dataset_shape(dataset) -> tuple[tuple[int, int, int], int]:
+    """Input shape and class count of a dataset config, without loading it."""
+    if dataset.name == "cifar10":
+        return (3, 32, 32), 10
+    if dataset.name == "digits":
+        return (1, 8, 8), 10
+    return tuple(dataset.shape), dataset.num_classes
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+    found = {"python": sys.version.split()[0]}
+    for package in ("era-deap", "deap", "torch", "numpy", "gpytorch", "dask"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def run_search(config, run_dir, *, resume: bool = False, progress: bool = False, command: str = "") -> dict:
+    """Run (or resume) a search into `run_dir`; returns the summary. Raises ConfigError for a run
+    directory in use or holding another run, SearchAborted when most evaluations fail, Interrupted on
+    SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
+    run_dir = Path(run_dir)
+    started_before = (run_dir / rundir.JOURNAL).exists()
+    if started_before and not resume:
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        if started_before:
+            check_resume_compatible(run_dir / rundir.CONFIG, config)
+        write_config(run_dir / rundir.CONFIG, config, command)
+        search = Search(config, run_dir, progress=progress, command=command)
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def on_signal(signum, frame):
+            raise Interrupted(signum)
+
+        try:
+            search.replay()
+            if progress:
+                from tqdm import tqdm
+                search.bar = tqdm(total=config.budget, initial=search.trained, desc=config.name, unit="eval",
+                                  dynamic_ncols=True)
+            if threading.current_thread() is threading.main_thread():
+                for s in previous:
+                    signal.signal(s, on_signal)
+            return search.run()
+        except Interrupted as exc:
+            search.interrupt(exc.signum)
+            raise
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+            search.close()

@@ -1,0 +1,56 @@
+"""`era search CONFIG [--out DIR] [--seed S] [--budget N] [--workers N] [--scheduler ADDR] [--resume]`."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from .settings import load_search_config, replace
+
+EXIT_ABORTED = 1
+EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
+
+
+def configured(args):
+    """The config file with the command line's overrides applied."""
+    config = load_search_config(args.config)
+    changes = {k: getattr(args, k) for k in ("seed", "budget") if getattr(args, k) is not None}
+    if changes:
+        config = replace(config, **changes)
+    if args.workers is not None:
+        config.evaluator.workers = args.workers
+    if args.scheduler is not None:
+        config.evaluator.executor = args.scheduler
+        config.evaluator.check(_FlagWhere("--scheduler"))
+    return config
+
+
+class _FlagWhere:
+    def __init__(self, flag):
+        self.flag = flag
+
+    def fail(self, key, expected, given):
+        from .config import ConfigError
+        raise ConfigError(f"{self.flag}: expected {expected}, got {given!r}")
+
+
+def run_search(args) -> int:
+    from .search import Interrupted, SearchAborted, run_search as search
+    config = configured(args)
+    out = Path(args.out) if args.out else Path("runs") / config.name
+    command = " ".join(shlex.quote(a) for a in ["era", *sys.argv[1:]])
+    try:
+        summary = search(config, out, resume=args.resume, progress=not args.no_progress, command=command)
+    except SearchAborted as exc:
+        print(f"era search: stopped: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
+    except Interrupted as exc:
+        print(f"era search: interrupted ({exc}); in-flight evaluations are marked interrupted. "
+              f"Continue with: era search {shlex.quote(args.config)} --out {shlex.quote(str(out))} --resume",
+              file=sys.stderr)
+        return EXIT_SIGNAL.get(exc.signum, 130)
+    best = summary["best"]
+    line = f"best {best['error']:.2f}% {best['key']}" if best else "no successful evaluation"
+    print(f"{config.name}: {summary['trained']} trained, {summary['cached']} cached, "
+          f"{sum(summary['failed'].values())} failed ({summary['stop_reason']}); {line}; run dir {out}")
+    return 0

@@ -1,0 +1,84 @@
+"""The conformance suite every strategy passes (issue 4 §6, DESIGN §7 "Optuna"): budget, no genome
+trained twice, validity, seed reproducibility also across processes, failures, SIGKILL + resume."""
+import random
+import signal
+
+import pytest
+
+from conftest import CONFIGS
+from era_deap.search import run_search
+from era_deap.settings import load_search_config
+from era_deap.space import load_space
+from searchkit import KINDS, era, rows, start_era, summary, wait_for_results, write_config
+
+SPACE = load_space(CONFIGS / "space.yaml")
+
+
+def search(tmp_path, kind, name="run", **kwargs):
+    config = load_search_config(write_config(tmp_path, kind, **kwargs))
+    out = tmp_path / name
+    return run_search(config, out), out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_budget_validity_and_no_network_trained_twice(tmp_path, kind):
+    result, out = search(tmp_path, kind, budget=24)
+    table = rows(out)
+    trained = [r for r in table if r["cached"] == "0"]
+    assert result["finished"] and result["stop_reason"] == "budget"
+    assert len(trained) == result["trained"] == 24
+    keys = [r["key"] for r in trained]
+    assert len(set(keys)) == len(keys)
+    for r in table:
+        genome = [r["block"], *(int(r[g]) for g in ("s1", "s2", "s3", "s4", "filters", "filter_update", "group_size"))]
+        assert SPACE.is_valid(genome) and SPACE.canonical(genome) == genome and SPACE.key(genome) == r["key"]
+    assert [int(r["index"]) for r in table] == list(range(1, len(table) + 1))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_evaluations_across_processes_and_other_seed_differs(tmp_path, kind):
+    _, first = search(tmp_path, kind, name="a", seed=5)
+    _, again = search(tmp_path, kind, name="b", seed=5)
+    assert rows(first) == rows(again)
+    config = write_config(tmp_path, kind, seed=5, name=f"{kind}-cli", workers=1)
+    era("search", config, "--out", tmp_path / "c", "--no-progress")
+    assert rows(tmp_path / "c") == rows(first)
+    _, other = search(tmp_path, kind, name="d", seed=6)
+    assert [r["key"] for r in rows(other)] != [r["key"] for r in rows(first)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_failures_are_recorded_and_never_best(tmp_path, kind):
+    # A third of the genomes fail; the stop rule (most evaluations failing) is tested in test_search.
+    result, out = search(tmp_path, kind, objective="era_deap.objectives:flaky_landscape", budget=30,
+                         evaluator={"max_failure_fraction": 0.9})
+    table = rows(out)
+    statuses = {r["status"] for r in table}
+    assert "ok" in statuses and statuses & {"error", "diverged"}
+    assert result["trained"] == 30 and result["finished"]
+    for r in table:
+        assert (r["error"] == "") == (r["status"] != "ok")
+        if r["status"] != "ok":
+            assert r["message"]
+    ok = [float(r["error"]) for r in table if r["status"] == "ok"]
+    assert result["best"]["error"] == min(ok)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sigkill_and_resume_equals_uninterrupted(tmp_path, kind):
+    budget = 16
+    _, reference = search(tmp_path, kind, name="reference", budget=budget,
+                          objective="era_deap.objectives:paced_landscape")
+    config = write_config(tmp_path, kind, budget=budget, workers=1, name=f"{kind}-killed",
+                          objective="era_deap.objectives:paced_landscape")
+    out = tmp_path / "killed"
+    rng = random.Random(kind)
+    env = {"ERA_OBJECTIVE_SLEEP": "0.05"}
+    for kill_after in sorted(rng.sample(range(1, budget - 1), 2)):
+        process = start_era("search", config, "--out", out, "--resume", "--no-progress", env=env)
+        wait_for_results(out, kill_after, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    era("search", config, "--out", out, "--resume", "--no-progress", env=env)
+    assert rows(out) == rows(reference)
+    assert summary(out)["finished"] and summary(out)["trained"] == budget
