@@ -75,7 +75,7 @@ def full_training_defaults() -> TrainingConfig:
 @dataclass
 class EvaluatorConfig:
     objective: str = "train"                # or "package.module:function", (arch, seed) -> error %
-    workers: int = bounded(1, min=1)        # evaluations in parallel (processes)
+    workers: int = bounded(1, min=0)        # evaluations in parallel (processes); 0: in the driver process
     executor: str = "local"                 # "local" or a Dask scheduler address tcp://HOST:PORT
     device: str = "auto"                    # auto | cpu | cuda | cuda:0,1 (workers round-robin)
     gpu_share: float = bounded(1.0, above=0, max=1)  # Dask: the GPU resource each evaluation asks for
@@ -154,6 +154,8 @@ class BayesianConfig:
     initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
     random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
     local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates
+    acquisition_steps: int = bounded(5, min=0)       # EI hill-climbing moves from the best candidate
+    fit_steps: int = bounded(50, min=1)              # L-BFGS iterations per GP fit (warm-started)
 
 
 STRATEGIES = {
