@@ -1,0 +1,156 @@
+"""Bayesian optimisation (thesis A.2.1; HyperMapper's default optimiser) on the ask/tell interface.
+
+1. `initial_points` networks drawn uniformly (d + 1 = 9, as in the thesis).
+2. Then every ask: fit the GP (`gp.Surrogate`) to the successful evaluations, condition it on the
+   networks still in flight (kriging believer), and propose the unevaluated network with the highest
+   expected improvement among candidates: `random_candidates` uniform networks plus the neighbours of
+   the `local_candidates` best networks so far; from the best candidate, a short best-improvement walk
+   on EI over `space.neighbours` (`acquisition_steps` moves at most) refines the choice.
+
+Failed evaluations never enter the GP (nothing to learn about the error of a network that was not
+trained); they still count in the budget (the driver's job) and are never proposed again. Candidates
+exclude every network asked so far, in flight included, so no network is proposed twice.
+
+The seconds of every suggestion (fit and acquisition apart) are in `stats()` for the logbook.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+import torch
+
+from era_deap.strategy import SearchExhausted, Strategy
+
+from .acquisition import log_expected_improvement
+from .arrays import SpaceArrays
+from .gp import Surrogate
+from .sampling import UniqueSampler
+
+
+class BayesianOptimization(Strategy):
+    kind = "bayesian_optimization"
+
+    def __init__(self, space, config, seed: int):
+        super().__init__(space, config, seed)
+        self.sampler = UniqueSampler(space)
+        self.arrays = SpaceArrays(space)
+        self.surrogate = Surrogate(fit_steps=config.fit_steps)
+        self.rows: dict[str, np.ndarray] = {}      # key -> gene positions, every asked network
+        self.asked: list[str] = []                 # ask order
+        self.asked_codes = np.zeros(0, dtype=np.int64)
+        self.errors: dict[str, float | None] = {}  # told: error, or None for a failure
+        self.observed: list[str] = []              # successful tells, in tell order (the GP's data)
+        self.timings: list[dict] = []              # per ask: suggest/fit/acquisition seconds
+        self.last = {"suggest_seconds": 0.0, "fit_seconds": 0.0, "acquisition_seconds": 0.0, "gp_points": 0}
+
+    # --- ask/tell ----------------------------------------------------------------------------------
+
+    def ask(self):
+        start = time.perf_counter()
+        timing = {"fit_seconds": 0.0, "acquisition_seconds": 0.0, "gp_points": len(self.observed)}
+        if len(self.asked) < self.config.initial_points or len(self.observed) < 2:
+            genome = self.sampler.draw(self.rng)  # too little data for a GP
+        else:
+            genome = self._suggest(timing)
+        key = self._remember(genome)
+        self.asked.append(key)
+        timing["suggest_seconds"] = time.perf_counter() - start
+        self.timings.append(timing)
+        self.last = timing
+        return self.space.canonical(genome)
+
+    def tell(self, individual, result) -> None:
+        key = self.space.key(individual)
+        if key not in self.rows:  # not asked by us (defensive): keep it all the same
+            self._remember(individual)
+        self.errors[key] = result.error if result.ok else None
+        if result.ok:
+            self.observed.append(key)
+
+    def stats(self) -> dict:
+        return dict(self.last)
+
+    def _remember(self, genome) -> str:
+        key = self.sampler.mark(genome)
+        self.rows[key] = self.arrays.positions(genome)
+        self.asked_codes = np.append(self.asked_codes, self.arrays.codes(self.rows[key]))
+        return key
+
+    # --- one suggestion ----------------------------------------------------------------------------
+
+    def _suggest(self, timing: dict):
+        t0 = time.perf_counter()
+        with torch.random.fork_rng(devices=[]), _one_thread():
+            torch.manual_seed(self.seed)  # nothing here draws, but keep torch's stream ours if it did
+            self.surrogate.fit(self._encode(self.observed), [self.errors[k] for k in self.observed])
+            self.surrogate.believe(self._encode([k for k in self.asked if k not in self.errors]))
+            t1 = time.perf_counter()
+            genome = self._maximise_ei()
+        timing["fit_seconds"], timing["acquisition_seconds"] = t1 - t0, time.perf_counter() - t1
+        return genome
+
+    def _maximise_ei(self):
+        rows = self._unasked(self._candidates())
+        if len(rows) == 0:
+            raise SearchExhausted(f"all {self.space.n_unique} networks of {self.space.source} were proposed")
+        scores = self._score(rows)
+        best = int(torch.argmax(scores))
+        row, score = rows[best], float(scores[best])
+        scored = self.arrays.codes(rows)
+        for _ in range(self.config.acquisition_steps):
+            moves = self._unasked(self._neighbours(row))
+            moves = moves[~np.isin(self.arrays.codes(moves), scored)]
+            if len(moves) == 0:
+                break
+            scored = np.concatenate([scored, self.arrays.codes(moves)])
+            move_scores = self._score(moves)
+            i = int(torch.argmax(move_scores))
+            if float(move_scores[i]) <= score:
+                break
+            row, score = moves[i], float(move_scores[i])
+        return self.arrays.genome(row)
+
+    def _candidates(self) -> np.ndarray:
+        """Uniform networks plus the neighbours of the best networks so far (rows, may repeat)."""
+        wanted = self.config.random_candidates
+        if self.space.n_unique - len(self.asked) <= wanted:  # small space: all that is left
+            uniform = [self.arrays.positions(g) for g in self.sampler.draw_many(self.rng, wanted)]
+        else:
+            uniform = self.arrays.sample(np.random.default_rng(self.rng.getrandbits(64)), wanted)
+        incumbents = sorted(self.observed, key=lambda k: self.errors[k])[:self.config.local_candidates]
+        local = [self._neighbours(self.rows[k]) for k in incumbents]
+        return np.concatenate([np.reshape(uniform, (-1, len(self.arrays.sizes))), *local])
+
+    def _neighbours(self, row) -> np.ndarray:
+        neighbours = self.space.neighbours(self.arrays.genome(row))
+        return np.array([self.arrays.positions(n) for n in neighbours], dtype=np.int64).reshape(-1, len(row))
+
+    def _unasked(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` without repeats (first occurrence kept, order kept) and without asked networks."""
+        codes = self.arrays.codes(rows)
+        _, first = np.unique(codes, return_index=True)
+        first.sort()
+        rows, codes = rows[first], codes[first]
+        return rows[~np.isin(codes, self.asked_codes)]
+
+    def _encode(self, keys) -> np.ndarray:
+        return self.arrays.encode(np.array([self.rows[k] for k in keys], dtype=np.int64).reshape(-1, 8))
+
+    def _score(self, rows: np.ndarray) -> torch.Tensor:
+        mean, std = self.surrogate.predict(self.arrays.encode(rows))
+        return log_expected_improvement(mean, std, self.surrogate.best)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run the GP on one thread, then restore the driver's setting. At a few hundred points threads buy
+    nothing and, on busy shared cores, cost a lot; and one thread makes the floating-point reductions,
+    hence the suggestions, identical whatever thread count a resumed run's process has."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
