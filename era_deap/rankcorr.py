@@ -1,0 +1,207 @@
+"""`era rankcorr CONFIG [--out DIR]`: how well a short training ranks networks like a long one (thesis §4.2).
+
+Two families of He et al.'s CIFAR ResNets (era_deap.families) -- the width family (ResNet-56 at
+several widths) and the depth family (several depths at one width) -- are each trained at every
+fidelity (5, 10, 20, 50, 100 epochs in the thesis). Each fidelity is its own training run from
+scratch with its own schedule: `training` with `epochs` set to the fidelity, the learning-rate drops
+at the same fractions of it. So the 20-epoch cell is what the search measures (its own 20-epoch
+schedule, lr 0.01 for the last 3), not a point half-way down a longer run (docs/rankcorr.md).
+
+Each finished training is saved at once in `<out>/trainings/` (a killed study continues where it
+stopped; a config change retrains only what it changes). The tables, Spearman matrices and heatmaps
+(era_deap.rankcorr_tables) are rewritten after each fidelity.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .config import ConfigError, bounded, from_mapping, read_with_base, to_mapping
+from .families import Network, genome_key, space_problems
+from .records import write_atomic
+from .settings import DatasetConfig, TrainingConfig
+from .settings import _resolve as resolve_path   # the search files' rule for relative paths
+
+
+@dataclass
+class FamilyConfig:
+    """Every (depth, width) pair: He et al.'s depth 6n+2 and first-section width (families.py)."""
+    depths: list[int] = bounded([56], min=8)
+    widths: list[int] = bounded([16], min=2)
+
+    def check(self, at):
+        for depth in self.depths:
+            if (depth - 2) % 6:
+                at.fail("depths", "CIFAR ResNet depths 6n+2 (8, 14, 20, 32, 56, 110, ...)", depth)
+        for width in self.widths:
+            if width % 2:
+                at.fail("widths", "even widths (the first used section has 2 * filters channels)", width)
+
+    def networks(self) -> list[Network]:
+        return [Network(d, w) for d in self.depths for w in self.widths]
+
+
+@dataclass
+class RankcorrConfig:
+    fidelities: list[int] = bounded([5, 10, 20, 50, 100], min=1)   # epochs, each its own training
+    width: FamilyConfig = field(default_factory=lambda: FamilyConfig([56], [8, 16, 32, 64]))
+    depth: FamilyConfig = field(default_factory=lambda: FamilyConfig([14, 32, 56, 110, 602], [16]))
+    space: Optional[str] = None         # space file for the in/out check (relative to this file); None: default
+    seed: int = 0                       # data split and, with network and fidelity, each training's seed
+    device: str = "auto"
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)      # as evaluator.dataset
+    training: TrainingConfig = field(default_factory=TrainingConfig)   # as evaluator.training; epochs unused
+    source: str = field(default="<config>", compare=False)
+
+    def check(self, at):
+        if sorted(set(self.fidelities)) != list(self.fidelities):
+            at.fail("fidelities", "increasing epochs without repeats", self.fidelities)
+
+    def families(self) -> dict[str, list[Network]]:
+        return {"width": self.width.networks(), "depth": self.depth.networks()}
+
+    def networks(self) -> list[Network]:
+        """Every network once, in family order (ResNet-56 w16 is usually in both)."""
+        return list(dict.fromkeys(n for family in self.families().values() for n in family))
+
+    def schedule(self, epochs: int) -> TrainingConfig:
+        return TrainingConfig(**{**asdict(self.training), "epochs": epochs})
+
+
+def load_rankcorr_config(path) -> RankcorrConfig:
+    """Load a rankcorr file (following `base:`); `space` and `dataset.data_dir` are relative to the file
+    that sets them."""
+    path = Path(path)
+    data = read_with_base(path)
+    config = from_mapping(RankcorrConfig, data, where=str(path))
+    config.source = str(path)
+    base_dir = path.resolve().parent
+    if config.space is not None:
+        config.space = resolve_path(config.space, data, "space", base_dir)
+        if not Path(config.space).is_file():
+            raise ConfigError(f"{data.where.get('space', path)}: space: file not found: {config.space}")
+    config.dataset.data_dir = resolve_path(config.dataset.data_dir, data.get("dataset") or {}, "data_dir",
+                                           base_dir)
+    return config
+
+
+# --- one training per (network, fidelity) -----------------------------------------------------------
+
+def training_seed(seed: int, network: Network, epochs: int) -> int:
+    """Derived from (config seed, network, fidelity) only: stable across runs, machines and order."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(network.slug.encode()), epochs]).generate_state(1)[0])
+
+
+def setup(config: RankcorrConfig, network: Network, epochs: int) -> dict:
+    """Everything that decides a training's result; a saved result is reused only when it matches."""
+    return {"arch": network.arch(), "epochs": epochs, "seed": training_seed(config.seed, network, epochs),
+            "split_seed": config.seed, "dataset": to_mapping(config.dataset),
+            "training": to_mapping(config.schedule(epochs))}
+
+
+def result_path(out: Path, network: Network, epochs: int) -> Path:
+    return out / "trainings" / f"{network.slug}-e{epochs}.json"
+
+
+def load_result(out: Path, config: RankcorrConfig, network: Network, epochs: int) -> dict | None:
+    path = result_path(out, network, epochs)
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return saved if saved.get("setup") == json.loads(json.dumps(setup(config, network, epochs))) else None
+
+
+def train_one(config: RankcorrConfig, dataset, network: Network, epochs: int, device) -> dict:
+    """Train `network` for `epochs`; the accuracy (or the failure) as a JSON-ready dict."""
+    import torch
+    from .train import Diverged, train
+    spec = setup(config, network, epochs)
+    started = time.perf_counter()
+    result = {"network": network.name, "depth": network.depth, "width": network.width, "setup": spec}
+    try:
+        record = train(network.arch(), dataset, config.schedule(epochs), device=device, seed=spec["seed"])
+    except Diverged as exc:
+        return {**result, "status": "diverged", "accuracy": None, "message": str(exc),
+                "seconds": time.perf_counter() - started}
+    except torch.cuda.OutOfMemoryError as exc:
+        return {**result, "status": "oom", "accuracy": None, "message": str(exc).splitlines()[0],
+                "seconds": time.perf_counter() - started}
+    return {**result, "status": "ok", "accuracy": 100.0 - record.error, "error": record.error,
+            "error_kind": record.error_kind, "params": record.params, "seconds": record.seconds,
+            "curve": record.curve}
+
+
+def run_study(config: RankcorrConfig, out: Path, log=print) -> dict:
+    """Train what is missing, fidelity by fidelity; rewrite the outputs after each. Returns the results
+    {(network slug, epochs): dict}."""
+    from .data import load_dataset
+    from .rankcorr_tables import write_outputs
+    from .space import load_space
+    from .train import resolve_device
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "trainings").mkdir(exist_ok=True)
+    space = load_space(config.space)
+    networks = config.networks()
+    results = {(n.slug, e): r for n in networks for e in config.fidelities
+               if (r := load_result(out, config, n, e)) is not None}
+    todo = len(networks) * len(config.fidelities) - len(results)
+    log(f"rankcorr: {len(networks)} networks x {len(config.fidelities)} fidelities; "
+        f"{len(results)} trainings saved, {todo} to train")
+    dataset, device = None, resolve_device(config.device)
+    for epochs in config.fidelities:
+        missing = [n for n in networks if (n.slug, epochs) not in results]
+        for network in missing:
+            if dataset is None:
+                dataset = load_dataset(config.dataset, config.seed, device)
+            result = train_one(config, dataset, network, epochs, device)
+            write_atomic(result_path(out, network, epochs), json.dumps(result, indent=1).encode())
+            results[(network.slug, epochs)] = result
+            shown = f"{result['accuracy']:.2f}%" if result["accuracy"] is not None else result["status"]
+            log(f"  {network.name:<16} {epochs:>4} epochs: {shown} ({result['seconds']:.1f} s)")
+        if missing:   # a long study shows its low fidelities while the high ones train
+            write_outputs(config, space, results, out)
+    if not todo:
+        write_outputs(config, space, results, out)
+    return results
+
+
+def network_rows(config: RankcorrConfig, space) -> list[dict]:
+    """One row per network: family membership, genome key in the space, why it is outside."""
+    families = config.families()
+    rows = []
+    for network in config.networks():
+        problems = space_problems(network, space)
+        rows.append({"network": network.name, "depth": network.depth, "width": network.width,
+                     "families": [f for f, members in families.items() if network in members],
+                     "key": genome_key(network, space), "in_space": not problems, "why_outside": problems})
+    return rows
+
+
+def default_out(config_path) -> Path:
+    """runs/<profile>/rankcorr for configs/<profile>/rankcorr.yaml."""
+    return Path("runs") / Path(config_path).resolve().parent.name / "rankcorr"
+
+
+def run_rankcorr(args) -> int:
+    config = load_rankcorr_config(args.config)
+    out = Path(args.out) if args.out else default_out(args.config)
+    write_atomic_text(out / "config.yaml", config)
+    run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(out / "rankcorr.md")
+    return 0
+
+
+def write_atomic_text(path: Path, config: RankcorrConfig) -> None:
+    import yaml
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_mapping(config)
+    data.pop("source")
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())

@@ -1,0 +1,185 @@
+"""era rankcorr (thesis §4.2): He ResNets as genomes, the in/out-of-space split, Spearman matrices
+against scipy, the outputs, and resuming a study."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import CONFIGS
+from era_deap import rankcorr
+from era_deap.cli import main
+from era_deap.config import ConfigError
+from era_deap.families import Network, genome_key, space_problems
+from era_deap.model import complexity
+from era_deap.rankcorr_tables import spearman_matrix
+from era_deap.space import SearchSpace, load_space
+
+TINY = """\
+fidelities: [1, 2, 3]
+width: {depths: [8], widths: [4, 8, 16]}
+depth: {depths: [8, 14], widths: [4]}
+space: space.yaml
+device: cpu
+dataset: {name: digits, train_size: 300, validation_size: 150}
+training: {batch_size: 64, lr: 0.05}
+"""
+# Sections of at most one block and filters up to 4: ResNet-14 (2 blocks) and width 16 (filters 8) are outside.
+TINY_SPACE = """\
+genes:
+  block: [basic, bottleneck]
+  s1: {min: 0, max: 1}
+  s2: {min: 1, max: 1}
+  s3: {min: 1, max: 1}
+  s4: {min: 1, max: 1}
+  filters: [2, 4]
+  filter_update: [1, 2]
+  group_size: [1, 2, 4]
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    (tmp_path / "space.yaml").write_text(TINY_SPACE)
+    (tmp_path / "rankcorr.yaml").write_text(TINY)
+    return tmp_path / "rankcorr.yaml"
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# --- networks ---------------------------------------------------------------------------------------
+
+def test_he_resnets_map_to_the_thesis_genomes():
+    resnet110 = Network(110, 16).arch()
+    assert resnet110 == {"block": "basic", "sections": [0, 18, 18, 18], "filters": 8, "filter_update": 2,
+                         "group_size": 8}
+    info = complexity(resnet110)
+    assert info["depth"] == 110 and round(info["params"] / 1e6, 1) == 1.7        # thesis table 1
+    assert round(complexity(Network(110, 32).arch())["params"] / 1e6, 1) == 6.9  # the wide baseline
+    for width, filters in ((8, 4), (16, 8), (32, 16), (64, 32)):
+        arch = Network(56, width).arch()
+        assert arch["filters"] == filters and complexity(arch)["depth"] == 56
+        assert arch["filters"] // min(arch["group_size"], arch["filters"]) == 1   # cardinality 1
+
+
+def test_in_space_is_decided_by_the_space_file(tmp_path):
+    default = load_space(None)
+    assert genome_key(Network(56, 64), default) == "basic-0.9.9.9-f32-u2-g32"   # filters 32: inside
+    assert genome_key(Network(110, 16), default) == "basic-0.18.18.18-f8-u2-g8"
+    assert space_problems(Network(602, 16), default) == [f"s{i} 100 not in 1..18" for i in (2, 3, 4)]
+    # filters 64 is allowed, but no group size >= 64 exists: cardinality 1 is impossible.
+    assert space_problems(Network(56, 128), default) == ["no group size >= 64 (cardinality 1)"]
+    narrow = SearchSpace({**{g.name: list(g.values) for g in default.genes}, "filters": [2, 4, 8, 16]})
+    assert genome_key(Network(56, 64), narrow) is None
+    assert genome_key(Network(56, 32), narrow) == "basic-0.9.9.9-f16-u2-g32"
+
+
+# --- configs ----------------------------------------------------------------------------------------
+
+def test_config_is_strict(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("fidelity: [1, 2]\n")
+    with pytest.raises(ConfigError, match="unknown key fidelity; did you mean fidelities"):
+        rankcorr.load_rankcorr_config(path)
+    path.write_text("depth: {depths: [15]}\n")
+    with pytest.raises(ConfigError, match=r"r.yaml:1: depth.depths: expected CIFAR ResNet depths 6n\+2"):
+        rankcorr.load_rankcorr_config(path)
+    path.write_text("fidelities: [4, 2]\n")
+    with pytest.raises(ConfigError, match="fidelities: expected increasing epochs"):
+        rankcorr.load_rankcorr_config(path)
+    path.write_text("space: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match="space: file not found"):
+        rankcorr.load_rankcorr_config(path)
+
+
+def test_profile_configs_describe_the_thesis_study():
+    thesis = rankcorr.load_rankcorr_config(CONFIGS / "thesis" / "rankcorr.yaml")
+    assert thesis.fidelities == [5, 10, 20, 50, 100]
+    assert [n.name for n in thesis.families()["width"]] == [f"ResNet-56 w{w}" for w in (8, 16, 32, 64)]
+    assert [n.depth for n in thesis.families()["depth"]] == [14, 32, 56, 110, 602]
+    assert thesis.dataset.name == "cifar10" and thesis.space == str(CONFIGS / "space.yaml")
+    assert thesis.schedule(20).milestone_epochs() == [17]          # the search's 20-epoch schedule
+    quick = rankcorr.load_rankcorr_config(CONFIGS / "quick" / "rankcorr.yaml")
+    assert quick.dataset.name == "digits" and max(quick.fidelities) <= 16
+    rows = rankcorr.network_rows(quick, load_space(quick.space))
+    assert any(r["in_space"] for r in rows) and not all(r["in_space"] for r in rows)
+
+
+def test_training_seeds_differ_per_network_and_fidelity_and_are_stable():
+    a, b = Network(8, 4), Network(8, 8)
+    seeds = {rankcorr.training_seed(0, n, e) for n in (a, b) for e in (1, 2)}
+    assert len(seeds) == 4
+    assert rankcorr.training_seed(0, a, 1) == rankcorr.training_seed(0, Network(8, 4), 1)
+    assert rankcorr.training_seed(1, a, 1) != rankcorr.training_seed(0, a, 1)
+
+
+# --- statistics -------------------------------------------------------------------------------------
+
+def test_spearman_matrix_is_scipy_pairwise_over_complete_networks():
+    rng = np.random.default_rng(0)
+    accuracy = np.round(rng.uniform(10, 95, size=(4, 6)), 0)
+    accuracy[1, 2] = accuracy[1, 3]                      # a tie
+    accuracy[2, 5] = np.nan                              # network 5 lacks a fidelity: left out
+    rho = spearman_matrix(accuracy)
+    complete = accuracy[:, :5]
+    for i in range(4):
+        for j in range(4):
+            assert rho[i, j] == pytest.approx(stats.spearmanr(complete[i], complete[j]).statistic)
+    two = spearman_matrix(complete[:2])
+    assert two.shape == (2, 2) and two[0, 1] == pytest.approx(stats.spearmanr(complete[0], complete[1]).statistic)
+    assert spearman_matrix(np.array([[1.0, np.nan], [2.0, 3.0]])) is None          # one complete network
+    constant = spearman_matrix(np.array([[10.0, 10.0, 10.0], [1.0, 2.0, 3.0]]))
+    assert np.isnan(constant[0, 1]) and constant[1, 1] == 1.0
+
+
+# --- the study --------------------------------------------------------------------------------------
+
+def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny, monkeypatch):
+    config = rankcorr.load_rankcorr_config(tiny)
+    out = tiny.parent / "out"
+    assert main(["rankcorr", str(tiny), "--out", str(out)]) == 0
+    for stem in ("spearman_width", "spearman_width_in_space", "spearman_depth", "spearman_in_space"):
+        assert (out / f"{stem}.csv").is_file() and (out / f"{stem}.png").stat().st_size > 1000
+        assert (out / f"{stem}.svg").read_text().startswith("<?xml")
+    # The depth family has one network inside the tiny space: no in-space matrix, and the page says why.
+    assert not (out / "spearman_depth_in_space.csv").exists()
+    page = (out / "rankcorr.md").read_text()
+    assert "Table 8: rank correlation of the depth family, search-space networks only\n\nNeeds two" in page
+    assert "![spearman_in_space](spearman_in_space.png)" in page
+
+    networks = {r["network"]: r for r in read_csv(out / "networks.csv")}
+    assert {n: r["in_space"] for n, r in networks.items()} == {
+        "ResNet-8 w4": "1", "ResNet-8 w8": "1", "ResNet-8 w16": "0", "ResNet-14 w4": "0"}
+    assert networks["ResNet-14 w4"]["why_outside"] == "s2 2 not in 1; s3 2 not in 1; s4 2 not in 1"
+
+    # Every matrix is scipy's Spearman rho of the accuracy table's rows, over the networks it names.
+    width = read_csv(out / "accuracy_width.csv")
+    acc = {name: [float(r[name]) for r in width] for name in ("ResNet-8 w4", "ResNet-8 w8", "ResNet-8 w16")}
+    for stem, names in (("spearman_width", ["ResNet-8 w4", "ResNet-8 w8", "ResNet-8 w16"]),
+                        ("spearman_width_in_space", ["ResNet-8 w4", "ResNet-8 w8"])):
+        table = np.array([acc[n] for n in names]).T          # rows: fidelities
+        for row in read_csv(out / f"{stem}.csv"):
+            i = config.fidelities.index(int(row["epochs"]))
+            for j, epochs in enumerate(config.fidelities):
+                expected = stats.spearmanr(table[i], table[j]).statistic
+                got = float(row[str(epochs)]) if row[str(epochs)] else np.nan
+                assert got == pytest.approx(expected, nan_ok=True)
+    saved = json.loads((out / "trainings" / "resnet8-w8-e2.json").read_text())
+    assert saved["status"] == "ok" and len(saved["curve"]) == 2 and saved["error_kind"] == "validation"
+
+    # Resuming trains nothing; a lost result, or one whose setup changed, is all that is trained again.
+    trained = []
+    real = rankcorr.train_one
+    monkeypatch.setattr(rankcorr, "train_one", lambda c, d, n, e, dev: trained.append((n.slug, e)) or real(c, d, n, e, dev))
+    rankcorr.run_study(config, out, log=lambda line: None)
+    assert trained == []
+    (out / "trainings" / "resnet14-w4-e3.json").unlink()
+    stale = json.loads((out / "trainings" / "resnet8-w4-e1.json").read_text())
+    stale["setup"]["training"]["lr"] = 0.5
+    (out / "trainings" / "resnet8-w4-e1.json").write_text(json.dumps(stale))
+    rankcorr.run_study(config, out, log=lambda line: None)
+    assert sorted(trained) == [("resnet14-w4", 3), ("resnet8-w4", 1)]
