@@ -43,6 +43,7 @@ class BayesianOptimization(Strategy):
         self.errors: dict[str, float | None] = {}  # told: error, or None for a failure
         self.observed: list[str] = []              # successful tells, in tell order (the GP's data)
         self.timings: list[dict] = []              # per ask: suggest/fit/acquisition seconds
+        self._neighbour_rows: dict[int, np.ndarray] = {}
         self.last = {"suggest_seconds": 0.0, "fit_seconds": 0.0, "acquisition_seconds": 0.0, "gp_points": 0}
 
     # --- ask/tell ----------------------------------------------------------------------------------
@@ -124,8 +125,13 @@ class BayesianOptimization(Strategy):
         return np.concatenate([np.reshape(uniform, (-1, len(self.arrays.sizes))), *local])
 
     def _neighbours(self, row) -> np.ndarray:
-        neighbours = self.space.neighbours(self.arrays.genome(row))
-        return np.array([self.arrays.positions(n) for n in neighbours], dtype=np.int64).reshape(-1, len(row))
+        """Rows of `space.neighbours`, remembered: the best networks stay the same for many asks."""
+        code = int(self.arrays.codes(row))
+        if code not in self._neighbour_rows:
+            neighbours = self.space.neighbours(self.arrays.genome(row))
+            self._neighbour_rows[code] = np.array([self.arrays.positions(n) for n in neighbours],
+                                                  dtype=np.int64).reshape(-1, len(row))
+        return self._neighbour_rows[code]
 
     def _unasked(self, rows: np.ndarray) -> np.ndarray:
         """`rows` without repeats (first occurrence kept, order kept) and without asked networks."""
