@@ -11,7 +11,8 @@ Failed evaluations never enter the GP (nothing to learn about the error of a net
 trained); they still count in the budget (the driver's job) and are never proposed again. Candidates
 exclude every network asked so far, in flight included, so no network is proposed twice.
 
-The seconds of every suggestion (fit and acquisition apart) are in `stats()` for the logbook.
+The seconds of every suggestion (fit and acquisition apart) are in `timings`; `stats()` gives those
+of the network just told, so each logbook record carries the time its own suggestion took.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class BayesianOptimization(Strategy):
         self.observed: list[str] = []              # successful tells, in tell order (the GP's data)
         self.timings: list[dict] = []              # per ask: suggest/fit/acquisition seconds
         self._neighbour_rows: dict[int, np.ndarray] = {}
+        self._timing_of: dict[str, dict] = {}      # key -> the timing of its suggestion
         self.last = {"suggest_seconds": 0.0, "fit_seconds": 0.0, "acquisition_seconds": 0.0, "gp_points": 0}
 
     # --- ask/tell ----------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ class BayesianOptimization(Strategy):
         self.asked.append(key)
         timing["suggest_seconds"] = time.perf_counter() - start
         self.timings.append(timing)
-        self.last = timing
+        self._timing_of[key] = timing
         return self.space.canonical(genome)
 
     def tell(self, individual, result) -> None:
@@ -69,8 +71,10 @@ class BayesianOptimization(Strategy):
         self.errors[key] = result.error if result.ok else None
         if result.ok:
             self.observed.append(key)
+        self.last = self._timing_of.get(key, self.last)
 
     def stats(self) -> dict:
+        """How long the suggestion of the network just told took (its logbook record)."""
         return dict(self.last)
 
     def _remember(self, genome) -> str:

@@ -183,6 +183,16 @@ def test_bo_fits_only_successful_evaluations_and_records_every_suggestion_time()
     assert s.timings[-1]["gp_points"] == len(ok) and s.timings[-1]["fit_seconds"] > 0
 
 
+def test_bo_logbook_records_carry_the_suggestion_time_of_the_network_told():
+    s = strategy("bayesian_optimization")
+    recorded = []
+    tell = s.tell
+    s.tell = lambda individual, result: (tell(individual, result), recorded.append(s.stats()))
+    run_strategy(s, SPACE, landscape, budget=20, workers=4)  # tells arrive out of ask order
+    assert sorted(r["suggest_seconds"] for r in recorded) == sorted(t["suggest_seconds"] for t in s.timings)
+    assert [r["suggest_seconds"] for r in recorded] != [t["suggest_seconds"] for t in s.timings]
+
+
 def test_bo_with_pending_points_never_proposes_one_twice_and_believes_them():
     s = strategy("bayesian_optimization", initial_points=5)
     for _ in range(8):
