@@ -1,0 +1,171 @@
+"""The fitness evaluator: one architecture in, one `EvalResult` out, never an exception.
+
+`Evaluator(config, split_seed, device)(arch, seed)` trains the network with the search schedule
+(`evaluator.training`) on the run's dataset (loaded once, lazily, reused) and returns the validation
+error, or runs a user objective `"package.module:function"` with the same failure handling:
+
+    invalid genome             -> invalid   (never trained)
+    MemoryError, CUDA/CPU OOM  -> oom
+    NaN/inf loss or objective  -> diverged  (training stops within the epoch)
+    any other exception        -> error     (traceback kept in `message`)
+
+KeyboardInterrupt and SystemExit propagate: the driver marks the evaluation interrupted. After a
+failure the memory is released, so the next evaluation in the same process trains normally.
+"""
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import math
+import numbers
+import os
+import time
+import traceback
+
+import torch
+
+from . import result as R
+from .config import ConfigError, to_mapping
+from .data import Dataset, describe, load_dataset
+from .model import complexity
+from .settings import EvaluatorConfig
+from .train import Diverged, train
+
+ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
+BLOCKS = ("basic", "bottleneck")
+
+
+def load_objective(spec: str):
+    """The callable named "package.module:function"; a ConfigError naming evaluator.objective otherwise."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"evaluator.objective: expected 'train' or 'package.module:function', got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(f"evaluator.objective: cannot import module {module_name!r} "
+                          f"({type(exc).__name__}: {exc})") from None
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise ConfigError(f"evaluator.objective: module {module_name!r} has no callable {attribute!r}")
+    return function
+
+
+def arch_problem(arch) -> str | None:
+    """Why `arch` cannot be built, or None. Checks structure only: the run's space is not known here."""
+    if not isinstance(arch, dict) or set(arch) != set(ARCH_KEYS):
+        return f"expected a dict with keys {', '.join(ARCH_KEYS)}, got {arch!r}"
+    if arch["block"] not in BLOCKS:
+        return f"block: expected one of {', '.join(BLOCKS)}, got {arch['block']!r}"
+    sections = arch["sections"]
+    if not isinstance(sections, (list, tuple)) or len(sections) != 4 or not all(_is_int(s) for s in sections):
+        return f"sections: expected four integers, got {sections!r}"
+    if sections[0] < 0 or min(sections[1:]) < 1:
+        return f"sections: expected >= 0 blocks in the first section and >= 1 in the others, got {list(sections)}"
+    for key in ("filters", "filter_update", "group_size"):
+        if not _is_int(arch[key]) or arch[key] < 1:
+            return f"{key}: expected a positive integer, got {arch[key]!r}"
+    if arch["filters"] % min(arch["group_size"], arch["filters"]):
+        return f"group_size: expected a size dividing filters ({arch['filters']}), got {arch['group_size']}"
+    return None
+
+
+class Evaluator:
+    """Trains (or scores) architectures for one run: same dataset and split for every candidate."""
+
+    def __init__(self, config: EvaluatorConfig, split_seed: int, device: str = "cpu"):
+        self.config, self.split_seed, self.device = config, split_seed, device
+        self.objective = None if config.objective == "train" else load_objective(config.objective)
+        self._dataset: Dataset | None = None
+
+    @property
+    def dataset(self) -> Dataset:
+        """Loaded on first use (ConfigError when it cannot be), then kept for every evaluation."""
+        if self._dataset is None:
+            self._dataset = load_dataset(self.config.dataset, self.split_seed, self.device)
+        return self._dataset
+
+    def prepare(self) -> "Evaluator":
+        """Load the dataset now, so a missing CIFAR-10 folder is one ConfigError before a search starts."""
+        if self.objective is None:
+            _ = self.dataset
+        return self
+
+    def __call__(self, arch: dict, seed: int) -> R.EvalResult:
+        started = time.perf_counter()
+        problem = arch_problem(arch)
+        if problem:
+            return R.EvalResult(R.INVALID, message=problem, worker=self._worker())
+        fields = {"worker": self._worker()}
+        try:
+            info = complexity(arch, *describe(self.config.dataset))
+            fields.update(params=info["params"], depth=info["depth"])
+            outcome = self._train(arch, seed) if self.objective is None else self._score(arch, seed)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
+            outcome = _failure(exc)
+        finally:
+            _release_memory(self.device)
+        return R.EvalResult(seconds=time.perf_counter() - started, **fields, **outcome)
+
+    def _train(self, arch: dict, seed: int) -> dict:
+        record = train(arch, self.dataset, self.config.training, self.device, seed)
+        return {"status": R.OK, "error": record.error, "curve": record.curve,
+                "images_per_second": record.images_per_second}
+
+    def _score(self, arch: dict, seed: int) -> dict:
+        value = self.objective(dict(arch, sections=list(arch["sections"])), seed)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return {"status": R.ERROR, "message": f"objective {self.config.objective} returned {value!r}, "
+                                                  "expected a number (validation error in percent)"}
+        if not math.isfinite(value):
+            return {"status": R.DIVERGED, "message": f"objective {self.config.objective} returned {value!r}"}
+        return {"status": R.OK, "error": float(value)}
+
+    def _worker(self) -> str:
+        return f"{self.device}:pid{os.getpid()}"
+
+
+_CACHE: dict = {}
+
+
+def evaluator_for(config: EvaluatorConfig, split_seed: int, device: str = "cpu") -> Evaluator:
+    """One Evaluator per process for equal arguments: worker processes call this for every evaluation,
+    so the dataset loads once per process."""
+    key = (json.dumps(to_mapping(config), sort_keys=True, default=str), split_seed, str(device))
+    if key not in _CACHE:
+        _CACHE[key] = Evaluator(config, split_seed, device)
+    return _CACHE[key]
+
+
+def _failure(exc: BaseException) -> dict:
+    """Status and message for an exception; the traceback's frames are cleared so that the model and
+    activations they reference can be freed."""
+    if _is_oom(exc):
+        status, message = R.OOM, f"{type(exc).__name__}: {exc}".strip()
+    elif isinstance(exc, Diverged):
+        status, message = R.DIVERGED, str(exc)
+    else:
+        status, message = R.ERROR, "".join(traceback.format_exception(exc))
+    traceback.clear_frames(exc.__traceback__)
+    return {"status": status, "message": message}
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    # The CPU allocator reports as a RuntimeError ("DefaultCPUAllocator: can't allocate memory").
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def _release_memory(device) -> None:
+    gc.collect()
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

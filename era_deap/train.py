@@ -1,0 +1,166 @@
+"""The training engine: one architecture, one schedule, data already on the device (thesis A.3).
+
+SGD with momentum and weight decay, cross entropy, batch 128, lr multiplied by `lr_gamma` at the
+milestone epochs. Per step there is no host synchronisation: the loss is summed on the device, read
+once per epoch, and checked for NaN/inf every `FINITE_CHECK_STEPS` steps (asynchronously on CUDA), so
+a diverging run stops within the epoch. Every epoch the network is evaluated in large no-grad batches
+and the learning curve records it. On CPU a given seed gives the same curve every time.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .augment import BatchAugmenter, Normalizer
+from .data import Dataset
+from .model import build
+from .settings import TrainingConfig
+
+FINITE_CHECK_STEPS = 8   # how often (in steps) the running loss is checked for NaN/inf
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite; training stopped at (epoch, step), both 1-based."""
+
+    def __init__(self, epoch: int, step: int, steps_per_epoch: int):
+        super().__init__(f"training loss became NaN/inf in epoch {epoch} (stopped after step {step} "
+                         f"of {steps_per_epoch})")
+        self.epoch, self.step, self.steps_per_epoch = epoch, step, steps_per_epoch
+
+
+@dataclass
+class TrainRecord:
+    error: float                 # final error in percent on `error_kind` data
+    error_kind: str              # "validation" or "test"
+    params: int
+    epochs: int
+    train_images: int            # training images per epoch
+    seconds: float               # wall time of the whole training, evaluations included
+    images_per_second: float     # training images per second of training steps (evaluation excluded)
+    curve: list = field(default_factory=list)  # per epoch: epoch, train_loss, val_error|test_error, lr, seconds
+
+
+def resolve_device(spec: str | torch.device | None) -> torch.device:
+    """"auto" (or None) -> cuda when available, else cpu; anything else as given."""
+    if spec in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(spec)
+
+
+def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, seed: int = 0,
+          progress: bool = False) -> TrainRecord:
+    """Train `arch` from scratch on `dataset` with `training`; raise `Diverged` on NaN/inf loss.
+
+    With `training.use_validation_data`, the network trains on train + validation and the error is
+    measured on the test part; a dataset without one trains on train and reports validation error."""
+    device = dataset.device if device is None else resolve_device(device)
+    started = time.perf_counter()
+    images, labels, eval_images, eval_labels, kind = _parts(dataset, training.use_validation_data)
+    autocast = _autocast(training.precision, device)
+    memory_format = torch.channels_last if training.channels_last else torch.contiguous_format
+
+    torch.manual_seed(seed)                  # weight initialisation
+    generator = torch.Generator(device).manual_seed(seed)   # epoch order, crops, flips
+    model = build(arch, dataset.input_shape, dataset.num_classes).to(device, memory_format=memory_format)
+    optimizer = torch.optim.SGD(model.parameters(), lr=training.lr, momentum=training.momentum,
+                                weight_decay=training.weight_decay, nesterov=training.nesterov, foreach=True)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, training.milestone_epochs(), training.lr_gamma)
+    normalizer = Normalizer(dataset.mean.to(device), dataset.std.to(device), training.channels_last)
+    augment = BatchAugmenter(images, dataset.crop_padding, dataset.flip, normalizer)
+
+    n, batch = len(labels), training.batch_size
+    # A last batch of one sample would break BatchNorm at 1x1 resolution; the loop drops it.
+    starts = [s for s in range(0, n, batch) if n - s > 1 or s == 0]
+    finite = _FiniteCheck(device)
+    error_key = "test_error" if kind == "test" else "val_error"
+    curve, train_seconds = [], 0.0
+    epochs = tqdm(range(training.epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in epochs:
+        lr = optimizer.param_groups[0]["lr"]
+        epoch_started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=generator, device=device)
+        loss_sum = torch.zeros((), device=device)
+        steps = tqdm(starts, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
+        for step, start in enumerate(steps, 1):
+            index = order[start:start + batch]
+            with autocast:
+                loss = F.cross_entropy(model(augment(index, generator)), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum.add_(loss.detach(), alpha=len(index))
+            if step % FINITE_CHECK_STEPS == 0 and finite.bad(loss_sum):
+                raise Diverged(epoch + 1, step, len(starts))
+        train_loss = loss_sum.item() / n    # the one synchronisation per epoch
+        if not math.isfinite(train_loss):
+            raise Diverged(epoch + 1, len(starts), len(starts))
+        train_seconds += time.perf_counter() - epoch_started
+        schedule.step()
+        error = error_percent(model, eval_images, eval_labels, normalizer, training.eval_batch_size, autocast)
+        curve.append({"epoch": epoch + 1, "train_loss": train_loss, error_key: error, "lr": lr,
+                      "seconds": time.perf_counter() - started})
+        epochs.set_postfix({"loss": f"{train_loss:.3f}", error_key: f"{error:.2f}%"})
+    seconds = time.perf_counter() - started
+    return TrainRecord(error=curve[-1][error_key], error_kind=kind,
+                       params=sum(p.numel() for p in model.parameters()), epochs=training.epochs,
+                       train_images=n, seconds=seconds,
+                       images_per_second=training.epochs * n / max(train_seconds, 1e-9), curve=curve)
+
+
+@torch.inference_mode()
+def error_percent(model, images, labels, normalizer: Normalizer, batch_size: int,
+                  autocast=contextlib.nullcontext()) -> float:
+    """Top-1 error in percent, in large batches; the count stays on the device until the end."""
+    model.eval()
+    wrong = torch.zeros((), dtype=torch.int64, device=labels.device)
+    for start in range(0, len(labels), batch_size):
+        with autocast:
+            logits = model(normalizer.nchw(images[start:start + batch_size]))
+        wrong += (logits.argmax(1) != labels[start:start + batch_size]).sum()
+    return 100.0 * wrong.item() / len(labels)
+
+
+def _parts(dataset: Dataset, use_validation_data: bool):
+    """(train images, labels, evaluation images, labels, "validation" | "test")."""
+    if use_validation_data and dataset.has_test:
+        return (torch.cat([dataset.train_images, dataset.val_images]),
+                torch.cat([dataset.train_labels, dataset.val_labels]),
+                dataset.test_images, dataset.test_labels, "test")
+    return dataset.train_images, dataset.train_labels, dataset.val_images, dataset.val_labels, "validation"
+
+
+def _autocast(precision: str, device: torch.device):
+    """bf16 autocast on CUDA by default ("auto"); fp32 on CPU, where bf16 is rarely faster."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class _FiniteCheck:
+    """Is the running loss sum still finite? On CUDA without stalling the GPU: the value is copied to
+    pinned memory asynchronously and inspected at a later check, once the copy has landed."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.host = torch.zeros((), pin_memory=self.cuda)
+        self.event = None
+
+    def bad(self, loss_sum) -> bool:
+        if not self.cuda:
+            return not math.isfinite(loss_sum.item())
+        seen_bad = False
+        if self.event is not None:
+            if not self.event.query():
+                return False
+            seen_bad = not math.isfinite(self.host.item())
+        self.host.copy_(loss_sum, non_blocking=True)
+        self.event = torch.cuda.Event()
+        self.event.record()
+        return seen_bad

@@ -1,0 +1,120 @@
+"""The training engine: thesis schedules, learning curve, determinism, divergence, accuracy on digits."""
+import math
+import time
+
+import pytest
+import torch
+
+from era_deap.data import load_dataset
+from era_deap.model import build
+from era_deap.settings import DatasetConfig, TrainingConfig, full_training_defaults
+from era_deap.train import Diverged, train
+from test_data import write_cifar10
+
+RESNET20_LIKE = {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8, "filter_update": 2, "group_size": 8}
+TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update": 2, "group_size": 1}
+TINY_GROUPED = {"block": "bottleneck", "sections": [1, 1, 1, 1], "filters": 8, "filter_update": 1, "group_size": 2}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Two threads on a shared 2-core machine can run ten times slower than one.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def small_synthetic():
+    return load_dataset(DatasetConfig(name="synthetic", shape=[3, 16, 16], train_size=512), 0)
+
+
+@pytest.mark.slow
+def test_digits_resnet20_like_reaches_90_percent_in_20_epochs():
+    data = load_dataset(DatasetConfig(name="digits"), 0)
+    started = time.perf_counter()
+    record = train(RESNET20_LIKE, data, TrainingConfig(), "cpu", seed=0)
+    elapsed = time.perf_counter() - started
+    print(f"digits ResNet-20-like: {100 - record.error:.1f}% validation accuracy in {elapsed:.1f} s")
+    assert record.epochs == 20 and len(record.curve) == 20
+    assert record.error <= 10.0
+    assert record.error_kind == "validation"
+
+
+def test_search_schedule_is_lr_01_then_001_for_the_last_3_epochs():
+    data = load_dataset(DatasetConfig(name="synthetic", shape=[1, 8, 8], train_size=64), 0)
+    record = train(TINY, data, TrainingConfig(), "cpu", seed=0)
+    assert [round(c["lr"], 6) for c in record.curve] == [0.1] * 17 + [0.01] * 3
+
+
+def test_full_schedule_divides_lr_by_10_at_half_and_three_quarters():
+    schedule = full_training_defaults()
+    assert (schedule.epochs, schedule.milestone_epochs(), schedule.use_validation_data) == (164, [82, 123], True)
+    schedule.epochs = 8
+    data = load_dataset(DatasetConfig(name="synthetic", shape=[1, 8, 8], train_size=64), 0)
+    record = train(TINY, data, schedule, "cpu", seed=0)
+    assert [round(c["lr"], 6) for c in record.curve] == [0.1] * 4 + [0.01] * 2 + [0.001] * 2
+
+
+def test_learning_curve_and_record(small_synthetic):
+    record = train(TINY, small_synthetic, TrainingConfig(epochs=3), "cpu", seed=0)
+    assert [c["epoch"] for c in record.curve] == [1, 2, 3]
+    for entry in record.curve:
+        assert set(entry) == {"epoch", "train_loss", "val_error", "lr", "seconds"}
+        assert math.isfinite(entry["train_loss"]) and 0 <= entry["val_error"] <= 100
+    assert [c["seconds"] for c in record.curve] == sorted(c["seconds"] for c in record.curve)
+    assert record.error == record.curve[-1]["val_error"]
+    assert record.train_images == 512 and record.images_per_second > 0 and record.seconds > 0
+    assert record.params == sum(p.numel() for p in build(TINY, (3, 16, 16)).parameters())
+    assert record.curve[-1]["train_loss"] < record.curve[0]["train_loss"]
+
+
+def test_same_seed_same_curve_other_seed_other_curve(small_synthetic):
+    config = TrainingConfig(epochs=2)
+    a = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=3)
+    b = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=3)
+    c = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=4)
+    strip = lambda r: [(e["train_loss"], e["val_error"]) for e in r.curve]
+    assert strip(a) == strip(b)
+    assert strip(a) != strip(c)
+
+
+def test_nan_loss_stops_within_the_first_epoch():
+    data = load_dataset(DatasetConfig(name="synthetic", shape=[3, 16, 16], train_size=4096), 0)
+    config = TrainingConfig(epochs=3, lr=1e6, batch_size=32)     # 128 steps per epoch
+    with pytest.raises(Diverged) as info:
+        train(TINY, data, config, "cpu", seed=0)
+    assert info.value.epoch == 1 and info.value.step < info.value.steps_per_epoch == 128
+    assert "NaN/inf" in str(info.value)
+
+
+def test_full_training_uses_validation_data_and_reports_test_error(tmp_path):
+    write_cifar10(tmp_path)
+    data = load_dataset(DatasetConfig(name="cifar10", data_dir=str(tmp_path), validation_size=50), 0)
+    schedule = full_training_defaults()
+    schedule.epochs = 2
+    record = train(TINY, data, schedule, "cpu", seed=0)
+    assert record.error_kind == "test" and record.train_images == 300
+    assert set(record.curve[0]) == {"epoch", "train_loss", "test_error", "lr", "seconds"}
+
+
+def test_full_training_without_test_part_reports_validation_error(small_synthetic):
+    schedule = full_training_defaults()
+    schedule.epochs = 1
+    record = train(TINY, small_synthetic, schedule, "cpu", seed=0)
+    assert record.error_kind == "validation" and record.train_images == 512
+
+
+def test_options_contiguous_format_bf16_and_a_last_batch_of_one():
+    data = load_dataset(DatasetConfig(name="synthetic", shape=[3, 8, 8], train_size=129), 0)
+    for config in (TrainingConfig(epochs=1, channels_last=False), TrainingConfig(epochs=1, precision="bf16")):
+        record = train(TINY_GROUPED, data, config, "cpu", seed=0)
+        assert math.isfinite(record.error)
+
+
+@pytest.mark.gpu
+def test_trains_on_cuda_with_bf16_autocast():
+    data = load_dataset(DatasetConfig(name="synthetic", train_size=2048), 0, "cuda")
+    record = train(RESNET20_LIKE, data, TrainingConfig(epochs=2), "cuda", seed=0)
+    assert record.error < 90 and data.train_images.is_cuda
