@@ -107,7 +107,9 @@ def build_parser() -> Parser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--out", help="directory for the result and learning curve")
+    p.add_argument("--name", help="name recorded in final.json (default: the genome key)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run="era_deap.train_cli:run_train", parser=p)
 
     p = sub.add_parser("search", help="run (or resume) one architecture search")
