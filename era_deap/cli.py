@@ -51,6 +51,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
 def _add_genome_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("architecture (genes, thesis §3.4)")
     g.add_argument("--block", required=required, help="basic or bottleneck")
@@ -117,7 +127,7 @@ def build_parser() -> Parser:
     p.add_argument("--out", help="run directory (default runs/<name>)")
     p.add_argument("--seed", type=int)
     p.add_argument("--budget", type=_positive)
-    p.add_argument("--workers", type=_positive)
+    p.add_argument("--workers", type=_count, help="evaluations in parallel (0: in this process)")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -159,7 +169,7 @@ def run_space(args) -> int:
 
 def run_arch(args) -> int:
     from .genome import to_arch
-    from .model import cardinality, complexity
+    from .architecture import cardinality, complexity
     space, genome = genome_from_args(args.parser, args)
     arch = to_arch(genome)
     info = complexity(arch, args.input, args.classes)

@@ -173,8 +173,9 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["OMP_NUM_THREADS"] = str(threads)  # before torch is imported
-    import torch
-    torch.set_num_threads(threads)
+    if evaluator_config.objective == "train":
+        import torch
+        torch.set_num_threads(threads)
     from .evaluate import evaluator_for
     evaluate = evaluator_for(evaluator_config, split_seed, device)
     while True:
@@ -198,7 +199,8 @@ def make_executor(evaluator_config, split_seed: int, workers: int):
     if evaluator_config.executor != "local":
         from .dask_executor import DaskExecutor
         return DaskExecutor(evaluator_config, split_seed, max(1, workers))
-    devices = resolve_devices(evaluator_config.device)
+    # A pluggable objective `(arch, seed)` gets no device: don't import torch just to count GPUs.
+    devices = resolve_devices(evaluator_config.device) if evaluator_config.objective == "train" else ["cpu"]
     if workers == 0:
         return InProcessExecutor(evaluator_config, split_seed, devices[0])
     return LocalProcessExecutor(evaluator_config, split_seed, workers, devices)

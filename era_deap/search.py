@@ -76,6 +76,10 @@ class Search:
         self.stop_reason = None
         self.executor = None
         self.bar = None
+        # Signals raise only while waiting for an evaluation; during bookkeeping they are held until
+        # the next wait, so the journal never misses an ask that is in flight.
+        self.interruptible = False
+        self.held_signal = None
 
     # --- the shared path of live and replayed results ----------------------------------------------
 
@@ -101,7 +105,7 @@ class Search:
         if result.params is not None or not self.space.is_valid(individual):
             return result.params, result.depth
         from .genome import to_arch
-        from .model import complexity
+        from .architecture import complexity
         shape, classes = dataset_shape(self.config.evaluator.dataset)
         info = complexity(to_arch(individual), shape, classes)
         return info["params"], info["depth"]
@@ -177,6 +181,8 @@ class Search:
         exhausted = False
         while True:
             while (not exhausted and self._budget_left() > 0 and len(self.running) < self._capacity()):
+                if self.held_signal is not None:
+                    raise Interrupted(self.held_signal)
                 if self.cached_in_a_row >= MAX_CACHED_IN_A_ROW:
                     exhausted, self.stop_reason = True, "stuck"
                     break
@@ -189,10 +195,24 @@ class Search:
                 self._dispatch(n)
             if not self.running:
                 break
-            self._handle(self.executor.next_event())
+            self._handle(self._next_event())
             self._check_failures()
         self.stop_reason = self.stop_reason or "budget"
         return self.save(finished=True)
+
+    def _next_event(self):
+        if self.held_signal is not None:
+            raise Interrupted(self.held_signal)
+        self.interruptible = True
+        try:
+            return self.executor.next_event()
+        finally:
+            self.interruptible = False
+
+    def on_signal(self, signum, frame) -> None:
+        if self.interruptible:
+            raise Interrupted(signum)
+        self.held_signal = signum
 
     def _handle(self, event) -> None:
         kind, n, payload = event
@@ -283,10 +303,6 @@ def run_search(config, run_dir, *, resume: bool = False, progress: bool = False,
         write_config(run_dir / rundir.CONFIG, config, command)
         search = Search(config, run_dir, progress=progress, command=command)
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def on_signal(signum, frame):
-            raise Interrupted(signum)
-
         try:
             search.replay()
             if progress:
@@ -295,7 +311,7 @@ def run_search(config, run_dir, *, resume: bool = False, progress: bool = False,
                                   dynamic_ncols=True)
             if threading.current_thread() is threading.main_thread():
                 for s in previous:
-                    signal.signal(s, on_signal)
+                    signal.signal(s, search.on_signal)
             return search.run()
         except Interrupted as exc:
             search.interrupt(exc.signum)

@@ -1,6 +1,7 @@
 """`era search CONFIG [--out DIR] [--seed S] [--budget N] [--workers N] [--scheduler ADDR] [--resume]`."""
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -13,6 +14,10 @@ EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
 
 def configured(args):
     """The config file with the command line's overrides applied."""
+    # A user's own operators and objectives may live beside the config or in the working directory.
+    for directory in (str(Path(args.config).resolve().parent), os.getcwd()):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
     config = load_search_config(args.config)
     changes = {k: getattr(args, k) for k in ("seed", "budget") if getattr(args, k) is not None}
     if changes:
