@@ -5,17 +5,17 @@ several widths) and the depth family (several depths at one width) -- are each t
 fidelity (5, 10, 20, 50, 100 epochs in the thesis). Each fidelity is its own training run from
 scratch with its own schedule: `training` with `epochs` set to the fidelity, the learning-rate drops
 at the same fractions of it. So the 20-epoch cell is what the search measures (its own 20-epoch
-schedule, lr 0.01 for the last 3), not a point half-way down a longer run (docs/rankcorr.md).
+schedule, lr 0.01 for the last 3), not a point part-way down a longer run (docs/rankcorr.md).
 
-Each finished training is saved at once in `<out>/trainings/` (a killed study continues where it
-stopped; a config change retrains only what it changes). The tables, Spearman matrices and heatmaps
-(era_deap.rankcorr_tables) are rewritten after each fidelity.
+Trainings run in `workers` processes (era_deap.rankcorr_workers). Each finished training is saved at
+once in `<out>/trainings/`: a killed study continues where it stopped, and a config change retrains
+only the trainings it changes. Tables, Spearman matrices and heatmaps (era_deap.rankcorr_tables) are
+rewritten whenever a fidelity is complete.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,7 +55,8 @@ class RankcorrConfig:
     depth: FamilyConfig = field(default_factory=lambda: FamilyConfig([14, 32, 56, 110, 602], [16]))
     space: Optional[str] = None         # space file for the in/out check (relative to this file); None: default
     seed: int = 0                       # data split and, with network and fidelity, each training's seed
-    device: str = "auto"
+    device: str = "auto"                # auto | cpu | cuda | cuda:0,1 (workers round-robin)
+    workers: int = bounded(1, min=1)    # trainings in parallel (processes)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)      # as evaluator.dataset
     training: TrainingConfig = field(default_factory=TrainingConfig)   # as evaluator.training; epochs unused
     source: str = field(default="<config>", compare=False)
@@ -116,60 +117,35 @@ def load_result(out: Path, config: RankcorrConfig, network: Network, epochs: int
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if saved.get("status") in ("oom", "error"):   # may go better on another try (or device)
+        return None
     return saved if saved.get("setup") == json.loads(json.dumps(setup(config, network, epochs))) else None
 
 
-def train_one(config: RankcorrConfig, dataset, network: Network, epochs: int, device) -> dict:
-    """Train `network` for `epochs`; the accuracy (or the failure) as a JSON-ready dict."""
-    import torch
-    from .train import Diverged, train
-    spec = setup(config, network, epochs)
-    started = time.perf_counter()
-    result = {"network": network.name, "depth": network.depth, "width": network.width, "setup": spec}
-    try:
-        record = train(network.arch(), dataset, config.schedule(epochs), device=device, seed=spec["seed"])
-    except Diverged as exc:
-        return {**result, "status": "diverged", "accuracy": None, "message": str(exc),
-                "seconds": time.perf_counter() - started}
-    except torch.cuda.OutOfMemoryError as exc:
-        return {**result, "status": "oom", "accuracy": None, "message": str(exc).splitlines()[0],
-                "seconds": time.perf_counter() - started}
-    return {**result, "status": "ok", "accuracy": 100.0 - record.error, "error": record.error,
-            "error_kind": record.error_kind, "params": record.params, "seconds": record.seconds,
-            "curve": record.curve}
-
-
 def run_study(config: RankcorrConfig, out: Path, log=print) -> dict:
-    """Train what is missing, fidelity by fidelity; rewrite the outputs after each. Returns the results
-    {(network slug, epochs): dict}."""
-    from .data import load_dataset
+    """Train what is missing (low fidelities first) and rewrite the outputs each time a fidelity is
+    complete. Returns the results {(network slug, epochs): dict}."""
     from .rankcorr_tables import write_outputs
+    from .rankcorr_workers import train_all
     from .space import load_space
-    from .train import resolve_device
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "trainings").mkdir(exist_ok=True)
+    (out / "trainings").mkdir(parents=True, exist_ok=True)
     space = load_space(config.space)
     networks = config.networks()
     results = {(n.slug, e): r for n in networks for e in config.fidelities
                if (r := load_result(out, config, n, e)) is not None}
-    todo = len(networks) * len(config.fidelities) - len(results)
+    tasks = [(n, e) for e in config.fidelities for n in networks if (n.slug, e) not in results]
     log(f"rankcorr: {len(networks)} networks x {len(config.fidelities)} fidelities; "
-        f"{len(results)} trainings saved, {todo} to train")
-    dataset, device = None, resolve_device(config.device)
-    for epochs in config.fidelities:
-        missing = [n for n in networks if (n.slug, epochs) not in results]
-        for network in missing:
-            if dataset is None:
-                dataset = load_dataset(config.dataset, config.seed, device)
-            result = train_one(config, dataset, network, epochs, device)
-            write_atomic(result_path(out, network, epochs), json.dumps(result, indent=1).encode())
-            results[(network.slug, epochs)] = result
-            shown = f"{result['accuracy']:.2f}%" if result["accuracy"] is not None else result["status"]
-            log(f"  {network.name:<16} {epochs:>4} epochs: {shown} ({result['seconds']:.1f} s)")
-        if missing:   # a long study shows its low fidelities while the high ones train
-            write_outputs(config, space, results, out)
-    if not todo:
-        write_outputs(config, space, results, out)
+        f"{len(results)} trainings saved, {len(tasks)} to train")
+    left = {e: sum(1 for _, f in tasks if f == e) for e in config.fidelities}
+    for network, epochs, result in (train_all(config, tasks) if tasks else []):
+        write_atomic(result_path(out, network, epochs), json.dumps(result, indent=1).encode())
+        results[(network.slug, epochs)] = result
+        shown = f"{result['accuracy']:.2f}%" if result["accuracy"] is not None else result["status"]
+        log(f"  {network.name:<16} {epochs:>4} epochs: {shown} ({result['seconds']:.1f} s)")
+        left[epochs] -= 1
+        if left[epochs] == 0 and epochs != config.fidelities[-1]:
+            write_outputs(config, space, results, out)   # a long study shows its low fidelities early
+    write_outputs(config, space, results, out)
     return results
 
 

@@ -54,7 +54,7 @@ def spearman_matrix(accuracy: np.ndarray) -> np.ndarray | None:
     if complete.shape[1] < 2:
         return None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)   # a tie everywhere: nan, said in the note
+        warnings.simplefilter("ignore")   # a fidelity where all tie: nan (and a note), not a warning
         rho = stats.spearmanr(complete, axis=1).statistic
     if complete.shape[0] <= 2:   # spearmanr answers a scalar for two variables
         rho = np.array([[1.0, rho], [rho, 1.0]])[:complete.shape[0], :complete.shape[0]]

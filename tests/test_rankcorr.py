@@ -22,6 +22,7 @@ width: {depths: [8], widths: [4, 8, 16]}
 depth: {depths: [8, 14], widths: [4]}
 space: space.yaml
 device: cpu
+workers: 2
 dataset: {name: digits, train_size: 300, validation_size: 150}
 training: {batch_size: 64, lr: 0.05}
 """
@@ -138,7 +139,7 @@ def test_spearman_matrix_is_scipy_pairwise_over_complete_networks():
 
 # --- the study --------------------------------------------------------------------------------------
 
-def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny, monkeypatch):
+def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
     config = rankcorr.load_rankcorr_config(tiny)
     out = tiny.parent / "out"
     assert main(["rankcorr", str(tiny), "--out", str(out)]) == 0
@@ -171,15 +172,22 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny, monkeypatch
     saved = json.loads((out / "trainings" / "resnet8-w8-e2.json").read_text())
     assert saved["status"] == "ok" and len(saved["curve"]) == 2 and saved["error_kind"] == "validation"
 
-    # Resuming trains nothing; a lost result, or one whose setup changed, is all that is trained again.
-    trained = []
-    real = rankcorr.train_one
-    monkeypatch.setattr(rankcorr, "train_one", lambda c, d, n, e, dev: trained.append((n.slug, e)) or real(c, d, n, e, dev))
-    rankcorr.run_study(config, out, log=lambda line: None)
-    assert trained == []
+    # Resuming trains nothing; a lost result, one whose setup changed, or one that failed in a way
+    # another try may fix (oom, error) is all that is trained again; a divergence is final.
+    def trained():
+        lines = []
+        rankcorr.run_study(config, out, log=lines.append)
+        return sorted(" ".join(line.split()[:3]) for line in lines[1:])
+
+    def edit(name, change):
+        path = out / "trainings" / f"{name}.json"
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+
+    assert trained() == []
     (out / "trainings" / "resnet14-w4-e3.json").unlink()
-    stale = json.loads((out / "trainings" / "resnet8-w4-e1.json").read_text())
-    stale["setup"]["training"]["lr"] = 0.5
-    (out / "trainings" / "resnet8-w4-e1.json").write_text(json.dumps(stale))
-    rankcorr.run_study(config, out, log=lambda line: None)
-    assert sorted(trained) == [("resnet14-w4", 3), ("resnet8-w4", 1)]
+    edit("resnet8-w4-e1", lambda d: d["setup"]["training"].update(lr=0.5))
+    edit("resnet8-w8-e2", lambda d: d.update(status="oom"))
+    edit("resnet8-w16-e2", lambda d: d.update(status="diverged"))
+    assert trained() == ["ResNet-14 w4 3", "ResNet-8 w4 1", "ResNet-8 w8 2"]

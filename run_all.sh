@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The six searches of a profile end to end, then the thesis's figures and tables (docs/run_all.md).
+#
+#   ./run_all.sh [PROFILE_DIR] [--repeats K] [--workers N] [--scheduler ADDR] [--final] [--rankcorr]
+#
+# PROFILE_DIR (default configs/quick) holds one YAML file per search (files with a `strategy:` key).
+# Search S runs into runs/<profile>/S/ (with --repeats K: runs/<profile>/S/seed-k/, seeds 0..K-1),
+# always with --resume: a partial run continues, a finished one is skipped, so a second invocation
+# trains nothing. Then `era report runs/<profile>`. --final trains each search's best architecture
+# and the ResNet-110 baselines (normal, wide) with the profile's full schedule (thesis table 1);
+# --rankcorr runs `era rankcorr PROFILE_DIR/rankcorr.yaml` (thesis §4.2). A failed step does not stop
+# the others; the script ends with a summary and exits 1 when any step failed (130 on Ctrl-C).
+set -u
+
+usage() { sed -n '4p' "$0" | sed 's/^#   /usage: /'; }
+die() { echo "run_all.sh: $*" >&2; usage >&2; exit 2; }
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROFILE_DIR="$HERE/configs/quick"
+REPEATS="" WORKERS="" SCHEDULER="" FINAL=0 RANKCORR=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --repeats) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--repeats: expected a positive integer"
+                   REPEATS="$2"; shift 2 ;;
+        --workers) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer"
+                   WORKERS="$2"; shift 2 ;;
+        --scheduler) [ $# -ge 2 ] || die "--scheduler: expected an address such as tcp://host:8786"
+                     SCHEDULER="$2"; shift 2 ;;
+        --final) FINAL=1; shift ;;
+        --rankcorr) RANKCORR=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        -*) die "unknown option $1" ;;
+        *) PROFILE_DIR="$1"; shift ;;
+    esac
+done
+[ -d "$PROFILE_DIR" ] || die "profile folder not found: $PROFILE_DIR"
+PROFILE="$(basename "$(cd "$PROFILE_DIR" && pwd)")"
+RUNS="runs/$PROFILE"
+
+# The installed console script, else the package through the Python that has it.
+if [ -n "${ERA:-}" ]; then read -r -a ERA_CMD <<< "$ERA"
+elif command -v era > /dev/null; then ERA_CMD=(era)
+elif [ -x "$HERE/.venv/bin/era" ]; then ERA_CMD=("$HERE/.venv/bin/era")
+else ERA_CMD=(python3 -m era_deap.cli)
+fi
+# Its Python (the console script's #! line) runs the small helpers below that read configs and summaries.
+if [ "${ERA_CMD[1]:-}" = -m ]; then PYTHON=("${ERA_CMD[0]}")
+else read -r -a PYTHON <<< "$(sed -n '1s/^#! *//p' "$(command -v "${ERA_CMD[0]}")")"
+     [ ${#PYTHON[@]} -gt 0 ] || PYTHON=(python3)
+fi
+PROGRESS=(); [ -t 2 ] || PROGRESS=(--no-progress)
+
+FAILED=() DONE=()
+on_interrupt() { echo; echo "run_all.sh: interrupted; rerun the same command to continue where it stopped" >&2; exit 130; }
+trap on_interrupt INT TERM
+
+# step NAME COMMAND...: run one step, time it, remember a failure and carry on (but stop on Ctrl-C).
+step() {
+    local name="$1"; shift
+    local started=$SECONDS
+    echo "==> $name: $*"
+    "$@"
+    local rc=$?
+    [ $rc -eq 130 ] || [ $rc -eq 143 ] && on_interrupt
+    if [ $rc -eq 0 ]; then DONE+=("$name ($((SECONDS - started)) s)")
+    else FAILED+=("$name (exit $rc)"); echo "run_all.sh: $name failed (exit $rc); going on" >&2
+    fi
+}
+
+# run_state CONFIG RUN_DIR SEED (SEED may be empty): "finished" when RUN_DIR holds a finished run of
+# this very config (same config hash, budget reached): resuming it would train nothing, so we skip it
+# and its journal stays as it is.
+run_state() {
+    "${PYTHON[@]}" - "$@" <<'PY'
+import json, sys
+from pathlib import Path
+from era_deap.runconfig import config_hash
+from era_deap.settings import load_search_config, replace
+config_path, run_dir, seed = sys.argv[1:]
+try:
+    config = load_search_config(config_path)
+    config = replace(config, seed=int(seed)) if seed else config
+    summary = json.loads((Path(run_dir) / "summary.json").read_text())
+except Exception:
+    sys.exit(0)
+done = summary.get("finished") and summary.get("config_hash") == config_hash(config) \
+    and summary.get("budget", 0) >= config.budget
+print("finished" if done else "partial")
+PY
+}
+
+# best_flags RUN_DIR: the genome flags of the run's best architecture for `era train`.
+best_flags() {
+    "${PYTHON[@]}" - "$1" <<'PY'
+import json, sys
+best = json.load(open(sys.argv[1] + "/summary.json")).get("best")
+if best:
+    a = best["arch"]
+    print("--block", a["block"], "--sections", ",".join(map(str, a["sections"])), "--filters", a["filters"],
+          "--filter-update", a["filter_update"], "--group-size", a["group_size"])
+PY
+}
+
+SEARCHES=()
+for file in "$PROFILE_DIR"/*.yaml; do
+    grep -q '^strategy:' "$file" && SEARCHES+=("$file")
+done
+[ ${#SEARCHES[@]} -gt 0 ] || die "no search files (YAML with a top-level strategy:) in $PROFILE_DIR"
+SEEDS=(""); [ -n "$REPEATS" ] && SEEDS=($(seq 0 $((REPEATS - 1))))
+SEARCH_FLAGS=("${PROGRESS[@]}")
+[ -n "$WORKERS" ] && SEARCH_FLAGS+=(--workers "$WORKERS")
+[ -n "$SCHEDULER" ] && SEARCH_FLAGS+=(--scheduler "$SCHEDULER")
+
+echo "run_all.sh: profile $PROFILE ($PROFILE_DIR), ${#SEARCHES[@]} searches into $RUNS/, era = ${ERA_CMD[*]}"
+RUN_DIRS=()
+for config in "${SEARCHES[@]}"; do
+    search="$(basename "$config" .yaml)"
+    for seed in "${SEEDS[@]}"; do
+        if [ -z "$seed" ]; then out="$RUNS/$search" seed_flags=()
+        else out="$RUNS/$search/seed-$seed" seed_flags=(--seed "$seed")
+        fi
+        RUN_DIRS+=("$out|$config")
+        if [ "$(run_state "$config" "$out" "$seed" 2> /dev/null)" = finished ]; then
+            DONE+=("search $search${seed:+ seed $seed} (finished before)")
+            continue
+        fi
+        step "search $search${seed:+ seed $seed}" \
+            "${ERA_CMD[@]}" search "$config" --out "$out" --resume "${seed_flags[@]}" "${SEARCH_FLAGS[@]}"
+    done
+done
+
+if [ $FINAL -eq 1 ]; then
+    for entry in "${RUN_DIRS[@]}"; do
+        out="${entry%%|*}" config="${entry#*|}"
+        [ -f "$out/final/final.json" ] && { DONE+=("final $out (trained before)"); continue; }
+        flags="$(best_flags "$out" 2> /dev/null)"
+        if [ -z "$flags" ]; then FAILED+=("final $out (no best architecture: did the search run?)"); continue; fi
+        step "final $out" "${ERA_CMD[@]}" train $flags --config "$config" --out "$out/final" "${PROGRESS[@]}"
+    done
+    # The baselines of table 1 with the same schedule and data (the first search file's evaluator).
+    for baseline in "resnet110 8 8" "resnet110-wide 16 32"; do
+        read -r name filters group <<< "$baseline"
+        out="$RUNS/final-$name"
+        [ -f "$out/final.json" ] && { DONE+=("final $name (trained before)"); continue; }
+        step "final $name" "${ERA_CMD[@]}" train --block basic --sections 0,18,18,18 --filters "$filters" \
+            --filter-update 2 --group-size "$group" --name "$name" --config "${SEARCHES[0]}" --out "$out" \
+            "${PROGRESS[@]}"
+    done
+fi
+
+if [ $RANKCORR -eq 1 ]; then
+    if [ -f "$PROFILE_DIR/rankcorr.yaml" ]; then
+        step "rankcorr" "${ERA_CMD[@]}" rankcorr "$PROFILE_DIR/rankcorr.yaml" --out "$RUNS/rankcorr"
+    else
+        FAILED+=("rankcorr (no $PROFILE_DIR/rankcorr.yaml)")
+    fi
+fi
+
+step "report" "${ERA_CMD[@]}" report "$RUNS" --out "$RUNS/report"
+
+echo
+echo "run_all.sh: profile $PROFILE done in $SECONDS s; report: $RUNS/report/report.md"
+for line in "${DONE[@]}"; do echo "  ok      $line"; done
+for line in "${FAILED[@]+"${FAILED[@]}"}"; do echo "  FAILED  $line"; done
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "run_all.sh: ${#FAILED[@]} step(s) failed; fix them and rerun (finished steps are skipped)" >&2
+    exit 1
+fi

@@ -1,0 +1,106 @@
+"""./run_all.sh on tiny profiles written here (the cheap `landscape` objective instead of training):
+six run dirs and a report; a second invocation trains nothing; a broken search does not stop the
+others but fails the script by name; --repeats; Ctrl-C stops everything."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from conftest import ROOT
+from searchkit import SMALL
+
+KINDS = ("random_search", "local_search", "bayesian_optimization", "evolution", "regularized_evolution",
+         "crossover_evolution")
+
+
+def write_profile(folder, searches, objective="era_deap.objectives:landscape", budget=10):
+    folder.mkdir()
+    base = {"seed": 0, "budget": budget, "evaluator": {"objective": objective, "workers": 0}}
+    (folder / "base.yaml").write_text(yaml.safe_dump(base))
+    for name, strategy in searches.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({"base": "base.yaml", "name": name, "strategy": strategy}))
+    return folder
+
+
+def six(folder, **kwargs):
+    return write_profile(folder, {k: {"kind": k, **SMALL[k]} for k in KINDS}, **kwargs)
+
+
+def environment(**extra):
+    # The venv's `era` console script first on PATH, as after `pip install -e .` in an activated venv.
+    return {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], **extra}
+
+
+def run_all(*args, cwd, **kwargs):
+    return subprocess.run(["bash", str(ROOT / "run_all.sh"), *map(str, args)], cwd=cwd, env=environment(),
+                          capture_output=True, text=True, **kwargs)
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_six_searches_then_report_and_a_second_run_trains_nothing(tmp_path):
+    profile = six(tmp_path / "tiny")
+    first = run_all(profile, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    runs = tmp_path / "runs" / "tiny"
+    for kind in KINDS:
+        summary = json.loads((runs / kind / "summary.json").read_text())
+        assert summary["finished"] and summary["trained"] == 10 and summary["name"] == kind
+    report = runs / "report"
+    for name in ("report.md", "fig4.png", "fig4.svg", "fig5_evaluations.png", "table2.csv", "table10.csv",
+                 "table11.csv", "tables.md"):
+        assert (report / name).stat().st_size > 0, name
+    files = sorted(runs.glob("*/journal.jsonl")) + sorted(runs.glob("*/evaluations.csv"))
+    before = {p: digest(p) for p in files}
+
+    second = run_all(profile, cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert {p: digest(p) for p in files} == before              # nothing trained, nothing appended
+    assert second.stdout.count("(finished before)") == 6 and "era search" not in second.stdout
+    assert "ok      report" in second.stdout
+
+
+def test_a_broken_search_fails_the_script_by_name_and_the_others_still_run(tmp_path):
+    # "a_broken" sorts first: the searches after it must still run. --repeats 2: seeds 0 and 1.
+    profile = write_profile(tmp_path / "mixed", {"a_broken": {"kind": "evolution", "population_size": 1},
+                                                  "random_search": {"kind": "random_search"}}, budget=4)
+    result = run_all(profile, "--repeats", "2", cwd=tmp_path)
+    assert result.returncode == 1
+    for seed in (0, 1):
+        summary = json.loads((tmp_path / "runs" / "mixed" / "random_search" / f"seed-{seed}" / "summary.json").read_text())
+        assert summary["finished"] and summary["seed"] == seed
+    assert "population_size: expected a value >= 2" in result.stderr
+    failed = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("FAILED")]
+    assert failed == ["FAILED  search a_broken seed 0 (exit 2)", "FAILED  search a_broken seed 1 (exit 2)"]
+    assert "ok      report" in result.stdout and (tmp_path / "runs" / "mixed" / "report" / "report.md").exists()
+
+
+def test_usage_errors_exit_2(tmp_path):
+    for args in (["--repeats", "0"], ["--bogus"], [tmp_path / "missing"]):
+        result = run_all(*args, cwd=tmp_path)
+        assert result.returncode == 2 and "usage: ./run_all.sh" in result.stderr, result.stderr
+
+
+def test_ctrl_c_stops_the_script_instead_of_moving_on(tmp_path):
+    profile = write_profile(tmp_path / "slow", {k: {"kind": k} for k in ("random_search", "regularized_evolution")},
+                            objective="era_deap.objectives:paced_landscape", budget=40)
+    process = subprocess.Popen(["bash", str(ROOT / "run_all.sh"), str(profile)], cwd=tmp_path,
+                               env=environment(ERA_OBJECTIVE_SLEEP="0.2"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = tmp_path / "runs" / "slow" / "random_search" / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    while not (journal.exists() and journal.read_text().count('"result"') >= 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)        # what a terminal's Ctrl-C does: the whole foreground group
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert "interrupted" in err
+    assert not (tmp_path / "runs" / "slow" / "regularized_evolution").exists()
+    assert not (tmp_path / "runs" / "slow" / "report").exists()
