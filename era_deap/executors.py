@@ -198,7 +198,7 @@ def make_executor(evaluator_config, split_seed: int, workers: int):
     """The executor the config asks for: Dask when `executor` is a scheduler address, else local."""
     if evaluator_config.executor != "local":
         from .dask_executor import DaskExecutor
-        return DaskExecutor(evaluator_config, split_seed, max(1, workers))
+        return DaskExecutor(evaluator_config, split_seed, workers)  # workers 0: as many as the cluster runs
     # A pluggable objective `(arch, seed)` gets no device: don't import torch just to count GPUs.
     devices = resolve_devices(evaluator_config.device) if evaluator_config.objective == "train" else ["cpu"]
     if workers == 0:

@@ -1,0 +1,479 @@
+"""Evaluations on a Dask cluster: a real `dask scheduler` and two `dask worker` processes on loopback.
+
+Worker w0 is a plain CPU worker; w1 also offers `--resources GPU=1`, so placement of GPU-asking
+evaluations is tested for real without a GPU (they land on w1 only and train on its CPU under
+`device: auto`). On a CUDA machine the `gpu` test trains on w1's GPU.
+"""
+import collections
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CONFIGS
+from era_deap import rundir
+from era_deap.config import ConfigError
+from era_deap.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_resources,
+                                    worker_config, worker_device)
+from era_deap.result import EvalResult
+from era_deap.search import run_search
+from era_deap.settings import EvaluatorConfig, load_search_config
+from searchkit import TIMING, era, rows, start_era, summary, wait_for_results, write_config
+
+distributed = pytest.importorskip("distributed")
+
+OBJECTIVE_SLEEP = 0.6   # seconds per paced_landscape evaluation on the workers: time to kill one
+QUICK_SPACE = CONFIGS / "quick" / "space.yaml"
+DIGITS = {"dataset": {"name": "digits"}, "training": {"epochs": 1, "batch_size": 128}}
+
+
+def _dask(*args) -> list[str]:
+    return [sys.executable, "-m", "dask", *map(str, args)]
+
+
+def _until(condition, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Cluster:
+    """A scheduler and named workers, each its own process group (killed whole, leftovers included)."""
+
+    WORKERS = {"w0": [], "w1": ["--resources", "GPU=1"]}
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env = {**os.environ, "ERA_OBJECTIVE_SLEEP": str(OBJECTIVE_SLEEP), "PYTHONUNBUFFERED": "1"}
+        scheduler_file = directory / "scheduler.json"
+        self._start("scheduler", _dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                       "--scheduler-file", scheduler_file, "--idle-timeout", "600s"))
+        _until(lambda: scheduler_file.exists() and scheduler_file.stat().st_size > 0, 60, "the scheduler file")
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.client = distributed.Client(self.address, set_as_default=False, timeout=30)
+        self.ensure_workers()
+
+    def _start(self, name: str, command: list[str]) -> None:
+        log = open(self.directory / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                                cwd=self.directory, start_new_session=True)
+        log.close()
+
+    def workers(self) -> dict:
+        """Worker name -> address, as the scheduler sees it now."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return {w["name"]: address for address, w in info.items()}
+
+    def ensure_workers(self) -> None:
+        for name, extra in self.WORKERS.items():
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                self._start(name, _dask("worker", self.address, "--name", name, "--nworkers", 1, "--nthreads", 1,
+                                        "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60s",
+                                        "--local-directory", self.directory / name, *extra))
+        _until(lambda: set(self.workers()) == set(self.WORKERS), 90, "the scheduler to report 2 workers", 0.2)
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait(timeout=30)
+
+    def close(self) -> None:
+        try:
+            self.client.close(timeout=10)
+        finally:
+            for process in self.processes.values():
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def _cluster(tmp_path_factory):
+    cluster = None
+    try:
+        cluster = Cluster(tmp_path_factory.mktemp("dask"))
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+@pytest.fixture
+def cluster(_cluster):
+    _cluster.ensure_workers()  # a test may have killed one
+    return _cluster
+
+
+def _journal(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / rundir.JOURNAL).read_text().splitlines() if line.strip()]
+
+
+def _assert_each_ask_answered_once(run_dir: Path, budget: int) -> list[dict]:
+    records = _journal(run_dir)
+    asks = [r["n"] for r in records if r["type"] == "ask"]
+    results = [r for r in records if r["type"] == "result"]
+    answered = [r["n"] for r in results]
+    assert sorted(answered) == sorted(asks) and len(set(answered)) == len(answered), "an evaluation lost or doubled"
+    trained = [r for r in results if not r["result"]["cached"]]
+    assert len(trained) == budget and len({r["key"] for r in trained}) == budget
+    return records
+
+
+# --- on the real cluster --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_killed_worker_evaluation_is_resubmitted_once_and_the_search_completes(cluster, tmp_path):
+    budget = 10
+    config = write_config(tmp_path, "regularized_evolution", budget=budget, workers=2,
+                          objective="era_deap.objectives:paced_landscape")
+    out = tmp_path / "run"
+    process = start_era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address)
+    try:
+        wait_for_results(out, 2, process, timeout=120)
+        # Kill the worker of an evaluation that has just started (it has OBJECTIVE_SLEEP seconds left).
+        before = {k for keys in cluster.client.processing().values() for k in keys}
+
+        def fresh():
+            for address, keys in cluster.client.processing().items():
+                new = [k for k in keys if k.startswith("era-eval-") and k not in before]
+                if new:
+                    return address, new[0]
+        address, key = _until(fresh, 60, "a new evaluation to start", 0.02)
+        victim = next(name for name, a in cluster.workers().items() if a == address)
+        cluster.kill(victim)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    records = _assert_each_ask_answered_once(out, budget)
+    lost = int(key.split("-")[2])
+    resubmitted = [r for r in records if r["type"] == "resubmitted"]
+    told = [r["n"] for r in resubmitted]
+    assert lost in told and len(set(told)) == len(told), resubmitted   # once per evaluation and loss
+    assert all(address in r["reason"] and "died" in r["reason"] for r in resubmitted)
+    result = next(r for r in records if r["type"] == "result" and r["n"] == lost)
+    assert result["result"]["status"] == "ok" and address not in result["result"]["worker"]
+    s = summary(out)
+    assert s["finished"] and s["stop_reason"] == "budget" and s["trained"] == budget and not s["failed"]
+
+
+@pytest.mark.slow
+def test_digits_training_on_the_cluster_loads_the_dataset_once_per_worker(cluster, tmp_path):
+    budget = 4
+    config = write_config(tmp_path, "random_search", budget=budget, workers=2, objective="train", space=QUICK_SPACE,
+                          evaluator={**DIGITS, "device": "cpu"})
+    out = tmp_path / "run"
+    result = era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address, timeout=300)
+    assert f"{budget} trained" in result.stdout
+    _assert_each_ask_answered_once(out, budget)
+    table = rows(out, drop=())
+    assert all(r["status"] == "ok" and 0 <= float(r["error"]) <= 100 for r in table)
+    assert all(r["worker"].startswith("tcp://127.0.0.1:") and " cpu " in r["worker"] for r in table)
+
+    def evaluators_of(config):
+        from era_deap.evaluate import _CACHE
+        return [(e._dataset is not None, e.device) for e in _CACHE.values() if e.config == config]
+    evaluator = load_search_config(config).evaluator
+    evaluator.executor = cluster.address
+    used = {r["worker"].split()[0] for r in table}
+    per_worker = cluster.client.run(evaluators_of, evaluator, workers=sorted(used))
+    assert per_worker and all(v == [(True, "cpu")] for v in per_worker.values()), per_worker
+
+
+@pytest.mark.slow
+def test_gpu_asking_evaluations_go_only_to_gpu_workers(cluster, tmp_path):
+    # device auto + a worker offering GPU: evaluations ask for GPU=gpu_share, so only w1 runs them
+    # (on its CPU here: it has no CUDA); --workers 0 keeps as many in flight as fit: 1 on w1.
+    budget = 3
+    config = write_config(tmp_path, "random_search", budget=budget, workers=0, objective="train", space=QUICK_SPACE,
+                          evaluator={**DIGITS, "device": "auto", "gpu_share": 1.0})
+    out = tmp_path / "run"
+    run_search(_on(load_search_config(config), cluster.address), out)
+    gpu_worker = cluster.workers()["w1"]
+    assert [r["worker"].split()[0] for r in rows(out, drop=())] == [gpu_worker] * budget
+
+
+def test_same_search_as_the_local_run_with_one_worker(cluster, tmp_path):
+    config = load_search_config(write_config(tmp_path, "regularized_evolution", budget=16, workers=1,
+                                             objective="era_deap.objectives:landscape"))
+    local = run_search(config, tmp_path / "local")
+    distributed_run = run_search(_on(config, cluster.address), tmp_path / "dask")
+    assert rows(tmp_path / "dask") == rows(tmp_path / "local")
+    assert distributed_run["best"] == local["best"] and distributed_run["trained"] == 16
+    assert all(r["worker"].startswith("tcp://") for r in rows(tmp_path / "dask", drop=()))
+
+
+def test_unreachable_scheduler_is_one_line_naming_the_address(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    config = write_config(tmp_path, "random_search", budget=3)
+    started = time.monotonic()
+    result = era("search", config, "--out", tmp_path / "run", "--no-progress", "--scheduler", address,
+                 env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}, check=False, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "cannot reach the Dask scheduler" in lines[0], result.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.gpu
+def test_training_on_a_gpu_worker(cluster, tmp_path):
+    config = write_config(tmp_path, "random_search", budget=2, workers=0, objective="train", space=QUICK_SPACE,
+                          evaluator={**DIGITS, "device": "cuda"})
+    out = tmp_path / "run"
+    run_search(_on(load_search_config(config), cluster.address), out)
+    table = rows(out, drop=())
+    gpu_worker = cluster.workers()["w1"]
+    assert all(r["status"] == "ok" and r["worker"].split()[:2] == [gpu_worker, "cuda:0"] for r in table)
+
+
+def _on(config, address):
+    config.evaluator.executor = address
+    return config
+
+
+# --- without a cluster ----------------------------------------------------------------------------------
+
+class FakeFuture:
+    def __init__(self, key):
+        self.key, self.status, self.callbacks = key, "pending", []
+        self._result = self._exception = None
+
+    def add_done_callback(self, callback):
+        self.callbacks.append(callback)
+
+    def _done(self, status):
+        self.status = status
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+    def finish(self, result):
+        self._result = result
+        self._done("finished")
+
+    def fail(self, exception):
+        self._exception = exception
+        self._done("error")
+
+    def cancel(self):
+        self._done("cancelled")
+
+    def result(self):
+        return self._result
+
+    def exception(self):
+        return self._exception
+
+    def traceback(self):
+        return None
+
+
+class FakeClient:
+    """What DaskExecutor asks of a client, recording submissions."""
+
+    def __init__(self, workers):
+        self._workers = workers
+        self.submitted = []
+        self.futures = {}
+        self.closed = False
+
+    def subscribe_topic(self, topic, handler):
+        self.handler = handler
+
+    def unsubscribe_topic(self, topic):
+        pass
+
+    def scheduler_info(self, n_workers=-1):
+        return {"workers": self._workers}
+
+    status = "running"
+
+    def submit(self, function, *args, **kwargs):
+        self.submitted.append((function, args, kwargs))
+        self.futures[kwargs["key"]] = FakeFuture(kwargs["key"])
+        return self.futures[kwargs["key"]]
+
+    def lose(self, worker, running=(), computed=(), expected=False):
+        """The scheduler's remove-worker event, as subscribers get it."""
+        self.handler((0.0, {"action": "remove-worker", "worker": worker, "processing-tasks": set(running),
+                            "lost-computed-tasks": set(computed), "expected": expected}))
+
+    def cancel(self, futures, force=False):
+        pass
+
+    def close(self, timeout=None):
+        self.closed = True
+
+
+GPU_WORKERS = {"tcp://a:1": {"nthreads": 4, "resources": {"GPU": 1}},
+               "tcp://b:1": {"nthreads": 1, "resources": {"GPU": 1}},
+               "tcp://c:1": {"nthreads": 8, "resources": {}}}
+CPU_WORKERS = {"tcp://c:1": {"nthreads": 8, "resources": {}}, "tcp://d:1": {"nthreads": 2}}
+
+
+def _evaluator(**changes) -> EvaluatorConfig:
+    config = EvaluatorConfig(executor="tcp://127.0.0.1:8786")
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
+
+
+def test_gpu_training_submits_with_its_gpu_share():
+    client = FakeClient(GPU_WORKERS)
+    executor = DaskExecutor(_evaluator(device="cuda", gpu_share=0.25), 7, 0, client=client)
+    executor.submit(3, {"arch": 1}, 11)
+    function, args, kwargs = client.submitted[0]
+    assert function is evaluate_on_worker and args[1:] == (7, {"arch": 1}, 11)
+    assert kwargs["resources"] == {"GPU": 0.25} and kwargs["pure"] is False
+    assert kwargs["key"].startswith("era-eval-3-0-")
+    # workers 0: as many as fit: min(4 threads, 1 / 0.25) + min(1, 4) on the GPU workers, none on c.
+    assert executor.capacity == 5
+    executor.close()
+    assert client.closed
+
+
+def test_which_evaluations_ask_for_a_gpu():
+    assert gpu_resources(_evaluator(device="auto", gpu_share=0.5), cluster_has_gpu=True) == {"GPU": 0.5}
+    assert gpu_resources(_evaluator(device="auto"), cluster_has_gpu=False) is None      # CPU-only cluster
+    assert gpu_resources(_evaluator(device="cuda:1"), cluster_has_gpu=False) == {"GPU": 1.0}
+    assert gpu_resources(_evaluator(device="cpu"), cluster_has_gpu=True) is None
+    assert gpu_resources(_evaluator(objective="era_deap.objectives:landscape"), cluster_has_gpu=True) is None
+    assert cluster_slots(CPU_WORKERS, None) == 10
+    assert cluster_slots(GPU_WORKERS, {"GPU": 1.0}) == 2
+    assert cluster_slots(GPU_WORKERS, {"GPU": 0.3}) == 4    # 3 shares fit in one GPU, b has 1 thread
+    assert DaskExecutor(_evaluator(), 0, 3, client=FakeClient(CPU_WORKERS)).capacity == 3
+
+
+def test_cuda_on_a_cluster_without_gpu_workers_is_a_clear_error():
+    client = FakeClient(CPU_WORKERS)
+    with pytest.raises(ConfigError, match=r"'cuda' asks for GPUs, but none of the 2 workers .* --resources GPU=1"):
+        DaskExecutor(_evaluator(device="cuda"), 0, 0, client=client)
+    assert client.closed
+
+
+def test_worker_device_and_data_dir_rules(monkeypatch):
+    monkeypatch.delenv("ERA_DEVICE", raising=False)
+    monkeypatch.delenv("ERA_DATA_DIR", raising=False)
+    import torch
+    has_cuda = torch.cuda.is_available()
+    assert worker_device(_evaluator(device="cpu")) == "cpu"
+    assert worker_device(_evaluator(device="auto")) == ("cuda:0" if has_cuda else "cpu")
+    assert worker_device(_evaluator(objective="era_deap.objectives:landscape", device="cuda")) == "cpu"
+    if not has_cuda:
+        with pytest.raises(ConfigError, match="sees no CUDA GPU"):
+            worker_device(_evaluator(device="cuda"))
+    monkeypatch.setenv("ERA_DEVICE", "cpu")
+    assert worker_device(_evaluator(device="cuda")) == "cpu"
+    config = _evaluator()
+    assert worker_config(config) is config
+    monkeypatch.setenv("ERA_DATA_DIR", "/data/on/this/worker")
+    moved = worker_config(config)
+    assert moved.dataset.data_dir == "/data/on/this/worker" and config.dataset.data_dir == "data"
+
+
+def test_the_task_function_outside_a_worker_returns_a_result():
+    result = evaluate_on_worker(_evaluator(objective="era_deap.objectives:landscape"), 0,
+                                {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2,
+                                 "group_size": 8}, 0)
+    assert isinstance(result, EvalResult) and result.ok and result.worker.startswith("pid")
+    broken = evaluate_on_worker(_evaluator(objective="no_such_module_here:f"), 0, {}, 0)
+    assert broken.status == "error" and "no_such_module_here" in broken.message
+
+
+OK = EvalResult("ok", error=12.5)
+
+
+def _running(count=1):
+    client = FakeClient(CPU_WORKERS)
+    executor = DaskExecutor(_evaluator(objective="era_deap.objectives:landscape"), 0, 2, client=client)
+    for n in range(count):
+        executor.submit(n, {"arch": n}, n)
+    return executor, client, [client.submitted[n][2]["key"] for n in range(count)]
+
+
+def test_each_worker_loss_is_told_once_and_the_third_is_an_error():
+    executor, client, (key,) = _running()
+    client.lose("tcp://c:1", running=[key, "someone-elses-task"])
+    client.lose("tcp://c:1", running=[key])             # the same loss again (KilledWorker, say): not news
+    event = executor.next_event()
+    assert event[:2] == ("resubmitted", 0) and "tcp://c:1 died" in event[2]
+    client.lose("tcp://d:1", running=[key], expected=True)   # a worker leaving on purpose: told, not held against it
+    assert executor.next_event()[:2] == ("resubmitted", 0)
+    client.lose("tcp://e:1", running=[key])
+    assert executor.next_event()[:2] == ("resubmitted", 0)
+    client.lose("tcp://f:1", running=[key])
+    kind, n, result = executor.next_event()
+    assert (kind, n, result.status) == ("done", 0, "error") and "3 Dask workers died" in result.message
+    assert client.futures[key].status == "cancelled" and not executor._tasks and executor._outbox == collections.deque()
+
+
+def test_a_task_the_cluster_gave_up_on_is_submitted_again_and_a_stale_attempt_is_dropped():
+    from distributed.scheduler import KilledWorker
+
+    class Worker:
+        address = "tcp://c:1"
+    executor, client, (first, other) = _running(2)
+    client.lose("tcp://c:1", running=[first])
+    client.futures[first].fail(KilledWorker(first, Worker(), 0))   # allowed-failures 0: the cluster gave up
+    assert executor.next_event()[:2] == ("resubmitted", 0)
+    client.futures[other].finish(OK)
+    assert executor.next_event() == ("done", 1, OK)                # submitted again on the way, silently
+    assert len(client.submitted) == 3
+    second = client.submitted[-1][2]["key"]
+    assert second.startswith("era-eval-0-1-") and client.submitted[-1][1] == client.submitted[0][1]
+    client.futures[first].status = "pending"
+    client.futures[first].finish(EvalResult("ok", error=99.0))     # the old attempt finishing after all: dropped
+    client.futures[second].finish(OK)
+    assert executor.next_event() == ("done", 0, OK)
+    assert not executor._tasks and executor._events.empty()
+    # A KilledWorker whose loss the event did not announce is told once, too.
+    executor.submit(5, {"arch": 5}, 5)
+    key = client.submitted[-1][2]["key"]
+    client.futures[key].fail(KilledWorker(key, Worker(), 0))
+    assert executor.next_event()[:2] == ("resubmitted", 5)
+    client.lose("tcp://c:1", running=[key])                          # late event of the same loss: not told
+    new_key = client.submitted[-1][2]["key"]
+    assert new_key.startswith("era-eval-5-1-")
+    client.futures[new_key].finish(OK)
+    assert executor.next_event() == ("done", 5, OK)
+
+
+def test_a_result_lost_before_it_was_fetched_is_told_and_awaited():
+    executor, client, (key,) = _running()
+    future = client.futures[key]
+    future.finish(OK)
+    future.status = "pending"                                       # Dask recomputes it
+    client.lose("tcp://c:1", computed=[key])
+    assert executor.next_event()[:2] == ("resubmitted", 0)          # the loss comes first
+    future._done("finished")
+    assert executor.next_event() == ("done", 0, OK)
+
+
+def test_task_errors_become_error_results_and_a_lost_scheduler_stops_the_search():
+    from era_deap.search import SearchAborted
+    executor, client, (first, second) = _running(2)
+    client.futures[first].fail(ModuleNotFoundError("No module named 'era_deap'"))
+    kind, n, result = executor.next_event()
+    assert (kind, n, result.status) == ("done", 0, "error") and "No module named 'era_deap'" in result.message
+    client.status = "connecting"
+    client.futures[second].cancel()
+    with pytest.raises(SearchAborted, match=r"lost the connection to the Dask scheduler at tcp://127.0.0.1:8786"):
+        executor.next_event()
