@@ -24,10 +24,12 @@ attempts are dropped: each evaluation is answered once. Losing the scheduler its
 Devices (decided on the worker, `worker_device`): a pluggable objective gets `cpu`. For training,
 `ERA_DEVICE` in the worker's environment wins; else `evaluator.device: cpu` -> cpu; `auto` -> the
 worker's first visible CUDA GPU (`cuda:0`; choose the GPU of a worker process with
-CUDA_VISIBLE_DEVICES), else cpu; `cuda` / `cuda:N` -> `cuda:0`, an `error` result on a worker without
-CUDA. Evaluations ask for `resources={"GPU": gpu_share}` when they train on a GPU: always for `cuda*`,
-for `auto` only when some worker offers a GPU resource when the search connects (on a CPU-only
-cluster `auto` means CPU instead of waiting forever for a GPU).
+CUDA_VISIBLE_DEVICES), else cpu; `cuda` / `cuda:N` -> the same, but an `error` result on a worker
+without CUDA. Where a worker process sees several GPUs and is named NAME-k (`dask worker --name NAME
+--nworkers N` names them so), it takes GPU k mod count instead of the first. Evaluations ask for
+`resources={"GPU": gpu_share}` when they train on a GPU: always for `cuda*`, for `auto` only when
+some worker offers a GPU resource when the search connects (on a CPU-only cluster `auto` means CPU
+instead of waiting forever for a GPU).
 
 Data and threads: each worker process builds one Evaluator per run (`evaluator_for`), so the dataset
 loads once per worker process and is reused, from `evaluator.dataset.data_dir` as the driver's config
@@ -46,6 +48,7 @@ import logging
 import math
 import os
 import queue
+import re
 import threading
 import time
 import traceback
@@ -339,11 +342,18 @@ def worker_device(config) -> str:
         return "cpu"
     import torch
     if torch.cuda.is_available():
-        return "cuda:0"
+        return f"cuda:{gpu_index(_worker_name(), torch.cuda.device_count())}"
     if config.device == "auto":
         return "cpu"
     raise ConfigError(f"evaluator.device is {config.device!r}, but this Dask worker sees no CUDA GPU; start "
                       f"workers with --resources GPU=... only where a GPU is, or set ERA_DEVICE")
+
+
+def gpu_index(worker_name: str, count: int) -> int:
+    """The GPU of a worker process among `count` visible ones: k mod count for a worker named NAME-k
+    (`dask worker --name NAME --nworkers N` names its processes NAME-0 .. NAME-(N-1)), else 0."""
+    match = re.search(r"-(\d+)$", str(worker_name))
+    return int(match.group(1)) % count if match and count > 1 else 0
 
 
 def worker_config(config):
@@ -366,6 +376,14 @@ def _set_threads(config) -> None:
 def _worker_name() -> str:
     try:
         from distributed import get_worker
+        return str(get_worker().name)
+    except (ImportError, ValueError):
+        return f"pid{os.getpid()}"
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"pid{os.getpid()}"
@@ -373,7 +391,7 @@ def _worker_name() -> str:
 
 def evaluate_on_worker(config, split_seed: int, arch: dict, seed: int) -> EvalResult:
     """The Dask task: evaluate one architecture with this worker process's cached Evaluator."""
-    name = _worker_name()
+    name = _worker_address()
     try:
         device = worker_device(config)
         config = worker_config(config)

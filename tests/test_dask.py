@@ -19,7 +19,7 @@ import pytest
 from conftest import CONFIGS
 from era_deap import rundir
 from era_deap.config import ConfigError
-from era_deap.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_resources,
+from era_deap.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_index, gpu_resources,
                                     worker_config, worker_device)
 from era_deap.result import EvalResult
 from era_deap.search import run_search
@@ -382,6 +382,9 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
             worker_device(_evaluator(device="cuda"))
     monkeypatch.setenv("ERA_DEVICE", "cpu")
     assert worker_device(_evaluator(device="cuda")) == "cpu"
+    assert [gpu_index(name, 4) for name in ("gpubox-0", "gpubox-1", "gpubox-6", "gpubox", "tcp://1.2.3.4:5")] == \
+        [0, 1, 2, 0, 0]
+    assert gpu_index("gpubox-3", 1) == 0
     config = _evaluator()
     assert worker_config(config) is config
     monkeypatch.setenv("ERA_DATA_DIR", "/data/on/this/worker")
