@@ -10,12 +10,14 @@ Resume rebuilds everything (strategy, cache, CSV, logbook) from these records.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
 from pathlib import Path
 
 from .config import ConfigError
+from .safe_write import writing
 
 
 class JournalError(ConfigError):
@@ -66,16 +68,18 @@ class Journal:
             os.fsync(f.fileno())
 
     def append(self, record: dict) -> None:
-        if self._file is None:
-            self._file = open(self.path, "ab")
         data = (json.dumps(_finite(record), separators=(",", ":"), allow_nan=False) + "\n").encode()
-        self._file.write(data)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with writing(self.path):
+            if self._file is None:
+                self._file = open(self.path, "ab")
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a full disk may refuse the final flush too
+                self._file.close()
             self._file = None
 
 

@@ -51,8 +51,13 @@ def sleepy_landscape(arch: dict, seed: int = 0) -> float:
 
 
 def paced_landscape(arch: dict, seed: int = 0) -> float:
-    """`landscape` after sleeping ERA_OBJECTIVE_SLEEP seconds (default 0.05): for kill/resume tests."""
+    """`landscape` after sleeping ERA_OBJECTIVE_SLEEP seconds (default 0.05): for kill/resume tests.
+    With ERA_OBJECTIVE_LOG set, each call first appends a line to that file (counting trainings)."""
     import os
+    log = os.environ.get("ERA_OBJECTIVE_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{seed}\n")
     time.sleep(float(os.environ.get("ERA_OBJECTIVE_SLEEP", "0.05")))
     return landscape(arch)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import pickle
 import statistics
 from pathlib import Path
@@ -15,15 +14,7 @@ from deap import tools
 
 from . import rundir
 from .genome import to_arch
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from .safe_write import write_atomic, writing
 
 
 class RunRecorder:
@@ -72,18 +63,22 @@ class RunRecorder:
         self.logbook.record(**record)
         return record
 
-    def _append_csv(self, row: dict) -> None:
-        if self._csv is None:
-            self._csv = open(self.run_dir / rundir.EVALUATIONS, "w", newline="")
-            csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
-        csv.writer(self._csv).writerow([row[c] for c in rundir.EVALUATION_COLUMNS])
-        self._csv.flush()
+    def _append_csv(self, row: dict | None) -> None:
+        """Append a row (None: just make sure the file and its header exist). Rewritten from the journal
+        at every session start, so appending needs no fsync."""
+        path = self.run_dir / rundir.EVALUATIONS
+        with writing(path):
+            if self._csv is None:
+                self._csv = open(path, "w", newline="")
+                csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
+            if row is not None:
+                csv.writer(self._csv).writerow([row[c] for c in rundir.EVALUATION_COLUMNS])
+            self._csv.flush()
 
     # --- files --------------------------------------------------------------------------------------
 
     def save(self, summary: dict) -> None:
-        if self._csv is None:  # no evaluation yet: still leave a header-only CSV
-            self._append_header_only()
+        self._append_csv(None)  # no evaluation yet: still leave a header-only CSV
         d = self.run_dir
         write_atomic(d / rundir.LOGBOOK_JSON, _json(list(self.logbook)))
         write_atomic(d / rundir.LOGBOOK_PICKLE, pickle.dumps(self.logbook))
@@ -92,11 +87,6 @@ class RunRecorder:
         write_atomic(d / rundir.HALL_OF_FAME_JSON, _json(hof))
         write_atomic(d / rundir.HALL_OF_FAME_PICKLE, pickle.dumps(self.hall_of_fame))
         write_atomic(d / rundir.SUMMARY, _json(summary))
-
-    def _append_header_only(self) -> None:
-        self._csv = open(self.run_dir / rundir.EVALUATIONS, "w", newline="")
-        csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
-        self._csv.flush()
 
     def best(self) -> dict | None:
         r = self.best_row
@@ -110,7 +100,10 @@ class RunRecorder:
 
     def close(self) -> None:
         if self._csv is not None:
-            self._csv.close()
+            try:
+                self._csv.close()
+            except OSError:  # a full disk may refuse the final flush; the journal has everything
+                pass
             self._csv = None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from .config import ConfigError
-from .records import write_atomic
+from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
                 "evaluator.dataset.data_dir", "evaluator.dataset.download")

@@ -40,6 +40,7 @@ class _FlagWhere:
 
 
 def run_search(args) -> int:
+    from .safe_write import WriteFailed
     from .search import Interrupted, SearchAborted, run_search as search
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
@@ -48,6 +49,11 @@ def run_search(args) -> int:
         summary = search(config, out, resume=args.resume, progress=not args.no_progress, command=command)
     except SearchAborted as exc:
         print(f"era search: stopped: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
+    except WriteFailed as exc:
+        print(f"era search: error: {exc}. Evaluations finished before this are safe in "
+              f"{out / 'journal.jsonl'}; make room (or fix permissions) and continue with --resume",
+              file=sys.stderr)
         return EXIT_ABORTED
     except Interrupted as exc:
         print(f"era search: interrupted ({exc}); in-flight evaluations are marked interrupted. "

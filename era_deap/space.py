@@ -39,8 +39,9 @@ class Gene:
 class SearchSpace:
     """Uniform sampling, validation, canonical form and key, neighbourhood, encoding, exact counts."""
 
-    def __init__(self, values: dict, source: str = "<space>"):
+    def __init__(self, values: dict, source: str = "<space>", locations: dict | None = None):
         self.source = source
+        self._locations = locations or {}  # gene -> "file:line", for error messages
         missing = [g for g in GENES if g not in values]
         if missing:
             raise ConfigError(f"{source}: genes.{missing[0]}: missing (the space needs all of {', '.join(GENES)})")
@@ -69,11 +70,12 @@ class SearchSpace:
                 hint = f"; did you mean genes.{close[0]}?" if close else f"; valid genes: {', '.join(GENES)}"
                 raise ConfigError(f"{where}: unknown key genes.{name}{hint}")
             values[name] = _gene_values(name, spec, where)
-        return cls(values, source=str(path))
+        return cls(values, source=str(path), locations=dict(genes.where))
 
     def _check(self, source: str) -> None:
         def fail(gene, expected, given):
-            raise ConfigError(f"{source}: genes.{gene}: expected {expected}, got {given!r}")
+            where = self._locations.get(gene, source)
+            raise ConfigError(f"{where}: genes.{gene}: expected {expected}, got {given!r}")
 
         for gene in self.genes:
             if not gene.values:
