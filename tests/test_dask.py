@@ -173,6 +173,28 @@ def test_killed_worker_evaluation_is_resubmitted_once_and_the_search_completes(c
 
 
 @pytest.mark.slow
+def test_interrupted_on_the_cluster_then_resumed_locally_is_the_same_search(cluster, tmp_path):
+    config = write_config(tmp_path, "regularized_evolution", budget=8, workers=1,
+                          objective="era_deap.objectives:paced_landscape")
+    out = tmp_path / "run"
+    process = start_era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address)
+    try:
+        wait_for_results(out, 2, process, timeout=120)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err
+    assert any(r["type"] == "interrupted" for r in _journal(out)) and not summary(out)["finished"]
+    era("search", config, "--out", out, "--resume", "--no-progress", "--workers", "0", env={"ERA_OBJECTIVE_SLEEP": "0"})
+    reference = load_search_config(config)
+    reference.evaluator.workers = 0
+    run_search(reference, tmp_path / "reference")
+    assert rows(out) == rows(tmp_path / "reference") and summary(out)["finished"]
+
+
+@pytest.mark.slow
 def test_digits_training_on_the_cluster_loads_the_dataset_once_per_worker(cluster, tmp_path):
     budget = 4
     config = write_config(tmp_path, "random_search", budget=budget, workers=2, objective="train", space=QUICK_SPACE,
@@ -209,9 +231,11 @@ def test_gpu_asking_evaluations_go_only_to_gpu_workers(cluster, tmp_path):
 
 
 def test_same_search_as_the_local_run_with_one_worker(cluster, tmp_path):
-    config = load_search_config(write_config(tmp_path, "regularized_evolution", budget=16, workers=1,
+    # One evaluation in flight on both sides (locally in this process, to spare a torch import).
+    config = load_search_config(write_config(tmp_path, "regularized_evolution", budget=16, workers=0,
                                              objective="era_deap.objectives:landscape"))
     local = run_search(config, tmp_path / "local")
+    config.evaluator.workers = 1
     distributed_run = run_search(_on(config, cluster.address), tmp_path / "dask")
     assert rows(tmp_path / "dask") == rows(tmp_path / "local")
     assert distributed_run["best"] == local["best"] and distributed_run["trained"] == 16
@@ -392,10 +416,20 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     assert moved.dataset.data_dir == "/data/on/this/worker" and config.dataset.data_dir == "data"
 
 
+ARCH = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2, "group_size": 8}
+
+
+def test_a_worker_reads_the_dataset_from_its_era_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("ERA_DATA_DIR", str(tmp_path / "worker-data"))
+    config = _evaluator(device="cpu")
+    config.dataset.name, config.dataset.data_dir = "cifar10", "/driver/data"
+    result = evaluate_on_worker(config, 0, ARCH, 0)
+    assert result.status == "error" and "CIFAR-10 not found" in result.message
+    assert str(tmp_path / "worker-data") in result.message and "/driver/data" not in result.message
+
+
 def test_the_task_function_outside_a_worker_returns_a_result():
-    result = evaluate_on_worker(_evaluator(objective="era_deap.objectives:landscape"), 0,
-                                {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2,
-                                 "group_size": 8}, 0)
+    result = evaluate_on_worker(_evaluator(objective="era_deap.objectives:landscape"), 0, ARCH, 0)
     assert isinstance(result, EvalResult) and result.ok and result.worker.startswith("pid")
     broken = evaluate_on_worker(_evaluator(objective="no_such_module_here:f"), 0, {}, 0)
     assert broken.status == "error" and "no_such_module_here" in broken.message
