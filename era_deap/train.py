@@ -9,6 +9,7 @@ and the learning curve records it. On CPU a given seed gives the same curve ever
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     started = time.perf_counter()
     images, labels, eval_images, eval_labels, kind = _parts(dataset, training.use_validation_data)
     autocast = _autocast(training.precision, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
+    else:
+        _keep_freed_memory()
     memory_format = torch.channels_last if training.channels_last else torch.contiguous_format
 
     torch.manual_seed(seed)                  # weight initialisation
@@ -143,6 +148,28 @@ def _autocast(precision: str, device: torch.device):
     return contextlib.nullcontext()
 
 
+_MALLOC_TUNED = False
+
+
+def _keep_freed_memory() -> None:
+    """CPU: glibc hands large freed blocks (activations) back to the OS and every step faults them in
+    again (~1,500 page faults per ResNet-20 step, ~4% of the time). Keep them in the heap, as jemalloc
+    or tcmalloc would. Once per process; a no-op where glibc's mallopt is absent."""
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED = True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30)
+        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    except (OSError, AttributeError):
+        pass
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc malloc.h
+
+
 class _FiniteCheck:
     """Is the running loss sum still finite? On CUDA without stalling the GPU: the value is copied to
     pinned memory asynchronously and inspected at a later check, once the copy has landed."""
@@ -162,5 +189,5 @@ class _FiniteCheck:
             seen_bad = not math.isfinite(self.host.item())
         self.host.copy_(loss_sum, non_blocking=True)
         self.event = torch.cuda.Event()
-        self.event.record()
+        self.event.record(torch.cuda.current_stream(loss_sum.device))
         return seen_bad

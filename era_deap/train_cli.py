@@ -77,6 +77,8 @@ def _settings(args):
         dataset.train_size = args.train_size
     if args.epochs:
         training.epochs = args.epochs   # milestones are fractions: they follow
+    if args.precision:
+        training.precision = args.precision
     return dataset, training, split_seed, device
 
 

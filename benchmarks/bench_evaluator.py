@@ -1,0 +1,210 @@
+"""The evaluator's training engine against the standard loop the thesis used, side by side in one run.
+
+Standard loop = kuangliu/pytorch-cifar's main.py: a torchvision-style dataset of uint8 HWC images
+turned into PIL images per sample, `RandomCrop(32, padding=4)`, `RandomHorizontalFlip`, `ToTensor`,
+`Normalize`, `DataLoader(batch_size=128, shuffle=True)`, fp32 eager NCHW, `loss.item()` and an
+accuracy `.item()` every step, a test pass with `DataLoader(batch_size=100)` every epoch. Same
+network class (era_deap.model), same SGD settings (lr 0.1, momentum 0.9, weight decay 1e-4), same
+synthetic CIFAR-shaped data (era_deap.data, `synthetic`), same number of images.
+
+kuangliu uses `num_workers=2` on a many-core GPU box. Scaled to this machine the baseline uses
+`min(2, cores // 4)` loader workers (0 on 2 cores: workers there steal the cores the convolutions need;
+`--workers 2` measures kuangliu's literal setting). Each side runs `--repeats` times, alternating, and
+the fastest run of each is reported: the machine may be shared, and interference only slows a run.
+
+    python benchmarks/bench_evaluator.py                  # CPU, and CUDA too when present
+    python benchmarks/bench_evaluator.py --device cuda --train-size 45000
+
+Sections: (1) training throughput per network, in process; (2) the issue's "must show" case, both as
+fresh processes: `era train` (basic 0,3,3,3 f8 u2 g8, synthetic, train size 5120, 2 epochs) against
+this script's `--standard-run` doing the same work (data, model, 2 epochs, a validation pass per epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from era_deap.data import load_dataset                      # noqa: E402
+from era_deap.model import build                            # noqa: E402
+from era_deap.settings import DatasetConfig, TrainingConfig  # noqa: E402
+from era_deap.train import train                            # noqa: E402
+
+NETWORKS = {
+    "resnet20-like basic 0,3,3,3 f8 u2 g8": {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8,
+                                             "filter_update": 2, "group_size": 8},
+    "bottleneck 0,2,2,2 f16 u2 g4 (4 groups)": {"block": "bottleneck", "sections": [0, 2, 2, 2], "filters": 16,
+                                                "filter_update": 2, "group_size": 4},
+}
+MUST_SHOW = NETWORKS["resnet20-like basic 0,3,3,3 f8 u2 g8"]
+MUST_SHOW_FLAGS = ["--block", "basic", "--sections", "0,3,3,3", "--filters", "8", "--filter-update", "2",
+                   "--group-size", "8", "--dataset", "synthetic", "--train-size", "5120", "--epochs", "2"]
+
+
+# --- the standard loop ------------------------------------------------------------------------------
+
+class ImageArrayDataset(torch.utils.data.Dataset):
+    """As torchvision.datasets.CIFAR10 serves images: a uint8 HWC array, a PIL image per sample."""
+
+    def __init__(self, images, labels, transform):
+        self.data = images.permute(0, 2, 3, 1).cpu().numpy()
+        self.targets = labels.cpu().tolist()
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, index):
+        from PIL import Image
+        return self.transform(Image.fromarray(self.data[index].squeeze())), self.targets[index]
+
+
+def standard_loaders(dataset, workers: int):
+    import torchvision.transforms as T
+    mean, std = (dataset.mean / 255).tolist(), (dataset.std / 255).tolist()
+    size = dataset.input_shape[1]
+    train_tf = T.Compose([T.RandomCrop(size, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+                          T.Normalize(mean, std)])
+    test_tf = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
+    train_set = ImageArrayDataset(dataset.train_images, dataset.train_labels, train_tf)
+    val_set = ImageArrayDataset(dataset.val_images, dataset.val_labels, test_tf)
+    return (torch.utils.data.DataLoader(train_set, batch_size=128, shuffle=True, num_workers=workers),
+            torch.utils.data.DataLoader(val_set, batch_size=100, shuffle=False, num_workers=workers))
+
+
+def standard_loop(arch, dataset, epochs: int, device: str, workers: int, validate: bool = True) -> dict:
+    """kuangliu's train()/test() per epoch; returns seconds (all), train seconds and final error."""
+    started = time.perf_counter()
+    train_loader, val_loader = standard_loaders(dataset, workers)
+    torch.manual_seed(0)
+    net = build(arch, dataset.input_shape, dataset.num_classes).to(device)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    train_seconds, error = 0.0, None
+    for _ in range(epochs):
+        epoch_started = time.perf_counter()
+        net.train()
+        train_loss = correct = total = 0
+        for inputs, targets in train_loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            optimizer.zero_grad()
+            outputs = net(inputs)
+            loss = F.cross_entropy(outputs, targets)
+            loss.backward()
+            optimizer.step()
+            train_loss += loss.item()
+            total += targets.size(0)
+            correct += outputs.max(1)[1].eq(targets).sum().item()
+        train_seconds += time.perf_counter() - epoch_started
+        if validate:
+            net.eval()
+            wrong = 0
+            with torch.no_grad():
+                for inputs, targets in val_loader:
+                    inputs, targets = inputs.to(device), targets.to(device)
+                    wrong += net(inputs).max(1)[1].ne(targets).sum().item()
+            error = 100.0 * wrong / len(val_loader.dataset)
+    return {"seconds": time.perf_counter() - started, "train_seconds": train_seconds, "error": error}
+
+
+def engine(arch, dataset, epochs: int, device: str) -> dict:
+    record = train(arch, dataset, TrainingConfig(epochs=epochs), device=device, seed=0)
+    images = epochs * record.train_images
+    return {"seconds": record.seconds, "train_seconds": images / record.images_per_second, "error": record.error}
+
+
+# --- measurements -----------------------------------------------------------------------------------
+
+def best_of(repeats: int, *runs):
+    """Run each callable `repeats` times, alternating; the fastest result of each."""
+    results = [[] for _ in runs]
+    for _ in range(repeats):
+        for i, run in enumerate(runs):
+            results[i].append(run())
+    return [min(r, key=lambda x: x["train_seconds"]) for r in results]
+
+
+def throughput_section(device: str, train_size: int, epochs: int, workers: int, repeats: int) -> None:
+    print(f"\n== training throughput, {device}: synthetic 3x32x32, {train_size} images x {epochs} epochs, "
+          f"batch 128, best of {repeats} ==")
+    dataset = load_dataset(DatasetConfig(name="synthetic", train_size=train_size), 0, device)
+    images = train_size * epochs
+    print(f"{'network':<42} {'standard img/s':>15} {'engine img/s':>13} {'wall ratio':>11}")
+    for name, arch in NETWORKS.items():
+        base, ours = best_of(repeats, lambda: standard_loop(arch, dataset, epochs, device, workers, validate=False),
+                             lambda: engine(arch, dataset, epochs, device))
+        print(f"{name:<42} {images / base['train_seconds']:>15.0f} {images / ours['train_seconds']:>13.0f} "
+              f"{ours['train_seconds'] / base['train_seconds']:>11.2f}", flush=True)
+
+
+def must_show_section(device: str, workers: int, repeats: int) -> None:
+    print(f"\n== must show, {device}: `era train` vs the standard loop, fresh processes, same work "
+          f"(synthetic, 5120 train + 1280 validation images, 2 epochs, validation every epoch), best of {repeats} ==")
+    era = [sys.executable, "-m", "era_deap.cli", "train", *MUST_SHOW_FLAGS, "--device", device, "--json",
+           "--no-progress"]
+    standard = [sys.executable, __file__, "--standard-run", "--device", device, "--workers"]
+    runs = {f"standard loop, {workers} loader workers": standard + [str(workers)],
+            "era train": era}
+    if workers != 2:
+        runs["standard loop, 2 loader workers (kuangliu literal)"] = standard + ["2"]
+    if device == "cpu":
+        runs["era train --precision bf16 (opt-in)"] = era + ["--precision", "bf16"]
+
+    def timed(command):
+        started = time.perf_counter()
+        out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"{' '.join(command)} failed:\n{out.stderr}")
+        return {"train_seconds": time.perf_counter() - started, "result": json.loads(out.stdout.splitlines()[-1])}
+
+    best = dict(zip(runs, best_of(repeats, *[lambda c=c: timed(c) for c in runs.values()])))
+    baseline = best[f"standard loop, {workers} loader workers"]["train_seconds"]
+    for name, run in best.items():
+        print(f"{name:<52} {run['train_seconds']:6.2f} s wall   validation error {run['result']['error']:5.1f}%   "
+              f"ratio to the standard loop {run['train_seconds'] / baseline:.2f}")
+    print(f"wall ratio era train / standard loop: {best['era train']['train_seconds'] / baseline:.2f} "
+          "(target <= 0.67, goal 0.50)")
+
+
+def standard_run(device: str, workers: int) -> None:
+    """The must-show work for the standard loop, in this fresh process; prints a JSON line."""
+    dataset = load_dataset(DatasetConfig(name="synthetic", train_size=5120), 0, device)
+    print(json.dumps(standard_loop(MUST_SHOW, dataset, 2, device, workers)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cpu, then cuda when present)")
+    parser.add_argument("--train-size", type=int, help="images per epoch (default 5120 cpu, 45000 cuda)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=min(2, (os.cpu_count() or 1) // 4),
+                        help="standard loop DataLoader workers (default min(2, cores // 4))")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-must-show", action="store_true")
+    parser.add_argument("--standard-run", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.standard_run:
+        return standard_run(args.device, args.workers)
+    devices = ["cpu", "cuda"] if args.device == "auto" else [args.device]
+    devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
+          f"standard loop with {args.workers} loader workers"
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
+    for device in devices:
+        size = args.train_size or (5120 if device == "cpu" else 45000)
+        throughput_section(device, size, args.epochs, args.workers, args.repeats)
+        if not args.skip_must_show:
+            must_show_section(device, args.workers, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
