@@ -120,6 +120,8 @@ def build_parser() -> Parser:
     p.add_argument("--name", help="name recorded in final.json (default: the genome key)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 autocast on CUDA, fp32 on CPU (default: the config's)")
     p.set_defaults(run="era_deap.train_cli:run_train", parser=p)
 
     p = sub.add_parser("search", help="run (or resume) one architecture search")
