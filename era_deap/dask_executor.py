@@ -31,8 +31,8 @@ without CUDA. Where a worker process sees several GPUs and is named NAME-k (`das
 some worker offers a GPU resource when the search connects (on a CPU-only cluster `auto` means CPU
 instead of waiting forever for a GPU).
 
-Data and threads: each worker process builds one Evaluator per run (`evaluator_for`), so the dataset
-loads once per worker process and is reused, from `evaluator.dataset.data_dir` as the driver's config
+Data and threads: each worker process builds one Evaluator per run (`evaluator_for`; those of the
+last KEEP_EVALUATORS runs are kept), so the dataset loads once per worker process and is reused, from `evaluator.dataset.data_dir` as the driver's config
 resolved it (the same absolute path must exist on every worker), or from `ERA_DATA_DIR` set in the
 worker's environment. Every Dask worker thread runs one evaluation with one torch thread (Dask's
 nanny already sets OMP_NUM_THREADS=1): `--nthreads` evaluations per worker process use `--nthreads`
@@ -329,6 +329,8 @@ class DaskExecutor:
 
 _SETUP = threading.Lock()
 _THREADS_SET = False
+_RECENT: collections.OrderedDict = collections.OrderedDict()   # id -> Evaluator, the last used last
+KEEP_EVALUATORS = 4
 
 
 def worker_device(config) -> str:
@@ -357,11 +359,28 @@ def gpu_index(worker_name: str, count: int) -> int:
 
 
 def worker_config(config):
-    """The config as this worker reads it: `ERA_DATA_DIR` (if set) replaces evaluator.dataset.data_dir."""
+    """The config as this worker reads it: `ERA_DATA_DIR` (if set) replaces evaluator.dataset.data_dir,
+    and the driver-side keys (executor, workers) are left out, so that sessions of one run that differ
+    only in those share the worker's Evaluator and its loaded dataset."""
+    config = dataclasses.replace(config, executor="local", workers=1)
     data_dir = os.environ.get("ERA_DATA_DIR")
     if not data_dir:
         return config
     return dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, data_dir=data_dir))
+
+
+def _evaluator(config, split_seed: int, device: str):
+    """This process's Evaluator for a run (evaluator_for), keeping those of the KEEP_EVALUATORS runs
+    used last: a long-lived worker serving run after run does not hoard their datasets."""
+    from . import evaluate
+    current = evaluate.evaluator_for(config, split_seed, device)
+    _RECENT[id(current)] = current
+    _RECENT.move_to_end(id(current))
+    while len(_RECENT) > KEEP_EVALUATORS:
+        _, old = _RECENT.popitem(last=False)
+        for key in [k for k, v in evaluate._CACHE.items() if v is old]:
+            del evaluate._CACHE[key]  # freed once no evaluation of it is running any more
+    return current
 
 
 def _set_threads(config) -> None:
@@ -397,8 +416,7 @@ def evaluate_on_worker(config, split_seed: int, arch: dict, seed: int) -> EvalRe
         config = worker_config(config)
         with _SETUP:  # threads of one worker share the Evaluator: load its dataset once
             _set_threads(config)
-            from .evaluate import evaluator_for
-            evaluate = evaluator_for(config, split_seed, device)
+            evaluate = _evaluator(config, split_seed, device)
             try:
                 evaluate.prepare()
             except Exception:  # noqa: BLE001 - the evaluation below reports it as its error

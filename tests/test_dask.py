@@ -210,8 +210,7 @@ def test_digits_training_on_the_cluster_loads_the_dataset_once_per_worker(cluste
     def evaluators_of(config):
         from era_deap.evaluate import _CACHE
         return [(e._dataset is not None, e.device) for e in _CACHE.values() if e.config == config]
-    evaluator = load_search_config(config).evaluator
-    evaluator.executor = cluster.address
+    evaluator = worker_config(load_search_config(config).evaluator)
     used = {r["worker"].split()[0] for r in table}
     per_worker = cluster.client.run(evaluators_of, evaluator, workers=sorted(used))
     assert per_worker and all(v == [(True, "cpu")] for v in per_worker.values()), per_worker
@@ -409,8 +408,8 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     assert [gpu_index(name, 4) for name in ("gpubox-0", "gpubox-1", "gpubox-6", "gpubox", "tcp://1.2.3.4:5")] == \
         [0, 1, 2, 0, 0]
     assert gpu_index("gpubox-3", 1) == 0
-    config = _evaluator()
-    assert worker_config(config) is config
+    config = _evaluator(workers=3)
+    assert worker_config(config) == _evaluator(executor="local", workers=1)   # driver-side keys left out
     monkeypatch.setenv("ERA_DATA_DIR", "/data/on/this/worker")
     moved = worker_config(config)
     assert moved.dataset.data_dir == "/data/on/this/worker" and config.dataset.data_dir == "data"
@@ -426,6 +425,21 @@ def test_a_worker_reads_the_dataset_from_its_era_data_dir(monkeypatch, tmp_path)
     result = evaluate_on_worker(config, 0, ARCH, 0)
     assert result.status == "error" and "CIFAR-10 not found" in result.message
     assert str(tmp_path / "worker-data") in result.message and "/driver/data" not in result.message
+
+
+def test_a_worker_keeps_the_evaluators_of_its_last_runs_only(monkeypatch):
+    from era_deap import dask_executor, evaluate
+    monkeypatch.setattr(dask_executor, "_RECENT", collections.OrderedDict())
+    monkeypatch.setattr(evaluate, "_CACHE", {})
+    config = _evaluator(objective="era_deap.objectives:landscape")
+    first = [evaluate_on_worker(config, seed, ARCH, 0) for seed in range(dask_executor.KEEP_EVALUATORS)]
+    assert all(r.ok for r in first) and len(evaluate._CACHE) == dask_executor.KEEP_EVALUATORS
+    kept = evaluate.evaluator_for(worker_config(config), 1, "cpu")
+    evaluate_on_worker(config, 1, ARCH, 0)                       # run 1 used again: now the most recent
+    evaluate_on_worker(config, 99, ARCH, 0)                      # a new run: the least recent (0) goes
+    assert len(evaluate._CACHE) == dask_executor.KEEP_EVALUATORS
+    assert evaluate.evaluator_for(worker_config(config), 1, "cpu") is kept
+    assert {e.split_seed for e in evaluate._CACHE.values()} == {1, 2, 3, 99}
 
 
 def test_the_task_function_outside_a_worker_returns_a_result():
