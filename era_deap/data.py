@@ -71,15 +71,6 @@ class Dataset:
                 "test": len(self.test_labels) if self.has_test else 0}
 
 
-def describe(config: DatasetConfig) -> tuple[tuple, int]:
-    """(input shape, class count) of a dataset without loading it."""
-    if config.name == "cifar10":
-        return (3, 32, 32), 10
-    if config.name == "digits":
-        return (1, 8, 8), 10
-    return tuple(config.shape), config.num_classes
-
-
 def load_dataset(config: DatasetConfig, split_seed: int, device="cpu") -> Dataset:
     """Load, split (seeded by `split_seed` only), subsample and move to `device` once."""
     if config.name == "cifar10":
@@ -111,7 +102,8 @@ def load_dataset(config: DatasetConfig, split_seed: int, device="cpu") -> Datase
     flip = config.flip if config.flip is not None else config.name != "digits"
     return Dataset(config.name, move(train_images), move(labels[train_idx]), move(images[val_idx]),
                    move(labels[val_idx]), move(test[0]) if test else None, move(test[1]) if test else None,
-                   describe(config)[1], move(mean), move(std), padding, flip, split_seed)
+                   config.num_classes if config.name == "synthetic" else 10, move(mean), move(std), padding,
+                   flip, split_seed)
 
 
 # --- digits -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ error, or runs a user objective `"package.module:function"` with the same failur
 
 KeyboardInterrupt and SystemExit propagate: the driver marks the evaluation interrupted. After a
 failure the memory is released, so the next evaluation in the same process trains normally.
+torch is imported only for `objective: train`: workers running a cheap objective stay light.
 """
 from __future__ import annotations
 
@@ -20,20 +21,26 @@ import json
 import math
 import numbers
 import os
+import sys
 import time
 import traceback
 
-import torch
-
 from . import result as R
+from .architecture import complexity
 from .config import ConfigError, to_mapping
-from .data import Dataset, describe, load_dataset
-from .model import complexity
-from .settings import EvaluatorConfig
-from .train import Diverged, train
+from .settings import DatasetConfig, EvaluatorConfig
 
 ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
 BLOCKS = ("basic", "bottleneck")
+
+
+def describe(config: DatasetConfig) -> tuple[tuple, int]:
+    """(input shape, class count) of a dataset without loading it (or importing torch)."""
+    if config.name == "cifar10":
+        return (3, 32, 32), 10
+    if config.name == "digits":
+        return (1, 8, 8), 10
+    return tuple(config.shape), config.num_classes
 
 
 def load_objective(spec: str):
@@ -77,12 +84,13 @@ class Evaluator:
     def __init__(self, config: EvaluatorConfig, split_seed: int, device: str = "cpu"):
         self.config, self.split_seed, self.device = config, split_seed, device
         self.objective = None if config.objective == "train" else load_objective(config.objective)
-        self._dataset: Dataset | None = None
+        self._dataset = None
 
     @property
-    def dataset(self) -> Dataset:
-        """Loaded on first use (ConfigError when it cannot be), then kept for every evaluation."""
+    def dataset(self):
+        """The `data.Dataset`, loaded on first use (ConfigError when it cannot be), then kept."""
         if self._dataset is None:
+            from .data import load_dataset
             self._dataset = load_dataset(self.config.dataset, self.split_seed, self.device)
         return self._dataset
 
@@ -111,6 +119,7 @@ class Evaluator:
         return R.EvalResult(seconds=time.perf_counter() - started, **fields, **outcome)
 
     def _train(self, arch: dict, seed: int) -> dict:
+        from .train import train
         record = train(arch, self.dataset, self.config.training, self.device, seed)
         return {"status": R.OK, "error": record.error, "curve": record.curve,
                 "images_per_second": record.images_per_second}
@@ -145,7 +154,7 @@ def _failure(exc: BaseException) -> dict:
     activations they reference can be freed."""
     if _is_oom(exc):
         status, message = R.OOM, f"{type(exc).__name__}: {exc}".strip()
-    elif isinstance(exc, Diverged):
+    elif _is_diverged(exc):
         status, message = R.DIVERGED, str(exc)
     else:
         status, message = R.ERROR, "".join(traceback.format_exception(exc))
@@ -153,8 +162,14 @@ def _failure(exc: BaseException) -> dict:
     return {"status": status, "message": message}
 
 
+def _is_diverged(exc: BaseException) -> bool:
+    train = sys.modules.get("era_deap.train")   # imported whenever training could have diverged
+    return train is not None and isinstance(exc, train.Diverged)
+
+
 def _is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+    torch = sys.modules.get("torch")
+    if isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, torch.OutOfMemoryError)):
         return True
     # The CPU allocator reports as a RuntimeError ("DefaultCPUAllocator: can't allocate memory").
     text = str(exc)
@@ -163,7 +178,8 @@ def _is_oom(exc: BaseException) -> bool:
 
 def _release_memory(device) -> None:
     gc.collect()
-    if str(device).startswith("cuda") and torch.cuda.is_available():
+    torch = sys.modules.get("torch")
+    if torch is not None and str(device).startswith("cuda") and torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 

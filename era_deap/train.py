@@ -82,6 +82,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     n, batch = len(labels), training.batch_size
     # A last batch of one sample would break BatchNorm at 1x1 resolution; the loop drops it.
     starts = [s for s in range(0, n, batch) if n - s > 1 or s == 0]
+    per_epoch = sum(min(batch, n - s) for s in starts)
     finite = _FiniteCheck(device)
     error_key = "test_error" if kind == "test" else "val_error"
     curve, train_seconds = [], 0.0
@@ -103,7 +104,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
             loss_sum.add_(loss.detach(), alpha=len(index))
             if step % FINITE_CHECK_STEPS == 0 and finite.bad(loss_sum):
                 raise Diverged(epoch + 1, step, len(starts))
-        train_loss = loss_sum.item() / n    # the one synchronisation per epoch
+        train_loss = loss_sum.item() / per_epoch    # the one synchronisation per epoch
         if not math.isfinite(train_loss):
             raise Diverged(epoch + 1, len(starts), len(starts))
         train_seconds += time.perf_counter() - epoch_started
@@ -116,7 +117,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     return TrainRecord(error=curve[-1][error_key], error_kind=kind,
                        params=sum(p.numel() for p in model.parameters()), epochs=training.epochs,
                        train_images=n, seconds=seconds,
-                       images_per_second=training.epochs * n / max(train_seconds, 1e-9), curve=curve)
+                       images_per_second=training.epochs * per_epoch / max(train_seconds, 1e-9), curve=curve)
 
 
 @torch.inference_mode()

@@ -19,7 +19,7 @@ import torch
 from .config import ConfigError, to_mapping
 from .data import load_dataset
 from .genome import to_arch
-from .model import depth
+from .architecture import depth
 from .settings import DatasetConfig, full_training_defaults, load_search_config
 from .train import Diverged, resolve_device, train
 

@@ -9,6 +9,7 @@ import torch
 from era_deap.augment import BatchAugmenter, Normalizer
 from era_deap.config import ConfigError
 from era_deap.data import CIFAR_FILES, load_dataset
+from era_deap.evaluate import describe
 from era_deap.settings import DatasetConfig
 
 
@@ -43,6 +44,7 @@ def test_cifar10_folder_in_torchvision_format_loads(tmp_path):
     data = load_dataset(DatasetConfig(name="cifar10", data_dir=str(tmp_path), validation_size=50), 0)
     assert data.sizes() == {"train": 250, "validation": 50, "test": 60}
     assert data.input_shape == (3, 32, 32) and data.num_classes == 10 and data.has_test
+    assert describe(DatasetConfig(name="cifar10")) == (data.input_shape, data.num_classes)
     assert data.train_images.dtype == torch.uint8 and data.train_labels.dtype == torch.int64
     assert (data.crop_padding, data.flip) == (4, True)
     # the pixels are those of the files: the test part is test_batch in order

@@ -3,16 +3,19 @@
 OOM is simulated twice: an objective raising MemoryError, and a training step (the network's forward)
 raising torch.OutOfMemoryError (the class torch.cuda.OutOfMemoryError names)."""
 import math
+import subprocess
+import sys
 import weakref
 
 import pytest
 import torch
 
+import era_deap.data as data_module
 import era_deap.evaluate as evaluate_module
 import era_deap.train as train_module
 from era_deap import result as R
 from era_deap.config import ConfigError
-from era_deap.evaluate import Evaluator, arch_problem, evaluator_for, load_objective
+from era_deap.evaluate import Evaluator, arch_problem, describe, evaluator_for, load_objective
 from era_deap.model import complexity
 from era_deap.settings import DatasetConfig, EvaluatorConfig, TrainingConfig
 
@@ -96,8 +99,8 @@ def test_training_evaluation_fills_the_result():
 def test_invalid_genome_is_never_trained_then_normal(monkeypatch):
     evaluator = Evaluator(train_config(), split_seed=0)
     calls = []
-    real_train = evaluate_module.train
-    monkeypatch.setattr(evaluate_module, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    real_train = train_module.train
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     bad = [dict(TINY, block="wide"), dict(TINY, group_size=3), dict(TINY, sections=[0, 0, 1, 1]),
            dict(TINY, sections=[1, 1, 1]), dict(TINY, filters=True), dict(TINY, filters=-4),
            {k: v for k, v in TINY.items() if k != "filters"}, dict(TINY, extra=1), "basic-0.1.1.1"]
@@ -166,8 +169,8 @@ def test_exception_in_training_is_error_with_traceback_then_normal(monkeypatch):
 
 def test_dataset_loads_once_and_the_split_is_the_same_for_every_candidate(monkeypatch):
     loads = []
-    real_load = evaluate_module.load_dataset
-    monkeypatch.setattr(evaluate_module, "load_dataset", lambda *a: loads.append(a) or real_load(*a))
+    real_load = data_module.load_dataset
+    monkeypatch.setattr(data_module, "load_dataset", lambda *a: loads.append(a) or real_load(*a))
     evaluator = Evaluator(train_config(), split_seed=4)
     assert loads == []                                     # lazy
     evaluator(TINY, seed=0)
@@ -240,3 +243,19 @@ def test_unimportable_objective_is_a_config_error_naming_the_key():
     with pytest.raises(ConfigError, match="evaluator.objective: module 'era_deap.objectives' has no callable"):
         Evaluator(EvaluatorConfig(objective="era_deap.objectives:nothing"), 0)
     assert load_objective("era_deap.objectives:landscape")(TINY, 0) > 0
+
+
+def test_pluggable_objective_does_not_import_torch():
+    code = ("import sys; from era_deap.evaluate import Evaluator; from era_deap.settings import EvaluatorConfig; "
+            "e = Evaluator(EvaluatorConfig(objective='era_deap.objectives:landscape'), 0); "
+            f"r = e({TINY!r}, 0); assert r.status == 'ok', r; assert 'torch' not in sys.modules; print('light')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "light", out.stderr
+
+
+def test_describe_matches_the_loaded_datasets():
+    for config in (DatasetConfig(name="digits"), DatasetConfig(name="synthetic", shape=[2, 9, 9], num_classes=4,
+                                                                train_size=20)):
+        data = data_module.load_dataset(config, 0)
+        assert describe(config) == (data.input_shape, data.num_classes)
+    # cifar10: pinned against a CIFAR-format folder in test_data
