@@ -42,8 +42,8 @@ def run_train(args) -> int:
         print(f"era train: {key}: out of memory on {device} ({type(exc).__name__}); try another device "
               "or a smaller batch_size", file=sys.stderr)
         return EXIT_FAILED
-    result = {"name": args.name or key, "key": key, "arch": arch, "depth": depth(arch), "params": record.params, "error": record.error,
-              "error_kind": record.error_kind, "epochs": record.epochs, "seconds": record.seconds,
+    result = {"name": args.name or key, "key": key, "arch": arch, "depth": depth(arch), "params": record.params,
+              "error": record.error, "error_kind": record.error_kind, "epochs": record.epochs, "seconds": record.seconds,
               "train_images_per_second": record.images_per_second, "dataset": dataset_config.name,
               "train_images": record.train_images, "sizes": dataset.sizes(), "seed": args.seed,
               "split_seed": split_seed, "device": str(device), "config": args.config,
@@ -106,13 +106,19 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _print_report(result: dict, dataset) -> None:
-    sizes = result["sizes"]
-    kind = result["error_kind"]
-    note = "" if kind == "test" else f" ({result['dataset']} has no test split)" \
-        if not dataset.has_test else " (search schedule: use_validation_data is false)"
-    print(f"network:        {result['name']} (depth {result['depth']}, {result['params']:,} params)")
-    print(f"dataset:        {result['dataset']}: {result['train_images']:,} training images, "
-          f"{sizes['validation']:,} validation, {sizes['test']:,} test; {result['epochs']} epochs on {result['device']}")
-    print(f"{kind + ' error:':<16}{result['error']:.2f}%{note}")
-    print(f"seconds:        {result['seconds']:.1f}")
-    print(f"train images/s: {result['train_images_per_second']:,.0f}")
+    sizes, kind = result["sizes"], result["error_kind"]
+    if kind == "test":
+        note = ""
+    elif dataset.has_test:
+        note = " (use_validation_data is false: the test part is not used)"
+    else:
+        note = f" ({result['dataset']} has no test split)"
+    rows = [("network", f"{result['name']} (depth {result['depth']}, {result['params']:,} params)"),
+            ("dataset", f"{result['dataset']}: {result['train_images']:,} training images, "
+                        f"{sizes['validation']:,} validation, {sizes['test']:,} test"),
+            ("training", f"{result['epochs']} epochs on {result['device']}"),
+            (f"{kind} error", f"{result['error']:.2f}%{note}"),
+            ("seconds", f"{result['seconds']:.1f}"),
+            ("train images/s", f"{result['train_images_per_second']:,.0f}")]
+    for label, value in rows:
+        print(f"{label + ':':<18}{value}")
