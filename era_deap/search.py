@@ -175,6 +175,9 @@ class Search:
         return self.executor.capacity if self.executor is not None else max(1, self.config.evaluator.workers)
 
     def run(self) -> dict:
+        if self.config.evaluator.executor != "local":
+            # Connect before writing anything: a mistyped scheduler address must leave no run behind.
+            self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
         self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3)})
         for n in sorted(self.open):  # in flight when the last session ended
             self._dispatch(n)
