@@ -14,6 +14,8 @@ rewritten whenever a fidelity is complete.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import sys
 import zlib
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import yaml
 
 from .config import ConfigError, bounded, from_mapping, read_with_base, to_mapping
 from .families import Network, genome_key, space_problems
@@ -102,9 +105,9 @@ def training_seed(seed: int, network: Network, epochs: int) -> int:
 
 def setup(config: RankcorrConfig, network: Network, epochs: int) -> dict:
     """Everything that decides a training's result; a saved result is reused only when it matches."""
+    dataset = {k: v for k, v in to_mapping(config.dataset).items() if k not in ("data_dir", "download")}
     return {"arch": network.arch(), "epochs": epochs, "seed": training_seed(config.seed, network, epochs),
-            "split_seed": config.seed, "dataset": to_mapping(config.dataset),
-            "training": to_mapping(config.schedule(epochs))}
+            "split_seed": config.seed, "dataset": dataset, "training": to_mapping(config.schedule(epochs))}
 
 
 def result_path(out: Path, network: Network, epochs: int) -> Path:
@@ -169,15 +172,22 @@ def default_out(config_path) -> Path:
 def run_rankcorr(args) -> int:
     config = load_rankcorr_config(args.config)
     out = Path(args.out) if args.out else default_out(args.config)
-    write_atomic_text(out / "config.yaml", config)
-    run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        data = to_mapping(config)
+        data.pop("source")
+        write_atomic(out / "config.yaml", yaml.safe_dump(data, sort_keys=False).encode())
+        run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(out / "rankcorr.md")
     return 0
 
 
-def write_atomic_text(path: Path, config: RankcorrConfig) -> None:
-    import yaml
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_mapping(config)
-    data.pop("source")
-    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """One study per output directory (the kernel drops the lock when the process dies)."""
+    with open(out / "lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{out} is in use by another `era rankcorr`; wait for it or stop it") from None
+        yield

@@ -70,7 +70,10 @@ def train_all(config, tasks: list):
     pool = context.Pool(workers, _start_worker, (config, queue, threads))
     try:
         yield from pool.imap_unordered(_train_task, tasks)
-        pool.close()
-    finally:
+    except BaseException:   # Ctrl-C, an error, or the caller stopped early: stop the workers now
         pool.terminate()
+        raise
+    else:
+        pool.close()        # let the workers exit on their own (a terminate warns about their semaphores)
+    finally:
         pool.join()
