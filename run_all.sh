@@ -89,15 +89,17 @@ print("finished" if done else "partial")
 PY
 }
 
-# best_flags RUN_DIR: the genome flags of the run's best architecture for `era train`.
+# best_flags RUN_DIR: `era train` flags for the best architecture of a finished run (and its space).
 best_flags() {
     "${PYTHON[@]}" - "$1" <<'PY'
-import json, sys
-best = json.load(open(sys.argv[1] + "/summary.json")).get("best")
-if best:
-    a = best["arch"]
+import json, sys, yaml
+summary = json.load(open(sys.argv[1] + "/summary.json"))
+space = yaml.safe_load(open(sys.argv[1] + "/config.yaml")).get("space")
+if summary.get("finished") and summary.get("best"):
+    a = summary["best"]["arch"]
     print("--block", a["block"], "--sections", ",".join(map(str, a["sections"])), "--filters", a["filters"],
-          "--filter-update", a["filter_update"], "--group-size", a["group_size"])
+          "--filter-update", a["filter_update"], "--group-size", a["group_size"],
+          *(["--space", space] if space else []), sep="\n")   # one per line: paths may hold spaces
 PY
 }
 
@@ -133,9 +135,11 @@ if [ $FINAL -eq 1 ]; then
     for entry in "${RUN_DIRS[@]}"; do
         out="${entry%%|*}" config="${entry#*|}"
         [ -f "$out/final/final.json" ] && { DONE+=("final $out (trained before)"); continue; }
-        flags="$(best_flags "$out" 2> /dev/null)"
-        if [ -z "$flags" ]; then FAILED+=("final $out (no best architecture: did the search run?)"); continue; fi
-        step "final $out" "${ERA_CMD[@]}" train $flags --config "$config" --out "$out/final" "${PROGRESS[@]}"
+        mapfile -t flags < <(best_flags "$out" 2> /dev/null)
+        if [ ${#flags[@]} -eq 0 ]; then
+            FAILED+=("final $out (no finished search to take the best architecture from)"); continue
+        fi
+        step "final $out" "${ERA_CMD[@]}" train "${flags[@]}" --config "$config" --out "$out/final" "${PROGRESS[@]}"
     done
     # The baselines of table 1 with the same schedule and data (the first search file's evaluator).
     for baseline in "resnet110 8 8" "resnet110-wide 16 32"; do

@@ -36,9 +36,9 @@ def environment(**extra):
     return {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], **extra}
 
 
-def run_all(*args, cwd, **kwargs):
-    return subprocess.run(["bash", str(ROOT / "run_all.sh"), *map(str, args)], cwd=cwd, env=environment(),
-                          capture_output=True, text=True, **kwargs)
+def run_all(*args, cwd, env=None, **kwargs):
+    return subprocess.run(["bash", str(ROOT / "run_all.sh"), *map(str, args)], cwd=cwd,
+                          env=environment(**(env or {})), capture_output=True, text=True, **kwargs)
 
 
 def digest(path):
@@ -104,3 +104,30 @@ def test_ctrl_c_stops_the_script_instead_of_moving_on(tmp_path):
     assert "interrupted" in err
     assert not (tmp_path / "runs" / "slow" / "regularized_evolution").exists()
     assert not (tmp_path / "runs" / "slow" / "report").exists()
+
+
+def test_final_trains_each_best_and_the_baselines_once(tmp_path):
+    # Full-training path on a budget: one search in a tiny space, one epoch on 100 digits.
+    profile = write_profile(tmp_path / "fin", {"random_search": {"kind": "random_search"}}, budget=3)
+    (profile / "space.yaml").write_text(yaml.safe_dump({"genes": {
+        "block": ["basic"], "s1": [0], "s2": [1], "s3": [1], "s4": [1, 2], "filters": [1, 2],
+        "filter_update": [1, 2], "group_size": [1]}}))   # filters 1: outside the default space
+    base = yaml.safe_load((profile / "base.yaml").read_text())
+    base["space"] = "space.yaml"
+    base["evaluator"].update(dataset={"name": "digits", "train_size": 100}, final={"epochs": 1})
+    (profile / "base.yaml").write_text(yaml.safe_dump(base))
+    # One torch thread: on 2 busy cores ResNet-110's epoch took 1.3 s so, 19 s with two threads.
+    result = run_all(profile, "--final", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = tmp_path / "runs" / "fin"
+    finals = [runs / "random_search" / "final" / "final.json", runs / "final-resnet110" / "final.json",
+              runs / "final-resnet110-wide" / "final.json"]
+    best = json.loads((runs / "random_search" / "summary.json").read_text())["best"]
+    assert json.loads(finals[0].read_text())["arch"] == best["arch"]
+    assert [json.loads(p.read_text())["params"] for p in finals[1:]] == [1729346, 6899322]   # ResNet-110, wide
+    table1 = (runs / "report" / "table1.csv").read_text().splitlines()
+    assert len(table1) == 4 and table1[1].startswith("ResNet-110 (baseline)")
+    before = {p: digest(p) for p in finals}
+    again = run_all(profile, "--final", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert again.returncode == 0 and again.stdout.count("(trained before)") == 3
+    assert {p: digest(p) for p in finals} == before
