@@ -116,7 +116,7 @@ def test_final_trains_each_best_and_the_baselines_once(tmp_path):
     base["space"] = "space.yaml"
     base["evaluator"].update(dataset={"name": "digits", "train_size": 100}, final={"epochs": 1})
     (profile / "base.yaml").write_text(yaml.safe_dump(base))
-    # One torch thread: on 2 busy cores ResNet-110's epoch took 1.3 s so, 19 s with two threads.
+    # One torch thread: on 2 busy cores ResNet-110's epoch took 1.3 s this way, 19 s with two threads.
     result = run_all(profile, "--final", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     runs = tmp_path / "runs" / "fin"
