@@ -80,6 +80,7 @@ class Search:
         # the next wait, so the journal never misses an ask that is in flight.
         self.interruptible = False
         self.held_signal = None
+        self.session_written = False
 
     # --- the shared path of live and replayed results ----------------------------------------------
 
@@ -160,10 +161,18 @@ class Search:
             self.executor.submit(n, to_arch(individual), evaluation_seed(self.config.seed, n))
             self.running[n] = key
 
+    def _journal(self, record: dict) -> None:
+        """Append to the journal; a session's first record is preceded by a `session` record, so a
+        session that has nothing to do (a finished run resumed) leaves the journal untouched."""
+        if not self.session_written:
+            self.session_written = True
+            self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3)})
+        self.journal.append(record)
+
     def _record(self, n: int, result: EvalResult) -> None:
         elapsed = self.elapsed()
         _, key = self.open[n]
-        self.journal.append({"type": "result", "n": n, "index": len(self.recorder.rows) + 1,
+        self._journal({"type": "result", "n": n, "index": len(self.recorder.rows) + 1,
                              "elapsed": round(elapsed, 3), "key": key,
                              "seed": evaluation_seed(self.config.seed, n), "result": result.to_dict()})
         self._finish(n, result, elapsed)
@@ -178,7 +187,6 @@ class Search:
         if self.config.evaluator.executor != "local":
             # Connect before writing anything: a mistyped scheduler address must leave no run behind.
             self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
-        self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3)})
         for n in sorted(self.open):  # in flight when the last session ended
             self._dispatch(n)
         exhausted = False
@@ -194,7 +202,7 @@ class Search:
                 except SearchExhausted:
                     exhausted, self.stop_reason = True, "exhausted"
                     break
-                self.journal.append({"type": "ask", "n": n, "genome": list(individual)})
+                self._journal({"type": "ask", "n": n, "genome": list(individual)})
                 self._dispatch(n)
             if not self.running:
                 break
@@ -220,7 +228,7 @@ class Search:
     def _handle(self, event) -> None:
         kind, n, payload = event
         if kind == "resubmitted":
-            self.journal.append({"type": "resubmitted", "n": n, "reason": payload})
+            self._journal({"type": "resubmitted", "n": n, "reason": payload})
             return
         key = self.running.pop(n)
         self._record(n, payload)
@@ -240,7 +248,7 @@ class Search:
 
     def interrupt(self, signum: int) -> None:
         for n in sorted(self.running):
-            self.journal.append({"type": "interrupted", "n": n, "signal": signal.Signals(signum).name})
+            self._journal({"type": "interrupted", "n": n, "signal": signal.Signals(signum).name})
         self.stop_reason = "interrupted"
         self.save(finished=False)
 
