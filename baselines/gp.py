@@ -16,8 +16,14 @@ on a CPU: fixed initial values, no random restarts, Cholesky solves (no stochast
 """
 from __future__ import annotations
 
-import gpytorch
+import warnings
+
 import torch
+
+with warnings.catch_warnings():
+    # GPyTorch's import still uses torch.jit.script, which this torch deprecates; not ours to fix.
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+    import gpytorch
 from gpytorch.constraints import GreaterThan
 from gpytorch.priors import GammaPrior
 from linear_operator.utils.cholesky import psd_safe_cholesky

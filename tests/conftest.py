@@ -26,3 +26,13 @@ def pytest_collection_modifyitems(config, items):
 def _few_threads(monkeypatch):
     # Tests share 2 cores with each other's subprocesses; keep torch from oversubscribing.
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Training tests run on one torch thread: two on a shared 2-core machine can be ten times slower."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

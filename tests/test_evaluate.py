@@ -23,13 +23,7 @@ TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update
 SHAPE = [3, 16, 16]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two threads on a shared 2-core machine can run ten times slower than one.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train_config(**training):

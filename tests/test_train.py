@@ -16,13 +16,7 @@ TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update
 TINY_GROUPED = {"block": "bottleneck", "sections": [1, 1, 1, 1], "filters": 8, "filter_update": 1, "group_size": 2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two threads on a shared 2-core machine can run ten times slower than one.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

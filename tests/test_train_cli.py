@@ -13,13 +13,7 @@ FINAL_KEYS = {"name", "key", "arch", "depth", "params", "error", "error_kind", "
               "train_images_per_second", "dataset", "curve"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two threads on a shared 2-core machine can run ten times slower than one.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def era_train(capsys, *flags):
