@@ -22,6 +22,7 @@ from .augment import BatchAugmenter, Normalizer
 from .data import Dataset
 from .model import build
 from .settings import TrainingConfig
+from .sgd import MomentumSGD, learning_rate
 
 FINITE_CHECK_STEPS = 8   # how often (in steps) the running loss is checked for NaN/inf
 
@@ -73,9 +74,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     torch.manual_seed(seed)                  # weight initialisation
     generator = torch.Generator(device).manual_seed(seed)   # epoch order, crops, flips
     model = build(arch, dataset.input_shape, dataset.num_classes).to(device, memory_format=memory_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=training.lr, momentum=training.momentum,
-                                weight_decay=training.weight_decay, nesterov=training.nesterov, foreach=True)
-    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, training.milestone_epochs(), training.lr_gamma)
+    optimizer = MomentumSGD(model.parameters(), momentum=training.momentum,
+                            weight_decay=training.weight_decay, nesterov=training.nesterov)
     normalizer = Normalizer(dataset.mean.to(device), dataset.std.to(device), training.channels_last)
     augment = BatchAugmenter(images, dataset.crop_padding, dataset.flip, normalizer)
 
@@ -88,7 +88,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     curve, train_seconds = [], 0.0
     epochs = tqdm(range(training.epochs), desc="training", unit="epoch", disable=not progress)
     for epoch in epochs:
-        lr = optimizer.param_groups[0]["lr"]
+        lr = learning_rate(training, epoch)
         epoch_started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator, device=device)
@@ -98,9 +98,9 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
             index = order[start:start + batch]
             with autocast:
                 loss = F.cross_entropy(model(augment(index, generator)), labels[index])
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
+            optimizer.step(lr)
             loss_sum.add_(loss.detach(), alpha=len(index))
             if step % FINITE_CHECK_STEPS == 0 and finite.bad(loss_sum):
                 raise Diverged(epoch + 1, step, len(starts))
@@ -108,7 +108,6 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
         if not math.isfinite(train_loss):
             raise Diverged(epoch + 1, len(starts), len(starts))
         train_seconds += time.perf_counter() - epoch_started
-        schedule.step()
         error = error_percent(model, eval_images, eval_labels, normalizer, training.eval_batch_size, autocast)
         curve.append({"epoch": epoch + 1, "train_loss": train_loss, error_key: error, "lr": lr,
                       "seconds": time.perf_counter() - started})

@@ -112,3 +112,29 @@ def test_trains_on_cuda_with_bf16_autocast():
     data = load_dataset(DatasetConfig(name="synthetic", train_size=2048), 0, "cuda")
     record = train(RESNET20_LIKE, data, TrainingConfig(epochs=2), "cuda", seed=0)
     assert record.error < 90 and data.train_images.is_cuda
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_functional_sgd_matches_torch_optim_sgd_step_for_step(nesterov):
+    from era_deap.sgd import MomentumSGD, learning_rate
+    from era_deap.settings import TrainingConfig
+
+    torch.manual_seed(0)
+    ours, theirs = build(TINY, (3, 16, 16), 10), build(TINY, (3, 16, 16), 10)
+    theirs.load_state_dict(ours.state_dict())
+    training = TrainingConfig(epochs=4, lr_milestones=[0.5, 0.75], nesterov=nesterov)
+    mine = MomentumSGD(ours.parameters(), momentum=0.9, weight_decay=1e-4, nesterov=nesterov)
+    reference = torch.optim.SGD(theirs.parameters(), lr=training.lr, momentum=0.9, weight_decay=1e-4,
+                                nesterov=nesterov, foreach=True)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(reference, training.milestone_epochs(), training.lr_gamma)
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+    for epoch in range(training.epochs):
+        assert learning_rate(training, epoch) == reference.param_groups[0]["lr"]
+        for _ in range(2):
+            for model, step in ((ours, lambda: mine.step(learning_rate(training, epoch))), (theirs, reference.step)):
+                model.zero_grad(set_to_none=True)
+                torch.nn.functional.cross_entropy(model(x), y).backward()
+                step()
+        schedule.step()
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
