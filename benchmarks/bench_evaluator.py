@@ -21,8 +21,8 @@ with bf16 autocast, which is opt-in there (`precision: bf16`). (2) The issue's "
 as fresh processes, start-up included: `era train` (basic 0,3,3,3 f8 u2 g8, synthetic, train size
 5120, 2 epochs) against this script's `--standard-run` doing the same work (data, model, 2 epochs, a
 validation pass per epoch), plus kuangliu's literal 2 loader workers and `era train --precision bf16`.
-Both processes pay the same fixed costs: importing torch (~1 s on 2 cores) and torch.optim's first
-use, which imports torch._dynamo (~0.9 s).
+Both processes pay for importing torch (~1 s on 2 cores); the standard loop's torch.optim.SGD also
+imports torch._dynamo (~1.2 s), which the engine's functional SGD (era_deap/sgd.py) does not.
 """
 from __future__ import annotations
 
