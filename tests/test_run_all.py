@@ -12,7 +12,7 @@ import time
 import yaml
 
 from conftest import ROOT
-from searchkit import SMALL
+from searchkit import SMALL, rows
 
 KINDS = ("random_search", "local_search", "bayesian_optimization", "evolution", "regularized_evolution",
          "crossover_evolution")
@@ -131,3 +131,30 @@ def test_final_trains_each_best_and_the_baselines_once(tmp_path):
     again = run_all(profile, "--final", cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     assert again.returncode == 0 and again.stdout.count("(trained before)") == 3
     assert {p: digest(p) for p in finals} == before
+
+
+def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_run(tmp_path):
+    searches = {k: {"kind": k, **SMALL[k]} for k in ("random_search", "regularized_evolution")}
+    profile = write_profile(tmp_path / "killed", searches, objective="era_deap.objectives:paced_landscape",
+                            budget=16)
+    process = subprocess.Popen(["bash", str(ROOT / "run_all.sh"), str(profile)], cwd=tmp_path,
+                               env=environment(ERA_OBJECTIVE_SLEEP="0.15"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = tmp_path / "runs" / "killed" / "random_search" / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    while not (journal.exists() and journal.read_text().count('"result"') >= 5) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)       # the machine went down: no chance to clean up
+    process.communicate(timeout=60)
+    assert not (tmp_path / "runs" / "killed" / "report").exists()
+
+    rerun = run_all(profile, cwd=tmp_path, env={"ERA_OBJECTIVE_SLEEP": "0"})
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    reference_profile = write_profile(tmp_path / "reference", searches, objective="era_deap.objectives:landscape",
+                                      budget=16)
+    assert run_all(reference_profile, cwd=tmp_path).returncode == 0
+    for kind in searches:
+        killed, reference = (tmp_path / "runs" / p / kind for p in ("killed", "reference"))
+        assert json.loads((killed / "summary.json").read_text())["finished"]
+        assert rows(killed) == rows(reference)
+    assert (tmp_path / "runs" / "killed" / "report" / "report.md").exists()
