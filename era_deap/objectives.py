@@ -67,6 +67,15 @@ def failing(arch: dict, seed: int = 0) -> float:
     raise RuntimeError("this objective always fails")
 
 
+def crashing_landscape(arch: dict, seed: int = 0) -> float:
+    """`landscape`, but the process dies (exit code 3, as a fatal CUDA error would end it) on about a
+    fifth of the genomes: for testing that a dead worker costs one evaluation, not the search."""
+    if (sum(arch["sections"]) + arch["filters"]) % 5 == 0:
+        import os
+        os._exit(3)
+    return landscape(arch)
+
+
 def flaky_landscape(arch: dict, seed: int = 0):
     """`landscape`, but about a third of genomes fail the way a user's objective can: an exception,
     NaN, infinity, None or a string. Deterministic per genome."""

@@ -203,3 +203,22 @@ def test_bad_flags_are_one_line_errors_with_exit_code_2(tmp_path, flags, message
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     import re
     assert re.search(message, result.stderr), result.stderr
+
+
+def test_a_worker_process_that_dies_costs_its_evaluation_not_the_search(tmp_path):
+    config = load_search_config(write_config(tmp_path, "random_search", budget=12, workers=2,
+                                             objective="era_deap.objectives:crashing_landscape",
+                                             evaluator={"max_failure_fraction": 0.9}))
+    result = run_search(config, tmp_path / "run")
+    table = rows(tmp_path / "run")
+    died = [r for r in table if r["status"] == "error"]
+    assert result["finished"] and result["trained"] == 12 and len({r["key"] for r in table}) == 12
+    assert died and all("died with exit code 3" in r["message"] for r in died)
+    from era_deap.objectives import landscape
+    for r in table:
+        if r["status"] == "ok":
+            arch = {"block": r["block"], "sections": [int(r[s]) for s in ("s1", "s2", "s3", "s4")],
+                    "filters": int(r["filters"]), "filter_update": int(r["filter_update"]),
+                    "group_size": int(r["group_size"])}
+            assert (sum(arch["sections"]) + arch["filters"]) % 5 != 0
+            assert float(r["error"]) == landscape(arch)
