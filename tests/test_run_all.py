@@ -41,6 +41,19 @@ def run_all(*args, cwd, env=None, **kwargs):
                           env=environment(**(env or {})), capture_output=True, text=True, **kwargs)
 
 
+def start_run_all_until(profile, search, results, *, cwd, sleep):
+    """Start run_all.sh in its own process group (as a terminal would) and return once `search` has
+    `results` results in its journal."""
+    process = subprocess.Popen(["bash", str(ROOT / "run_all.sh"), str(profile)], cwd=cwd,
+                               env=environment(ERA_OBJECTIVE_SLEEP=str(sleep)), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    journal = cwd / "runs" / profile.name / search / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    while not (journal.exists() and journal.read_text().count('"result"') >= results) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -91,13 +104,7 @@ def test_usage_errors_exit_2(tmp_path):
 def test_ctrl_c_stops_the_script_instead_of_moving_on(tmp_path):
     profile = write_profile(tmp_path / "slow", {k: {"kind": k} for k in ("random_search", "regularized_evolution")},
                             objective="era_deap.objectives:paced_landscape", budget=40)
-    process = subprocess.Popen(["bash", str(ROOT / "run_all.sh"), str(profile)], cwd=tmp_path,
-                               env=environment(ERA_OBJECTIVE_SLEEP="0.2"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    journal = tmp_path / "runs" / "slow" / "random_search" / "journal.jsonl"
-    deadline = time.monotonic() + 60
-    while not (journal.exists() and journal.read_text().count('"result"') >= 2) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    process = start_run_all_until(profile, "random_search", 2, cwd=tmp_path, sleep=0.2)
     os.killpg(process.pid, signal.SIGINT)        # what a terminal's Ctrl-C does: the whole foreground group
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err
@@ -137,13 +144,7 @@ def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_ru
     searches = {k: {"kind": k, **SMALL[k]} for k in ("random_search", "regularized_evolution")}
     profile = write_profile(tmp_path / "killed", searches, objective="era_deap.objectives:paced_landscape",
                             budget=16)
-    process = subprocess.Popen(["bash", str(ROOT / "run_all.sh"), str(profile)], cwd=tmp_path,
-                               env=environment(ERA_OBJECTIVE_SLEEP="0.15"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    journal = tmp_path / "runs" / "killed" / "random_search" / "journal.jsonl"
-    deadline = time.monotonic() + 60
-    while not (journal.exists() and journal.read_text().count('"result"') >= 5) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_run_all_until(profile, "random_search", 5, cwd=tmp_path, sleep=0.15)
     os.killpg(process.pid, signal.SIGKILL)       # the machine went down: no chance to clean up
     process.communicate(timeout=60)
     assert not (tmp_path / "runs" / "killed" / "report").exists()
