@@ -54,8 +54,8 @@ def main(argv=None) -> None:
     objective = getattr(objectives, args.objective)
     print(f"{args.objective}, default space, budget {args.budget}, seeds 0-{args.seeds - 1}, "
           f"{args.workers} in flight; optimum {objectives.OPTIMUM_ERROR}")
-    print(f"| strategy | mean ± sd best error | median | reached optimum | seconds |")
-    print(f"|---|---|---|---|---|")
+    print("| strategy | mean ± sd best error | median | reached optimum | seconds |")
+    print("|---|---|---|---|---|")
     for kind in args.kinds.split(","):
         start = time.perf_counter()
         best = best_of_budget(kind, range(args.seeds), args.budget, objective, workers=args.workers)

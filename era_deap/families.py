@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .genome import individual
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ nothing finished is ever redone.
 """
 from __future__ import annotations
 
-import hashlib
 import signal
 import sys
 import threading
@@ -54,11 +53,9 @@ def evaluation_seed(run_seed: int, n: int) -> int:
 
 
 class Search:
-    def __init__(self, config, run_dir, *, progress: bool = False, command: str = ""):
+    def __init__(self, config, run_dir):
         self.config = config
         self.run_dir = Path(run_dir)
-        self.progress = progress
-        self.command = command
         self.space = load_space(config.space)
         self.strategy = make_strategy(self.space, config.strategy, config.seed)
         self.journal = Journal(self.run_dir / rundir.JOURNAL)
@@ -312,7 +309,7 @@ def run_search(config, run_dir, *, resume: bool = False, progress: bool = False,
         if started_before:
             check_resume_compatible(run_dir / rundir.CONFIG, config)
         write_config(run_dir / rundir.CONFIG, config, command)
-        search = Search(config, run_dir, progress=progress, command=command)
+        search = Search(config, run_dir)
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             search.replay()

@@ -24,7 +24,7 @@ from era_deap.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_wor
 from era_deap.result import EvalResult
 from era_deap.search import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
-from searchkit import TIMING, era, rows, start_era, summary, wait_for_results, write_config
+from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 
 distributed = pytest.importorskip("distributed")
 

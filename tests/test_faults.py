@@ -13,7 +13,6 @@ import pytest
 
 from era_deap import rundir
 from era_deap.cli import main
-from era_deap.result import EvalResult
 from era_deap.safe_write import WriteFailed
 from era_deap.search import run_search
 from era_deap.settings import load_search_config, search_config_from
@@ -63,6 +62,7 @@ def test_ctrl_c_exits_130_and_resume_retrains_only_the_interrupted(tmp_path):
     deadline = time.monotonic() + 60
     while journal_results(out) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
+    time.sleep(0.1)  # inside the next 0.5 s evaluation: one is in flight
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err

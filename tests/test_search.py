@@ -2,15 +2,14 @@
 import json
 import pickle
 import signal
+import time
 
 import pytest
 import yaml
 from deap import tools
 
-from conftest import CONFIGS
 from era_deap import rundir
 from era_deap.config import ConfigError
-from era_deap.journal import Journal
 from era_deap.runlock import RunLock
 from era_deap.search import SearchAborted, run_search
 from era_deap.settings import load_search_config
@@ -179,6 +178,7 @@ def test_sigterm_marks_in_flight_interrupted_and_resume_finishes_identically(tmp
     out = tmp_path / "run"
     process = start_era("search", config, "--out", out, "--no-progress", env=env)
     wait_for_results(out, 3, process)
+    time.sleep(0.1)  # inside the next 0.3 s evaluation: one is in flight
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 143, err
