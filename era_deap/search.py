@@ -102,9 +102,10 @@ class Search:
     def _complexity(self, individual, result):
         if result.params is not None or not self.space.is_valid(individual):
             return result.params, result.depth
-        from .genome import to_arch
         from .architecture import complexity
-        shape, classes = dataset_shape(self.config.evaluator.dataset)
+        from .evaluate import describe
+        from .genome import to_arch
+        shape, classes = describe(self.config.evaluator.dataset)
         info = complexity(to_arch(individual), shape, classes)
         return info["params"], info["depth"]
 
@@ -274,15 +275,6 @@ class Search:
             self.bar.close()
         self.recorder.close()
         self.journal.close()
-
-
-def dataset_shape(dataset) -> tuple[tuple[int, int, int], int]:
-    """Input shape and class count of a dataset config, without loading it."""
-    if dataset.name == "cifar10":
-        return (3, 32, 32), 10
-    if dataset.name == "digits":
-        return (1, 8, 8), 10
-    return tuple(dataset.shape), dataset.num_classes
 
 
 def versions() -> dict:
