@@ -30,7 +30,7 @@ from .config import ConfigError, bounded, from_mapping, read_with_base, to_mappi
 from .families import Network, genome_key, space_problems
 from .records import write_atomic
 from .settings import DatasetConfig, TrainingConfig
-from .settings import _resolve as resolve_path   # the search files' rule for relative paths
+from .settings import resolve_path   # the search files' rule for relative paths
 
 
 @dataclass

@@ -210,16 +210,16 @@ def search_config_from(data: dict, source: str = "<config>", base_dir: Path | No
     config.source = source
     if base_dir is not None:
         if config.space is not None:
-            config.space = _resolve(config.space, data, "space", base_dir)
+            config.space = resolve_path(config.space, data, "space", base_dir)
         dataset = (data.get("evaluator") or {}).get("dataset") or {}
-        config.evaluator.dataset.data_dir = _resolve(config.evaluator.dataset.data_dir, dataset, "data_dir",
+        config.evaluator.dataset.data_dir = resolve_path(config.evaluator.dataset.data_dir, dataset, "data_dir",
                                                      base_dir)
     if config.space is not None and not Path(config.space).is_file():
         raise ConfigError(f"{data.where.get('space', source)}: space: file not found: {config.space}")
     return config
 
 
-def _resolve(value: str, mapping, key: str, base_dir: Path) -> str:
+def resolve_path(value: str, mapping, key: str, base_dir: Path) -> str:
     """A path from a config file, made absolute against the directory of the file that set it."""
     location = getattr(mapping, "where", {}).get(key)
     directory = Path(location.rsplit(":", 1)[0]).resolve().parent if location else base_dir
