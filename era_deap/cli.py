@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from .config import ConfigError
@@ -196,5 +197,20 @@ def main(argv=None) -> int:
         return 130
 
 
+def entry() -> None:
+    """The `era` command. After `era train` the interpreter's teardown is skipped: with torch loaded it
+    takes ~0.4 s on 2 cores (freeing ~1,200 modules), a tenth of a short training. Everything is written,
+    closed and flushed by then, and `era train` starts no child process."""
+    code = main()
+    if sys.argv[1:2] == ["train"]:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):   # a closed pipe: as at a normal exit, nothing more to say
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

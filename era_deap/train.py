@@ -25,6 +25,9 @@ from .settings import TrainingConfig
 from .sgd import MomentumSGD, learning_rate
 
 FINITE_CHECK_STEPS = 8   # how often (in steps) the running loss is checked for NaN/inf
+# Default validation batch: large on a GPU; on CPU one that stays in cache (1280 digits- or CIFAR-sized
+# images validate ~25% faster in batches of 256 than in one batch on 2 cores).
+CUDA_EVAL_BATCH, CPU_EVAL_BATCH = 1024, 256
 
 
 class Diverged(RuntimeError):
@@ -45,6 +48,7 @@ class TrainRecord:
     train_images: int            # training images per epoch
     seconds: float               # wall time of the whole training, evaluations included
     images_per_second: float     # training images per second of training steps (evaluation excluded)
+    precision: str               # "fp32" or "bf16" (autocast), as resolved from the config's precision
     curve: list = field(default_factory=list)  # per epoch: epoch, train_loss, val_error|test_error, lr, seconds
 
 
@@ -64,7 +68,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     device = dataset.device if device is None else resolve_device(device)
     started = time.perf_counter()
     images, labels, eval_images, eval_labels, kind = _parts(dataset, training.use_validation_data)
-    autocast = _autocast(training.precision, device)
+    precision = resolve_precision(training.precision, device)
+    autocast = _autocast(precision, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
     else:
@@ -84,6 +89,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     starts = [s for s in range(0, n, batch) if n - s > 1 or s == 0]
     per_epoch = sum(min(batch, n - s) for s in starts)
     finite = _FiniteCheck(device)
+    eval_batch = training.eval_batch_size or (CUDA_EVAL_BATCH if device.type == "cuda" else CPU_EVAL_BATCH)
     error_key = "test_error" if kind == "test" else "val_error"
     curve, train_seconds = [], 0.0
     epochs = tqdm(range(training.epochs), desc="training", unit="epoch", disable=not progress)
@@ -108,7 +114,7 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
         if not math.isfinite(train_loss):
             raise Diverged(epoch + 1, len(starts), len(starts))
         train_seconds += time.perf_counter() - epoch_started
-        error = error_percent(model, eval_images, eval_labels, normalizer, training.eval_batch_size, autocast)
+        error = error_percent(model, eval_images, eval_labels, normalizer, eval_batch, autocast)
         curve.append({"epoch": epoch + 1, "train_loss": train_loss, error_key: error, "lr": lr,
                       "seconds": time.perf_counter() - started})
         epochs.set_postfix({"loss": f"{train_loss:.3f}", error_key: f"{error:.2f}%"})
@@ -116,7 +122,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     return TrainRecord(error=curve[-1][error_key], error_kind=kind,
                        params=sum(p.numel() for p in model.parameters()), epochs=training.epochs,
                        train_images=n, seconds=seconds,
-                       images_per_second=training.epochs * per_epoch / max(train_seconds, 1e-9), curve=curve)
+                       images_per_second=training.epochs * per_epoch / max(train_seconds, 1e-9), precision=precision,
+                       curve=curve)
 
 
 @torch.inference_mode()
@@ -141,9 +148,17 @@ def _parts(dataset: Dataset, use_validation_data: bool):
     return dataset.train_images, dataset.train_labels, dataset.val_images, dataset.val_labels, "validation"
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto": bf16 on a GPU with native bf16 (Ampere and later), else fp32. fp32 on CPU: even with
+    AVX512-BF16, bf16 autocast wins there only for larger images (CIFAR-sized ~1.2x, 8x8 digits slower)."""
+    if precision != "auto":
+        return precision
+    native = device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0)
+    return "bf16" if native else "fp32"
+
+
 def _autocast(precision: str, device: torch.device):
-    """bf16 autocast on CUDA by default ("auto"); fp32 on CPU, where bf16 is rarely faster."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

@@ -46,7 +46,7 @@ def run_train(args) -> int:
               "error": record.error, "error_kind": record.error_kind, "epochs": record.epochs, "seconds": record.seconds,
               "train_images_per_second": record.images_per_second, "dataset": dataset_config.name,
               "train_images": record.train_images, "sizes": dataset.sizes(), "seed": args.seed,
-              "split_seed": split_seed, "device": str(device), "config": args.config,
+              "split_seed": split_seed, "device": str(device), "precision": record.precision, "config": args.config,
               "training": to_mapping(training), "dataset_config": to_mapping(dataset_config),
               "command": " ".join(["era", *sys.argv[1:]]), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "curve": record.curve}
@@ -116,7 +116,7 @@ def _print_report(result: dict, dataset) -> None:
     rows = [("network", f"{result['name']} (depth {result['depth']}, {result['params']:,} params)"),
             ("dataset", f"{result['dataset']}: {result['train_images']:,} training images, "
                         f"{sizes['validation']:,} validation, {sizes['test']:,} test"),
-            ("training", f"{result['epochs']} epochs on {result['device']}"),
+            ("training", f"{result['epochs']} epochs on {result['device']} ({result['precision']})"),
             (f"{kind} error", f"{result['error']:.2f}%{note}"),
             ("seconds", f"{result['seconds']:.1f}"),
             ("train images/s", f"{result['train_images_per_second']:,.0f}")]

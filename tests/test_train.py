@@ -105,6 +105,14 @@ def test_options_contiguous_format_bf16_and_a_last_batch_of_one():
     for config in (TrainingConfig(epochs=1, channels_last=False), TrainingConfig(epochs=1, precision="bf16")):
         record = train(TINY_GROUPED, data, config, "cpu", seed=0)
         assert math.isfinite(record.error)
+        assert record.precision == ("bf16" if config.precision == "bf16" else "fp32")
+
+
+def test_auto_precision_is_fp32_on_cpu_and_a_forced_one_is_kept():
+    from era_deap.train import resolve_precision
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
 
 
 @pytest.mark.gpu
@@ -112,6 +120,8 @@ def test_trains_on_cuda_with_bf16_autocast():
     data = load_dataset(DatasetConfig(name="synthetic", train_size=2048), 0, "cuda")
     record = train(RESNET20_LIKE, data, TrainingConfig(epochs=2), "cuda", seed=0)
     assert record.error < 90 and data.train_images.is_cuda
+    native_bf16 = torch.cuda.get_device_capability() >= (8, 0)
+    assert record.precision == ("bf16" if native_bf16 else "fp32")
 
 
 @pytest.mark.parametrize("nesterov", [False, True])

@@ -33,7 +33,7 @@ def test_json_has_the_documented_keys(capsys):
 
 def test_out_writes_final_json_with_the_curve(tmp_path, capsys):
     code, out, _ = era_train(capsys, "--dataset", "synthetic", "--train-size", "256", "--epochs", "2",
-                             "--out", str(tmp_path / "final"), "--name", "tiny")
+                             "--out", str(tmp_path / "final"), "--name", "tiny", "--device", "cpu")
     assert code == 0
     final = json.loads((tmp_path / "final" / "final.json").read_text())
     assert FINAL_KEYS <= set(final)
@@ -41,6 +41,7 @@ def test_out_writes_final_json_with_the_curve(tmp_path, capsys):
     assert final["arch"] == {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update": 2,
                              "group_size": 1}
     assert final["epochs"] == 2 and len(final["curve"]) == 2 and final["dataset"] == "synthetic"
+    assert final["precision"] == "fp32" and final["device"] == "cpu"
     assert final["training"]["epochs"] == 2 and final["training"]["use_validation_data"] is True
     # the text report names what the error is measured on
     assert "validation error:" in out and "synthetic has no test split" in out and "train images/s:" in out
@@ -127,3 +128,19 @@ def test_divergence_is_one_line_and_exit_1(tmp_path, capsys):
                       " final: {epochs: 2, lr: 1.0e+6, batch_size: 16}}\n")
     code, _, err = era_train(capsys, "--config", str(config))
     assert code == 1 and err.count("\n") == 1 and "NaN/inf" in err
+
+
+def test_the_era_command_writes_everything_and_keeps_the_exit_code(tmp_path):
+    # `era train` skips interpreter teardown (os._exit): output and final.json must be complete first.
+    import subprocess
+    import sys
+    command = [sys.executable, "-m", "era_deap.cli", "train", *GENOME, "--no-progress", "--device", "cpu",
+               "--dataset", "synthetic", "--train-size", "128", "--epochs", "1"]
+    done = subprocess.run([*command, "--json", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["epochs"] == 1
+    assert json.loads((tmp_path / "final.json").read_text())["epochs"] == 1
+    report = subprocess.run(command, capture_output=True, text=True)
+    assert report.returncode == 0 and "train images/s:" in report.stdout.splitlines()[-1]   # the last line
+    bad = subprocess.run([*command, "--epochs", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
