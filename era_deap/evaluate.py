@@ -171,9 +171,13 @@ def _is_oom(exc: BaseException) -> bool:
     torch = sys.modules.get("torch")
     if isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, torch.OutOfMemoryError)):
         return True
-    # The CPU allocator reports as a RuntimeError ("DefaultCPUAllocator: can't allocate memory").
+    # The CPU allocator reports as a RuntimeError ("DefaultCPUAllocator: can't allocate memory"), and so
+    # do cuDNN/cuBLAS when their workspace allocation fails.
     text = str(exc)
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+    return isinstance(exc, RuntimeError) and any(sign in text for sign in OOM_SIGNS)
+
+
+OOM_SIGNS = ("out of memory", "can't allocate memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED")
 
 
 def _release_memory(device) -> None:

@@ -146,8 +146,27 @@ def test_out_of_memory_in_a_training_step_is_oom_memory_freed_then_normal(monkey
     assert_normal(evaluator)
 
 
-def test_cpu_allocator_failure_is_oom():
-    assert evaluate_module._failure(RuntimeError("DefaultCPUAllocator: can't allocate memory"))["status"] == R.OOM
+@pytest.mark.gpu
+def test_real_cuda_out_of_memory_is_oom_memory_freed_then_normal():
+    # 24 blocks of 64 filters at 1024x1024 keep ~8 GB of activations each: far beyond any one GPU,
+    # while no single tensor passes 2**31 elements (which cuDNN would refuse with another error).
+    config = EvaluatorConfig(dataset=DatasetConfig(name="synthetic", shape=[3, 1024, 1024], train_size=16),
+                             training=TrainingConfig(epochs=1, batch_size=16))
+    evaluator = Evaluator(config, split_seed=0, device="cuda").prepare()
+    resident = torch.cuda.memory_allocated()
+    huge = {"block": "basic", "sections": [24, 1, 1, 1], "filters": 64, "filter_update": 2, "group_size": 64}
+    outcome = evaluator(huge, seed=0)
+    assert outcome.status == R.OOM and "out of memory" in outcome.message.lower(), outcome.message
+    assert torch.cuda.memory_allocated() <= resident + 2**20   # the network and its activations are gone
+    outcome = evaluator(TINY, seed=0)                          # the same process, the same GPU: trains
+    assert outcome.status == R.OK and math.isfinite(outcome.error)
+
+
+@pytest.mark.parametrize("text", ["DefaultCPUAllocator: can't allocate memory",
+                                  "cuDNN error: CUDNN_STATUS_ALLOC_FAILED", "CUDA error: CUBLAS_STATUS_ALLOC_FAILED"])
+def test_allocator_failures_reported_as_runtime_errors_are_oom(text):
+    assert evaluate_module._failure(RuntimeError(text))["status"] == R.OOM
+    assert evaluate_module._failure(RuntimeError("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED"))["status"] == R.ERROR
     assert evaluate_module._failure(RuntimeError("shape mismatch"))["status"] == R.ERROR
 
 
