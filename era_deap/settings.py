@@ -55,6 +55,7 @@ class TrainingConfig:
     lr_gamma: float = bounded(0.1, above=0)
     precision: Literal["auto", "bf16", "fp32"] = "auto"     # auto: bf16 autocast on a bf16-native GPU, else fp32
     channels_last: bool = True
+    cuda_graph: bool = True                 # CUDA: replay the training step as a CUDA graph (same arithmetic)
     eval_batch_size: Optional[int] = bounded(None, min=1)  # None: 1024 on CUDA, 256 on CPU (cache-sized: faster there)
     use_validation_data: bool = False       # train on train + validation (full training: all 50k)
 

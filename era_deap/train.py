@@ -3,8 +3,9 @@
 SGD with momentum and weight decay, cross entropy, batch 128, lr multiplied by `lr_gamma` at the
 milestone epochs. Per step there is no host synchronisation: the loss is summed on the device, read
 once per epoch, and checked for NaN/inf every `FINITE_CHECK_STEPS` steps (asynchronously on CUDA), so
-a diverging run stops within the epoch. Every epoch the network is evaluated in large no-grad batches
-and the learning curve records it. On CPU a given seed gives the same curve every time.
+a diverging run stops within the epoch. On CUDA the step is replayed as a CUDA graph (cuda_graph.py).
+Every epoch the network is evaluated in no-grad batches and the learning curve records it. On CPU a
+given seed gives the same curve every time.
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from .augment import BatchAugmenter, Normalizer
+from .cuda_graph import GraphedStep, autocast as autocast_for, train_step
 from .data import Dataset
 from .model import build
 from .settings import TrainingConfig
@@ -69,7 +70,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     started = time.perf_counter()
     images, labels, eval_images, eval_labels, kind = _parts(dataset, training.use_validation_data)
     precision = resolve_precision(training.precision, device)
-    autocast = _autocast(precision, device)
+    graphed = device.type == "cuda" and training.cuda_graph
+    autocast = autocast_for(precision, device, graphed)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True   # fixed shapes: let cuDNN pick the fastest kernels
     else:
@@ -83,6 +85,11 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
                             weight_decay=training.weight_decay, nesterov=training.nesterov)
     normalizer = Normalizer(dataset.mean.to(device), dataset.std.to(device), training.channels_last)
     augment = BatchAugmenter(images, dataset.crop_padding, dataset.flip, normalizer)
+    if graphed:
+        step_on = GraphedStep(model, optimizer, autocast)
+    else:
+        def step_on(inputs, targets, lr):
+            return train_step(model, optimizer, inputs, targets, lr, autocast)
 
     n, batch = len(labels), training.batch_size
     # A last batch of one sample would break BatchNorm at 1x1 resolution; the loop drops it.
@@ -102,12 +109,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
         steps = tqdm(starts, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
         for step, start in enumerate(steps, 1):
             index = order[start:start + batch]
-            with autocast:
-                loss = F.cross_entropy(model(augment(index, generator)), labels[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step(lr)
-            loss_sum.add_(loss.detach(), alpha=len(index))
+            loss = step_on(augment(index, generator), labels[index], lr)
+            loss_sum.add_(loss, alpha=len(index))
             if step % FINITE_CHECK_STEPS == 0 and finite.bad(loss_sum):
                 raise Diverged(epoch + 1, step, len(starts))
         train_loss = loss_sum.item() / per_epoch    # the one synchronisation per epoch
@@ -155,12 +158,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return precision
     native = device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0)
     return "bf16" if native else "fp32"
-
-
-def _autocast(precision: str, device: torch.device):
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 _MALLOC_TUNED = False

@@ -1,6 +1,7 @@
 """The training engine: thesis schedules, learning curve, determinism, divergence, accuracy on digits."""
 import math
 import time
+import warnings
 
 import pytest
 import torch
@@ -117,11 +118,33 @@ def test_auto_precision_is_fp32_on_cpu_and_a_forced_one_is_kept():
 
 @pytest.mark.gpu
 def test_trains_on_cuda_with_bf16_autocast():
-    data = load_dataset(DatasetConfig(name="synthetic", train_size=2048), 0, "cuda")
+    # 5120 images, 2 epochs: 14.8% validation error on CPU (fp32), 16.5% measured on an H200 (bf16)
+    data = load_dataset(DatasetConfig(name="synthetic", train_size=5120), 0, "cuda")
     record = train(RESNET20_LIKE, data, TrainingConfig(epochs=2), "cuda", seed=0)
-    assert record.error < 90 and data.train_images.is_cuda
+    assert record.error < 40 and data.train_images.is_cuda
     native_bf16 = torch.cuda.get_device_capability() >= (8, 0)
     assert record.precision == ("bf16" if native_bf16 else "fp32")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_graph_replays_train_like_eager_steps(precision):
+    # 1000 images: 7 full batches and a short last one (eager) per epoch; a milestone records a second
+    # graph. Capture failing would warn and fall back: the warning is an error here.
+    data = load_dataset(DatasetConfig(name="synthetic", train_size=1000), 0, "cuda")
+    curves = {}
+    for graphed in (True, False):
+        schedule = TrainingConfig(epochs=3, lr_milestones=[0.5], precision=precision, cuda_graph=graphed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            record = train(RESNET20_LIKE, data, schedule, "cuda", seed=0)
+        curves[graphed] = [c["train_loss"] for c in record.curve]
+        assert record.precision == precision
+    # the same kernels on the same batches: equal up to non-deterministic reductions (atomics in cuDNN's
+    # and pooling's backward), which training amplifies a little from step to step. A stale batch or a
+    # stale learning rate in the graph would be far off.
+    assert curves[True][0] == pytest.approx(curves[False][0], rel=0.01), curves
+    assert curves[True] == pytest.approx(curves[False], rel=0.05), curves
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
