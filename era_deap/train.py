@@ -153,7 +153,7 @@ def _parts(dataset: Dataset, use_validation_data: bool):
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """"auto": bf16 on a GPU with native bf16 (Ampere and later), else fp32. fp32 on CPU: even with
-    AVX512-BF16, bf16 autocast wins there only for larger images (CIFAR-sized ~1.2x, 8x8 digits slower)."""
+    AVX512-BF16, bf16 autocast wins there only for larger images (CIFAR-sized 1.2-1.5x, 8x8 digits slower)."""
     if precision != "auto":
         return precision
     native = device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0)
