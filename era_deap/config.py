@@ -9,6 +9,7 @@ file winning. That is how a profile keeps shared settings in one place.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import os
@@ -181,9 +182,12 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
     raise TypeError(f"config annotation {tp!r} for {key} is not supported")
 
 
-def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>"):
+def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>", defaults=None):
     """Build dataclass `cls` from `data`, rejecting unknown keys and wrong types by full dotted key.
 
+    Keys `data` leaves out come from `defaults` (an instance of `cls`) when given, else from the class.
+    A nested dataclass field whose default is an instance of its own (`evaluator.final`: the full
+    schedule, not the search one) fills the keys a mapping leaves out from that instance.
     Field metadata may hold `min`/`max` bounds, checked here; cross-field rules belong in the
     dataclass's `check(where)` method, called after construction.
     """
@@ -199,9 +203,15 @@ def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>
     kwargs = {}
     for name, field in fields.items():
         if name not in data:
+            if defaults is not None:
+                kwargs[name] = copy.deepcopy(getattr(defaults, name))
             continue
         key_where = located_where.get(name, origin)
-        value = _convert(data[name], hints[name], prefix + name, key_where)
+        base = _default_instance(field, hints[name])
+        if base is not None and isinstance(data[name], dict):
+            value = from_mapping(hints[name], data[name], prefix + name + ".", key_where, defaults=base)
+        else:
+            value = _convert(data[name], hints[name], prefix + name, key_where)
         _check_bounds(value, field.metadata, prefix + name, key_where)
         kwargs[name] = value
     missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
@@ -213,6 +223,13 @@ def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>
     if check is not None:
         check(_KeyWhere(located_where, origin, prefix))
     return obj
+
+
+def _default_instance(field: dataclasses.Field, tp: Any):
+    """The default of a field typed as a dataclass (not a Union), made by its default_factory, or None."""
+    if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or field.default_factory is dataclasses.MISSING:
+        return None
+    return field.default_factory()
 
 
 def _check_bounds(value: Any, meta: typing.Mapping, key: str, where: str) -> None:

@@ -1,10 +1,13 @@
 """The resolved config saved in a run directory, its hash, and the rule for resuming with a changed one.
 
 Keys that only say *where and how fast* a search runs may change between sessions; everything that
-changes *what* is searched may not (the journal would no longer replay). The budget may grow.
+changes *what* is searched may not (the journal would no longer replay). The budget may grow. A key
+the saved config lacks (written by an older version of era-deap) counts as unchanged while the new
+config leaves it at its default: a version that adds a key keeps the old behaviour at the default.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -15,7 +18,10 @@ from .config import ConfigError
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
-                "evaluator.dataset.data_dir", "evaluator.dataset.download")
+                "evaluator.dataset.data_dir", "evaluator.dataset.download",
+                # speed only: the same arithmetic on the same batches
+                "evaluator.training.cuda_graph", "evaluator.training.eval_batch_size",
+                "evaluator.final.cuda_graph", "evaluator.final.eval_batch_size")
 
 
 def _flat(data, prefix="") -> dict:
@@ -50,11 +56,34 @@ def check_resume_compatible(saved_path: Path, config) -> None:
     saved.pop("command", None)
     old = {k: v for k, v in _flat(saved).items() if k not in RUNTIME_KEYS}
     new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k != "budget")
+    changed = sorted(k for k in set(old) | set(new)
+                     if k != "budget" and old.get(k, _default(config, k)) != new.get(k))
     if changed:
-        details = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:5])
+        shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
+        details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
         raise ConfigError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
                           f"may grow and only {', '.join(RUNTIME_KEYS)} may change")
     if new.get("budget", 0) < old.get("budget", 0):
         raise ConfigError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
                           f"(a budget may only grow on resume), got {new['budget']}")
+
+
+_NO_DEFAULT = object()
+
+
+def _default(config, key: str):
+    """The dataclass default of a dotted key of `config` (a plain value), or a marker that equals nothing."""
+    *parents, name = key.split(".")
+    node = config
+    for part in parents:
+        node = getattr(node, part, None)
+    fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    field = fields.get(name)
+    if field is None:
+        return _NO_DEFAULT
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+        return _NO_DEFAULT if dataclasses.is_dataclass(value) else value
+    return _NO_DEFAULT

@@ -47,6 +47,16 @@ def test_search_defaults_reproduce_thesis_schedule(tmp_path):
     assert config.budget == 200
 
 
+def test_a_partial_final_schedule_keeps_the_full_schedule_for_what_it_leaves_out(tmp_path):
+    config = load(tmp_path, "name: x\nstrategy: {kind: evolution}\nevaluator: {final: {epochs: 100, lr: 0.05}}\n")
+    final = config.evaluator.final
+    assert (final.epochs, final.lr) == (100, 0.05)
+    assert final.milestone_epochs() == [50, 75] and final.use_validation_data is True   # full schedule
+    assert config.evaluator.training.use_validation_data is False                       # search schedule
+    with pytest.raises(ConfigError, match=r"evaluator.final.lr: expected a value > 0"):
+        load(tmp_path, "name: x\nstrategy: {kind: evolution}\nevaluator: {final: {lr: 0}}\n")
+
+
 def test_malformed_yaml_names_file_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=r"search.yaml:3:\d+: malformed YAML"):
         load(tmp_path, "name: x\nstrategy: {kind: evolution\nbudget: 3\n")

@@ -69,6 +69,24 @@ def test_resume_refuses_a_changed_config_but_lets_the_budget_grow(tmp_path):
     assert rows(out) == rows(reference)
 
 
+def test_resume_accepts_a_run_saved_before_a_key_existed_while_the_key_keeps_its_default(tmp_path):
+    out = tmp_path / "run"
+    run_search(config_for(tmp_path, budget=6), out)
+    saved = yaml.safe_load((out / rundir.CONFIG).read_text())
+    del saved["evaluator"]["training"]["lr_gamma"]          # as an older version would have written it
+    (out / rundir.CONFIG).write_text(yaml.safe_dump(saved, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"evaluator.training.lr_gamma: \(absent\) -> 0.5"):
+        run_search(config_for(tmp_path, budget=8, evaluator={"training": {"lr_gamma": 0.5}}), out, resume=True)
+    assert run_search(config_for(tmp_path, budget=8), out, resume=True)["trained"] == 8
+
+
+def test_speed_only_settings_may_change_on_resume(tmp_path):
+    out = tmp_path / "run"
+    run_search(config_for(tmp_path, budget=6), out)
+    faster = {"training": {"eval_batch_size": 64, "cuda_graph": False}, "final": {"eval_batch_size": 64}}
+    assert run_search(config_for(tmp_path, budget=8, evaluator=faster), out, resume=True)["trained"] == 8
+
+
 def test_cache_hits_cost_no_budget(tmp_path):
     # A tiny space and no re-mutation: evolution soon proposes networks it has seen.
     genes = dict(DEFAULT_GENES, block=["basic"], s1=[0, 1], s2=[1, 2], s3=[1], s4=[1], filters=[8, 16],
