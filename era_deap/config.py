@@ -207,7 +207,7 @@ def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>
                 kwargs[name] = copy.deepcopy(getattr(defaults, name))
             continue
         key_where = located_where.get(name, origin)
-        base = _default_instance(field, hints[name])
+        base = default_instance(field, hints[name])
         if base is not None and isinstance(data[name], dict):
             value = from_mapping(hints[name], data[name], prefix + name + ".", key_where, defaults=base)
         else:
@@ -225,8 +225,18 @@ def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>
     return obj
 
 
-def _default_instance(field: dataclasses.Field, tp: Any):
-    """The default of a field typed as a dataclass (not a Union), made by its default_factory, or None."""
+def field_default(field: dataclasses.Field) -> Any:
+    """A dataclass field's default value (a fresh one from its default_factory), or dataclasses.MISSING."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def default_instance(field: dataclasses.Field, tp: Any):
+    """The default of a field typed as a dataclass (not a Union), as its default_factory makes it, or
+    None: what fills the keys a mapping for that field leaves out."""
     if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or field.default_factory is dataclasses.MISSING:
         return None
     return field.default_factory()

@@ -66,7 +66,7 @@ class GraphedStep:
             try:
                 self._record(inputs, targets, lr)
             except RuntimeError as exc:
-                self.failed, self.recorded = True, None
+                self.failed = True     # _record left no graph behind
                 warnings.warn(f"CUDA graph capture failed, training eagerly: {exc}", RuntimeWarning, stacklevel=2)
                 torch.cuda.synchronize()
                 return train_step(self.model, self.optimizer, inputs, targets, lr, self.autocast)

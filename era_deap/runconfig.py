@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import typing
 from pathlib import Path
 
 import yaml
 
-from .config import ConfigError
+from .config import ConfigError, default_instance, field_default
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
@@ -72,18 +73,22 @@ _NO_DEFAULT = object()
 
 
 def _default(config, key: str):
-    """The dataclass default of a dotted key of `config` (a plain value), or a marker that equals nothing."""
+    """What a config that leaves out the dotted `key` gets (a plain value), as `from_mapping` fills it: from
+    the parent field's own default instance where it has one (`evaluator.final`: the full schedule),
+    else from the field's default; or a marker that equals nothing."""
     *parents, name = key.split(".")
-    node = config
+    node, parent_default = config, None
     for part in parents:
+        field = _fields(node).get(part)
+        parent_default = None if field is None else default_instance(field, typing.get_type_hints(type(node))[part])
         node = getattr(node, part, None)
-    fields = {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
-    field = fields.get(name)
-    if field is None:
-        return _NO_DEFAULT
-    if field.default is not dataclasses.MISSING:
-        return field.default
-    if field.default_factory is not dataclasses.MISSING:
-        value = field.default_factory()
-        return _NO_DEFAULT if dataclasses.is_dataclass(value) else value
-    return _NO_DEFAULT
+    if parent_default is not None:
+        value = getattr(parent_default, name, _NO_DEFAULT)
+    else:
+        field = _fields(node).get(name)
+        value = _NO_DEFAULT if field is None else field_default(field)
+    return _NO_DEFAULT if value is dataclasses.MISSING or dataclasses.is_dataclass(value) else value
+
+
+def _fields(node) -> dict:
+    return {f.name: f for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}

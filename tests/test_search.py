@@ -74,6 +74,7 @@ def test_resume_accepts_a_run_saved_before_a_key_existed_while_the_key_keeps_its
     run_search(config_for(tmp_path, budget=6), out)
     saved = yaml.safe_load((out / rundir.CONFIG).read_text())
     del saved["evaluator"]["training"]["lr_gamma"]          # as an older version would have written it
+    del saved["evaluator"]["final"]["use_validation_data"]  # its default there is the full schedule's: true
     (out / rundir.CONFIG).write_text(yaml.safe_dump(saved, sort_keys=False))
     with pytest.raises(ConfigError, match=r"evaluator.training.lr_gamma: \(absent\) -> 0.5"):
         run_search(config_for(tmp_path, budget=8, evaluator={"training": {"lr_gamma": 0.5}}), out, resume=True)
