@@ -41,7 +41,7 @@ RUNS="runs/$PROFILE"
 if [ -n "${ERA:-}" ]; then read -r -a ERA_CMD <<< "$ERA"
 elif command -v era > /dev/null; then ERA_CMD=(era)
 elif [ -x "$HERE/.venv/bin/era" ]; then ERA_CMD=("$HERE/.venv/bin/era")
-else ERA_CMD=(python3 -m era_deap.cli)
+else ERA_CMD=(python3 -m era_deap.cli.main)
 fi
 # Its Python (the console script's #! line) runs the small helpers below that read configs and summaries.
 if [ "${ERA_CMD[1]:-}" = -m ]; then PYTHON=("${ERA_CMD[0]}")
@@ -74,7 +74,7 @@ run_state() {
     "${PYTHON[@]}" - "$@" <<'PY'
 import json, sys
 from pathlib import Path
-from era_deap.runconfig import config_hash
+from era_deap.search.runconfig import config_hash
 from era_deap.settings import load_search_config, replace
 config_path, run_dir, seed = sys.argv[1:]
 try:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from era_deap.strategy import SearchExhausted, Strategy
+from era_deap.search.strategy import SearchExhausted, Strategy
 
 from .acquisition import log_expected_improvement
 from .arrays import SpaceArrays

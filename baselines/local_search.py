@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from era_deap.strategy import Strategy
+from era_deap.search.strategy import Strategy
 
 from .sampling import UniqueSampler
 

@@ -1,7 +1,7 @@
 """Random search (thesis §3.5 baseline): networks drawn uniformly from the canonical space, each once."""
 from __future__ import annotations
 
-from era_deap.strategy import Strategy
+from era_deap.search.strategy import Strategy
 
 from .sampling import UniqueSampler
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from era_deap.strategy import SearchExhausted
+from era_deap.search.strategy import SearchExhausted
 
 # Rejections in a row before listing the unused genomes instead (a 10.6 M-network space never gets
 # there; a space of a few hundred networks does once most of it is used).

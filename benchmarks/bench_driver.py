@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from era_deap import rundir
-from era_deap.search import run_search
+from era_deap.search import rundir
+from era_deap.search.driver import run_search
 from era_deap.settings import search_config_from
 
 EVOLUTIONARY = ("evolution", "regularized_evolution", "crossover_evolution")
@@ -27,15 +27,15 @@ def config(kind, budget, objective, workers, seed=0):
 
 def overhead(kind, budget, scratch):
     """Wall time of a whole search whose objective costs ~nothing (in-process evaluation)."""
-    from era_deap.objectives import landscape
-    run_search(config(kind, 5, "era_deap.objectives:landscape", 0), scratch / f"warm-{kind}")  # imports
+    from era_deap.training.objectives import landscape
+    run_search(config(kind, 5, "era_deap.training.objectives:landscape", 0), scratch / f"warm-{kind}")  # imports
     start = time.perf_counter()
-    summary = run_search(config(kind, budget, "era_deap.objectives:landscape", 0), scratch / kind)
+    summary = run_search(config(kind, budget, "era_deap.training.objectives:landscape", 0), scratch / kind)
     wall = time.perf_counter() - start
     # The objective's own time, measured separately, is subtracted.
     import random
-    from era_deap.genome import to_arch
-    from era_deap.space import default_space
+    from era_deap.space.genome import to_arch
+    from era_deap.space.space import default_space
     space, rng = default_space(), random.Random(0)
     archs = [to_arch(space.sample(rng)) for _ in range(budget)]
     t = time.perf_counter()
@@ -69,7 +69,7 @@ def main():
         for workers in (1, 2):
             start = time.perf_counter()
             run = scratch / f"sleep-{workers}"
-            run_search(config("regularized_evolution", args.sleep_budget, "era_deap.objectives:sleepy_landscape",
+            run_search(config("regularized_evolution", args.sleep_budget, "era_deap.training.objectives:sleepy_landscape",
                               workers), run)
             wall = time.perf_counter() - start
             rates[workers], last = steady_rate(run, workers)

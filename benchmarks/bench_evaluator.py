@@ -4,8 +4,8 @@ Standard loop = kuangliu/pytorch-cifar's main.py: a torchvision-style dataset of
 turned into PIL images per sample, `RandomCrop(32, padding=4)`, `RandomHorizontalFlip`, `ToTensor`,
 `Normalize`, `DataLoader(batch_size=128, shuffle=True)`, fp32 eager NCHW, `loss.item()` and an
 accuracy `.item()` every step, a test pass with `DataLoader(batch_size=100)` every epoch. Same
-network class (era_deap.model), same SGD settings (lr 0.1, momentum 0.9, weight decay 1e-4), same
-synthetic CIFAR-shaped data (era_deap.data, `synthetic`), same number of images.
+network class (era_deap.training.model), same SGD settings (lr 0.1, momentum 0.9, weight decay 1e-4), same
+synthetic CIFAR-shaped data (era_deap.training.data, `synthetic`), same number of images.
 
 kuangliu uses `num_workers=2` on a many-core GPU box. Scaled to this machine the baseline uses
 `min(2, cores // 4)` loader workers (0 on 2 cores: workers there steal the cores the convolutions need;
@@ -22,7 +22,7 @@ as fresh processes, start-up included: `era train` (basic 0,3,3,3 f8 u2 g8, synt
 5120, 2 epochs) against this script's `--standard-run` doing the same work (data, model, 2 epochs, a
 validation pass per epoch), plus kuangliu's literal 2 loader workers and `era train --precision bf16`.
 Both processes pay for importing torch (~1 s on 2 cores); the standard loop's torch.optim.SGD also
-imports torch._dynamo (~1.2 s), which the engine's functional SGD (era_deap/sgd.py) does not, and
+imports torch._dynamo (~1.2 s), which the engine's functional SGD (era_deap/training/sgd.py) does not, and
 `era train` skips the interpreter's teardown (~0.4 s with torch loaded) once its output is written: the
 section prints that part separately, with the ratio a normal exit would give. On CUDA the throughput
 section also runs the engine without its CUDA graph (`cuda_graph: false`).
@@ -43,10 +43,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from era_deap.data import load_dataset                      # noqa: E402
-from era_deap.model import build                            # noqa: E402
+from era_deap.training.data import load_dataset                      # noqa: E402
+from era_deap.training.model import build                            # noqa: E402
 from era_deap.settings import DatasetConfig, TrainingConfig  # noqa: E402
-from era_deap.train import _keep_freed_memory, train        # noqa: E402
+from era_deap.training.train import _keep_freed_memory, train        # noqa: E402
 
 NETWORKS = {
     "resnet20-like basic 0,3,3,3 f8 u2 g8": {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8,
@@ -172,7 +172,7 @@ def throughput_section(device: str, train_size: int, epochs: int, workers: int, 
 def must_show_section(device: str, workers: int, repeats: int) -> None:
     print(f"\n== must show, {device}: `era train` vs the standard loop, fresh processes, same work "
           f"(synthetic, 5120 train + 1280 validation images, 2 epochs, validation every epoch), best of {repeats} ==")
-    era = [sys.executable, "-m", "era_deap.cli", "train", *MUST_SHOW_FLAGS, "--device", device, "--json",
+    era = [sys.executable, "-m", "era_deap.cli.main", "train", *MUST_SHOW_FLAGS, "--device", device, "--json",
            "--no-progress"]
     standard = [sys.executable, __file__, "--standard-run", "--device", device, "--workers"]
     runs = {f"standard loop, {workers} loader workers": standard + [str(workers)],

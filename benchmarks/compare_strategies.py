@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from strategy_loop import best_error, run_strategy  # noqa: E402
 
-from era_deap import objectives  # noqa: E402
+from era_deap.training import objectives  # noqa: E402
 from era_deap.settings import search_config_from  # noqa: E402
-from era_deap.space import default_space  # noqa: E402
-from era_deap.strategy import make_strategy  # noqa: E402
+from era_deap.space.space import default_space  # noqa: E402
+from era_deap.search.strategy import make_strategy  # noqa: E402
 
 KINDS = ("random_search", "local_search", "bayesian_optimization", "regularized_evolution", "evolution",
          "crossover_evolution")
@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="evaluations in flight (asks before tells)")
-    parser.add_argument("--objective", default="landscape", help="a function of era_deap.objectives")
+    parser.add_argument("--objective", default="landscape", help="a function of era_deap.training.objectives")
     parser.add_argument("--kinds", default=",".join(KINDS))
     args = parser.parse_args(argv)
     objective = getattr(objectives, args.objective)

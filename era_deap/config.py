@@ -20,9 +20,9 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
+from .errors import ConfigError  # noqa: F401  (re-exported: config.ConfigError is how most modules name it)
 
-class ConfigError(ValueError):
-    """A user-facing configuration error: one line, naming file, key, expectation and value."""
+
 
 
 # --- YAML with positions ---------------------------------------------------------------------------

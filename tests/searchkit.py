@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from era_deap import rundir
+from era_deap.search import rundir
 
 # Small, fast settings per strategy for tests (the defaults are the thesis's 200-evaluation protocol).
 SMALL = {
@@ -27,7 +27,7 @@ KINDS = tuple(SMALL)
 TIMING = ("elapsed", "seconds", "worker")
 
 
-def write_config(directory: Path, kind: str, *, objective="era_deap.objectives:landscape", budget=24, seed=0,
+def write_config(directory: Path, kind: str, *, objective="era_deap.training.objectives:landscape", budget=24, seed=0,
                  workers=0, space=None, strategy=None, evaluator=None, name=None) -> Path:
     data = {"name": name or kind, "seed": seed, "budget": budget,
             "strategy": {"kind": kind, **SMALL[kind], **(strategy or {})},

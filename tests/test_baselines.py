@@ -14,12 +14,12 @@ import torch
 from era_deap.baselines.acquisition import log_expected_improvement, log_h
 from era_deap.baselines.arrays import SpaceArrays
 from era_deap.baselines.gp import Surrogate
-from era_deap.genome import to_arch
-from era_deap.objectives import flaky_landscape, landscape
-from era_deap.result import DIVERGED, ERROR, OK, EvalResult
+from era_deap.space.genome import to_arch
+from era_deap.training.objectives import flaky_landscape, landscape
+from era_deap.training.result import DIVERGED, ERROR, OK, EvalResult
 from era_deap.settings import search_config_from
-from era_deap.space import DEFAULT_GENES, SearchSpace, default_space
-from era_deap.strategy import SearchExhausted, make_strategy
+from era_deap.space.space import DEFAULT_GENES, SearchSpace, default_space
+from era_deap.search.strategy import SearchExhausted, make_strategy
 from strategy_loop import best_error, evaluate, run_strategy
 
 SPACE = default_space()
@@ -78,7 +78,7 @@ def test_same_asks_in_a_fresh_process_with_another_thread_count():
         "import json, sys; sys.path.insert(0, {tests!r})\n"
         "from test_baselines import KINDS, SPACE, keys, strategy\n"
         "from strategy_loop import run_strategy\n"
-        "from era_deap.objectives import landscape\n"
+        "from era_deap.training.objectives import landscape\n"
         "print(json.dumps({{k: keys(run_strategy(strategy(k, seed=3), SPACE, landscape, 25, workers=2))"
         " for k in KINDS}}))\n").format(tests=str(Path(__file__).parent))
     here = {k: keys(run_strategy(strategy(k, seed=3), SPACE, landscape, 25, workers=2)) for k in KINDS}

@@ -6,9 +6,9 @@ import signal
 import pytest
 
 from conftest import CONFIGS
-from era_deap.search import run_search
+from era_deap.search.driver import run_search
 from era_deap.settings import load_search_config
-from era_deap.space import load_space
+from era_deap.space.space import load_space
 from searchkit import KINDS, era, rows, start_era, summary, wait_for_results, write_config
 
 SPACE = load_space(CONFIGS / "space.yaml")
@@ -50,7 +50,7 @@ def test_same_seed_same_evaluations_across_processes_and_other_seed_differs(tmp_
 @pytest.mark.parametrize("kind", KINDS)
 def test_failures_are_recorded_and_never_best(tmp_path, kind):
     # A third of the genomes fail; the stop rule (most evaluations failing) is tested in test_search.
-    result, out = search(tmp_path, kind, objective="era_deap.objectives:flaky_landscape", budget=30,
+    result, out = search(tmp_path, kind, objective="era_deap.training.objectives:flaky_landscape", budget=30,
                          evaluator={"max_failure_fraction": 0.9})
     table = rows(out)
     statuses = {r["status"] for r in table}
@@ -68,9 +68,9 @@ def test_failures_are_recorded_and_never_best(tmp_path, kind):
 def test_sigkill_and_resume_equals_uninterrupted(tmp_path, kind):
     budget = 16
     _, reference = search(tmp_path, kind, name="reference", budget=budget,
-                          objective="era_deap.objectives:paced_landscape")
+                          objective="era_deap.training.objectives:paced_landscape")
     config = write_config(tmp_path, kind, budget=budget, workers=1, name=f"{kind}-killed",
-                          objective="era_deap.objectives:paced_landscape")
+                          objective="era_deap.training.objectives:paced_landscape")
     out = tmp_path / "killed"
     rng = random.Random(kind)
     env = {"ERA_OBJECTIVE_SLEEP": "0.05"}

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from conftest import CONFIGS
-from era_deap import rundir
-from era_deap.config import ConfigError
-from era_deap.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_index, gpu_resources,
+from era_deap.search import rundir
+from era_deap.errors import ClusterError
+from era_deap.search.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_index, gpu_resources,
                                     worker_config, worker_device)
-from era_deap.result import EvalResult
-from era_deap.search import run_search
+from era_deap.training.result import EvalResult
+from era_deap.search.driver import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 
@@ -139,7 +139,7 @@ def _assert_each_ask_answered_once(run_dir: Path, budget: int) -> list[dict]:
 def test_killed_worker_evaluation_is_resubmitted_once_and_the_search_completes(cluster, tmp_path):
     budget = 10
     config = write_config(tmp_path, "regularized_evolution", budget=budget, workers=2,
-                          objective="era_deap.objectives:paced_landscape")
+                          objective="era_deap.training.objectives:paced_landscape")
     out = tmp_path / "run"
     process = start_era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address)
     try:
@@ -175,7 +175,7 @@ def test_killed_worker_evaluation_is_resubmitted_once_and_the_search_completes(c
 @pytest.mark.slow
 def test_interrupted_on_the_cluster_then_resumed_locally_is_the_same_search(cluster, tmp_path):
     config = write_config(tmp_path, "regularized_evolution", budget=8, workers=1,
-                          objective="era_deap.objectives:paced_landscape")
+                          objective="era_deap.training.objectives:paced_landscape")
     out = tmp_path / "run"
     process = start_era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address)
     try:
@@ -208,7 +208,7 @@ def test_digits_training_on_the_cluster_loads_the_dataset_once_per_worker(cluste
     assert all(r["worker"].startswith("tcp://127.0.0.1:") and " cpu " in r["worker"] for r in table)
 
     def evaluators_of(config):
-        from era_deap.evaluate import _CACHE
+        from era_deap.training.evaluate import _CACHE
         return [(e._dataset is not None, e.device) for e in _CACHE.values() if e.config == config]
     evaluator = worker_config(load_search_config(config).evaluator)
     used = {r["worker"].split()[0] for r in table}
@@ -232,7 +232,7 @@ def test_gpu_asking_evaluations_go_only_to_gpu_workers(cluster, tmp_path):
 def test_same_search_as_the_local_run_with_one_worker(cluster, tmp_path):
     # One evaluation in flight on both sides (locally in this process, to spare a torch import).
     config = load_search_config(write_config(tmp_path, "regularized_evolution", budget=16, workers=0,
-                                             objective="era_deap.objectives:landscape"))
+                                             objective="era_deap.training.objectives:landscape"))
     local = run_search(config, tmp_path / "local")
     config.evaluator.workers = 1
     distributed_run = run_search(_on(config, cluster.address), tmp_path / "dask")
@@ -378,7 +378,7 @@ def test_which_evaluations_ask_for_a_gpu():
     assert gpu_resources(_evaluator(device="auto"), cluster_has_gpu=False) is None      # CPU-only cluster
     assert gpu_resources(_evaluator(device="cuda:1"), cluster_has_gpu=False) == {"GPU": 1.0}
     assert gpu_resources(_evaluator(device="cpu"), cluster_has_gpu=True) is None
-    assert gpu_resources(_evaluator(objective="era_deap.objectives:landscape"), cluster_has_gpu=True) is None
+    assert gpu_resources(_evaluator(objective="era_deap.training.objectives:landscape"), cluster_has_gpu=True) is None
     assert cluster_slots(CPU_WORKERS, None) == 10
     assert cluster_slots(GPU_WORKERS, {"GPU": 1.0}) == 2
     assert cluster_slots(GPU_WORKERS, {"GPU": 0.3}) == 4    # 3 shares fit in one GPU, b has 1 thread
@@ -387,7 +387,7 @@ def test_which_evaluations_ask_for_a_gpu():
 
 def test_cuda_on_a_cluster_without_gpu_workers_is_a_clear_error():
     client = FakeClient(CPU_WORKERS)
-    with pytest.raises(ConfigError, match=r"'cuda' asks for GPUs, but none of the 2 workers .* --resources GPU=1"):
+    with pytest.raises(ClusterError, match=r"'cuda' asks for GPUs, but none of the 2 workers .* --resources GPU=1"):
         DaskExecutor(_evaluator(device="cuda"), 0, 0, client=client)
     assert client.closed
 
@@ -399,9 +399,9 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     has_cuda = torch.cuda.is_available()
     assert worker_device(_evaluator(device="cpu")) == "cpu"
     assert worker_device(_evaluator(device="auto")) == ("cuda:0" if has_cuda else "cpu")
-    assert worker_device(_evaluator(objective="era_deap.objectives:landscape", device="cuda")) == "cpu"
+    assert worker_device(_evaluator(objective="era_deap.training.objectives:landscape", device="cuda")) == "cpu"
     if not has_cuda:
-        with pytest.raises(ConfigError, match="sees no CUDA GPU"):
+        with pytest.raises(ClusterError, match="sees no CUDA GPU"):
             worker_device(_evaluator(device="cuda"))
     monkeypatch.setenv("ERA_DEVICE", "cpu")
     assert worker_device(_evaluator(device="cuda")) == "cpu"
@@ -428,10 +428,11 @@ def test_a_worker_reads_the_dataset_from_its_era_data_dir(monkeypatch, tmp_path)
 
 
 def test_a_worker_keeps_the_evaluators_of_its_last_runs_only(monkeypatch):
-    from era_deap import dask_executor, evaluate
+    from era_deap.search import dask_executor
+    from era_deap.training import evaluate
     monkeypatch.setattr(dask_executor, "_RECENT", collections.OrderedDict())
     monkeypatch.setattr(evaluate, "_CACHE", {})
-    config = _evaluator(objective="era_deap.objectives:landscape")
+    config = _evaluator(objective="era_deap.training.objectives:landscape")
     first = [evaluate_on_worker(config, seed, ARCH, 0) for seed in range(dask_executor.KEEP_EVALUATORS)]
     assert all(r.ok for r in first) and len(evaluate._CACHE) == dask_executor.KEEP_EVALUATORS
     kept = evaluate.evaluator_for(worker_config(config), 1, "cpu")
@@ -443,7 +444,7 @@ def test_a_worker_keeps_the_evaluators_of_its_last_runs_only(monkeypatch):
 
 
 def test_the_task_function_outside_a_worker_returns_a_result():
-    result = evaluate_on_worker(_evaluator(objective="era_deap.objectives:landscape"), 0, ARCH, 0)
+    result = evaluate_on_worker(_evaluator(objective="era_deap.training.objectives:landscape"), 0, ARCH, 0)
     assert isinstance(result, EvalResult) and result.ok and result.worker.startswith("pid")
     broken = evaluate_on_worker(_evaluator(objective="no_such_module_here:f"), 0, {}, 0)
     assert broken.status == "error" and "no_such_module_here" in broken.message
@@ -454,7 +455,7 @@ OK = EvalResult("ok", error=12.5)
 
 def _running(count=1):
     client = FakeClient(CPU_WORKERS)
-    executor = DaskExecutor(_evaluator(objective="era_deap.objectives:landscape"), 0, 2, client=client)
+    executor = DaskExecutor(_evaluator(objective="era_deap.training.objectives:landscape"), 0, 2, client=client)
     for n in range(count):
         executor.submit(n, {"arch": n}, n)
     return executor, client, [client.submitted[n][2]["key"] for n in range(count)]
@@ -519,7 +520,7 @@ def test_a_result_lost_before_it_was_fetched_is_told_and_awaited():
 
 
 def test_task_errors_become_error_results_and_a_lost_scheduler_stops_the_search():
-    from era_deap.search import SearchAborted
+    from era_deap.search.driver import SearchAborted
     executor, client, (first, second) = _running(2)
     client.futures[first].fail(ModuleNotFoundError("No module named 'era_deap'"))
     kind, n, result = executor.next_event()

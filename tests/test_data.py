@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from era_deap.augment import BatchAugmenter, Normalizer
+from era_deap.training.augment import BatchAugmenter, Normalizer
 from era_deap.config import ConfigError
-from era_deap.data import CIFAR_FILES, load_dataset
-from era_deap.evaluate import describe
+from era_deap.training.data import CIFAR_FILES, load_dataset
+from era_deap.training.evaluate import describe
 from era_deap.settings import DatasetConfig
 
 

@@ -10,13 +10,13 @@ import weakref
 import pytest
 import torch
 
-import era_deap.data as data_module
-import era_deap.evaluate as evaluate_module
-import era_deap.train as train_module
-from era_deap import result as R
+import era_deap.training.data as data_module
+import era_deap.training.evaluate as evaluate_module
+import era_deap.training.train as train_module
+from era_deap.training import result as R
 from era_deap.config import ConfigError
-from era_deap.evaluate import Evaluator, arch_problem, describe, evaluator_for, load_objective
-from era_deap.model import complexity
+from era_deap.training.evaluate import Evaluator, arch_problem, describe, evaluator_for, load_objective
+from era_deap.training.model import complexity
 from era_deap.settings import DatasetConfig, EvaluatorConfig, TrainingConfig
 
 TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update": 2, "group_size": 1}
@@ -236,7 +236,7 @@ def test_objective_failures_then_normal(name, status, text):
 
 
 def test_flaky_builtin_objective_never_gives_a_nan_fitness():
-    evaluator = Evaluator(EvaluatorConfig(objective="era_deap.objectives:flaky_landscape"), 0)
+    evaluator = Evaluator(EvaluatorConfig(objective="era_deap.training.objectives:flaky_landscape"), 0)
     statuses = set()
     for s2 in range(1, 16):
         outcome = evaluator(dict(TINY, sections=[0, s2, 1, 1]), seed=0)
@@ -253,14 +253,14 @@ def test_keyboard_interrupt_propagates():
 def test_unimportable_objective_is_a_config_error_naming_the_key():
     with pytest.raises(ConfigError, match="evaluator.objective: cannot import module 'no_such_module'"):
         load_objective("no_such_module:f")
-    with pytest.raises(ConfigError, match="evaluator.objective: module 'era_deap.objectives' has no callable"):
-        Evaluator(EvaluatorConfig(objective="era_deap.objectives:nothing"), 0)
-    assert load_objective("era_deap.objectives:landscape")(TINY, 0) > 0
+    with pytest.raises(ConfigError, match="evaluator.objective: module 'era_deap.training.objectives' has no callable"):
+        Evaluator(EvaluatorConfig(objective="era_deap.training.objectives:nothing"), 0)
+    assert load_objective("era_deap.training.objectives:landscape")(TINY, 0) > 0
 
 
 def test_pluggable_objective_does_not_import_torch():
-    code = ("import sys; from era_deap.evaluate import Evaluator; from era_deap.settings import EvaluatorConfig; "
-            "e = Evaluator(EvaluatorConfig(objective='era_deap.objectives:landscape'), 0); "
+    code = ("import sys; from era_deap.training.evaluate import Evaluator; from era_deap.settings import EvaluatorConfig; "
+            "e = Evaluator(EvaluatorConfig(objective='era_deap.training.objectives:landscape'), 0); "
             f"r = e({TINY!r}, 0); assert r.status == 'ok', r; assert 'torch' not in sys.modules; print('light')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "light", out.stderr

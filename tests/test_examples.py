@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from era_deap.search import run_search
+from era_deap.search.driver import run_search
 from era_deap.settings import load_search_config
 from searchkit import rows
 
@@ -16,7 +16,7 @@ def test_custom_operator_example_runs_and_uses_its_operators(tmp_path, monkeypat
     assert config.strategy.mutate.function == "my_operators:mut_step"
     assert config.strategy.mate.function == "deap.tools:cxTwoPoint"
     # Same strategy, a cheap objective instead of training, so the test takes seconds.
-    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.objectives:landscape", 0, 25
+    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.training.objectives:landscape", 0, 25
     result = run_search(config, tmp_path / "run")
     assert result["trained"] == 25 and result["finished"]
     import my_operators
@@ -28,7 +28,7 @@ def test_custom_operator_example_runs_and_uses_its_operators(tmp_path, monkeypat
 
 def test_plot_logbook_example(tmp_path):
     config = load_search_config(EXAMPLES.parent / "configs" / "quick" / "regularized_evolution.yaml")
-    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.objectives:landscape", 0, 12
+    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.training.objectives:landscape", 0, 12
     run_search(config, tmp_path / "run")
     out = tmp_path / "curve.png"
     subprocess.run([sys.executable, str(EXAMPLES / "plot_logbook.py"), str(tmp_path / "run"), str(out)], check=True,

@@ -11,20 +11,20 @@ import time
 
 import pytest
 
-from era_deap import rundir
+from era_deap.search import rundir
 from era_deap.cli import main
-from era_deap.safe_write import WriteFailed
-from era_deap.search import run_search
+from era_deap.search.safe_write import WriteFailed
+from era_deap.search.driver import run_search
 from era_deap.settings import load_search_config, search_config_from
-from era_deap.space import default_space
-from era_deap.strategy import make_strategy
+from era_deap.space.space import default_space
+from era_deap.search.strategy import make_strategy
 from searchkit import KINDS, era, journal_results, rows, start_era, summary, wait_for_results, write_config
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_killed_again_and_again_until_done_equals_an_uninterrupted_run(tmp_path, kind):
     budget = 12
-    objective = "era_deap.objectives:paced_landscape"
+    objective = "era_deap.training.objectives:paced_landscape"
     reference = tmp_path / "reference"
     run_search(load_search_config(write_config(tmp_path, kind, budget=budget, objective=objective,
                                                name="reference")), reference)
@@ -55,7 +55,7 @@ def test_killed_again_and_again_until_done_equals_an_uninterrupted_run(tmp_path,
 
 
 def test_ctrl_c_exits_130_and_resume_retrains_only_the_interrupted(tmp_path):
-    config = write_config(tmp_path, "random_search", budget=6, objective="era_deap.objectives:paced_landscape")
+    config = write_config(tmp_path, "random_search", budget=6, objective="era_deap.training.objectives:paced_landscape")
     out, log = tmp_path / "run", tmp_path / "trainings.log"
     env = {"ERA_OBJECTIVE_SLEEP": "0.5", "ERA_OBJECTIVE_LOG": str(log)}
     process = start_era("search", config, "--out", out, "--no-progress", env=env)
@@ -88,7 +88,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over_with_a_warning(tmp_path):
 
 
 def test_disk_full_is_a_clear_error_and_nothing_finished_is_lost(tmp_path, monkeypatch, capsys):
-    import era_deap.journal as journal_module
+    import era_deap.search.journal as journal_module
     config_path = write_config(tmp_path, "regularized_evolution", budget=15)
     out = tmp_path / "run"
     calls = {"n": 0}
@@ -116,7 +116,7 @@ def test_disk_full_is_a_clear_error_and_nothing_finished_is_lost(tmp_path, monke
 
 
 def test_a_read_only_run_dir_is_a_clear_error(tmp_path, monkeypatch):
-    import era_deap.safe_write as safe_write
+    import era_deap.search.safe_write as safe_write
     config = load_search_config(write_config(tmp_path, "random_search", budget=4))
     real_replace = os.replace
 
@@ -131,8 +131,8 @@ def test_a_read_only_run_dir_is_a_clear_error(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["evolution", "regularized_evolution", "crossover_evolution"])
 def test_failed_genomes_are_never_parents_nor_in_the_hall_of_fame(tmp_path, kind):
-    from era_deap.genome import to_arch
-    from era_deap.objectives import flaky_landscape
+    from era_deap.space.genome import to_arch
+    from era_deap.training.objectives import flaky_landscape
     from strategy_loop import evaluate
 
     space = default_space()
@@ -149,7 +149,7 @@ def test_failed_genomes_are_never_parents_nor_in_the_hall_of_fame(tmp_path, kind
         assert not any(space.key(p) in failed for p in strategy.population)
     assert len(failed) > 10
     out = tmp_path / "run"
-    run_search(load_search_config(write_config(tmp_path, kind, objective="era_deap.objectives:flaky_landscape",
+    run_search(load_search_config(write_config(tmp_path, kind, objective="era_deap.training.objectives:flaky_landscape",
                                                budget=30, evaluator={"max_failure_fraction": 0.9})), out)
     import json
     hall = json.loads((out / rundir.HALL_OF_FAME_JSON).read_text())
@@ -207,14 +207,14 @@ def test_bad_flags_are_one_line_errors_with_exit_code_2(tmp_path, flags, message
 
 def test_a_worker_process_that_dies_costs_its_evaluation_not_the_search(tmp_path):
     config = load_search_config(write_config(tmp_path, "random_search", budget=12, workers=2,
-                                             objective="era_deap.objectives:crashing_landscape",
+                                             objective="era_deap.training.objectives:crashing_landscape",
                                              evaluator={"max_failure_fraction": 0.9}))
     result = run_search(config, tmp_path / "run")
     table = rows(tmp_path / "run")
     died = [r for r in table if r["status"] == "error"]
     assert result["finished"] and result["trained"] == 12 and len({r["key"] for r in table}) == 12
     assert died and all("died with exit code 3" in r["message"] for r in died)
-    from era_deap.objectives import landscape
+    from era_deap.training.objectives import landscape
     for r in table:
         if r["status"] == "ok":
             arch = {"block": r["block"], "sections": [int(r[s]) for s in ("s1", "s2", "s3", "s4")],

@@ -2,7 +2,7 @@ import pickle
 import subprocess
 import sys
 
-from era_deap.genome import Individual, from_arch, individual, to_arch
+from era_deap.space.genome import Individual, from_arch, individual, to_arch
 
 
 def test_individual_round_trips_through_arch():

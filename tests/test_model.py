@@ -3,9 +3,9 @@ import random
 import pytest
 import torch
 
-from era_deap.genome import to_arch
-from era_deap.model import build, cardinality, complexity
-from era_deap.space import SearchSpace, DEFAULT_GENES
+from era_deap.space.genome import to_arch
+from era_deap.training.model import build, cardinality, complexity
+from era_deap.space.space import SearchSpace, DEFAULT_GENES
 
 # Thesis tables 1, 10 and 11: genome -> (depth, parameters as printed in millions).
 # "Cardinality" in tables 10/11 is filters / min(group_size, filters); the group size gene is the

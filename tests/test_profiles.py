@@ -3,9 +3,9 @@ import pytest
 
 from conftest import CONFIGS
 from era_deap.config import read_yaml
-from era_deap.rankcorr import load_rankcorr_config
+from era_deap.rankcorr.study import load_rankcorr_config
 from era_deap.settings import load_search_config
-from era_deap.space import load_space
+from era_deap.space.space import load_space
 
 SEARCHES = ("random_search", "local_search", "bayesian_optimization", "evolution", "regularized_evolution",
             "crossover_evolution")

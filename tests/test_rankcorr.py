@@ -8,13 +8,14 @@ import pytest
 from scipy import stats
 
 from conftest import CONFIGS
-from era_deap import rankcorr
+from era_deap.rankcorr import study as rankcorr
+from era_deap.rankcorr.run import run_study
 from era_deap.cli import main
 from era_deap.config import ConfigError
-from era_deap.families import Network, genome_key, space_problems
-from era_deap.model import complexity
-from era_deap.rankcorr_tables import spearman_matrix
-from era_deap.space import SearchSpace, load_space
+from era_deap.space.families import Network, genome_key, space_problems
+from era_deap.training.model import complexity
+from era_deap.rankcorr.tables import spearman_matrix
+from era_deap.space.space import SearchSpace, load_space
 
 TINY = """\
 fidelities: [1, 2, 3]
@@ -176,7 +177,7 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
     # another try may fix (oom, error) is all that is trained again; a divergence is final.
     def trained():
         lines = []
-        rankcorr.run_study(config, out, log=lines.append)
+        run_study(config, out, log=lines.append)
         return sorted(" ".join(line.split()[:3]) for line in lines[1:])
 
     def edit(name, change):

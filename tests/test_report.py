@@ -1,4 +1,4 @@
-"""`era report`: fake run directories written exactly per era_deap.rundir's contract, the report built
+"""`era report`: fake run directories written exactly per era_deap.search.rundir's contract, the report built
 from them, and its tables recomputed here independently from evaluations.csv."""
 import csv
 import json
@@ -9,9 +9,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from era_deap import rundir
+from era_deap.search import rundir
 from era_deap.cli import main
-from era_deap.space import default_space
+from era_deap.space.space import default_space
 
 FIGURE_FILES = [f"{stem}.{ext}" for stem in ("fig4", "fig5_evaluations", "fig5_time") for ext in ("png", "svg")]
 FAILURE_MESSAGE = "CUDA out of memory, tried to allocate 2.00 GiB\nTraceback (most recent call last):"
@@ -276,7 +276,7 @@ def test_logbook_disagreeing_with_csv_is_reported(tmp_path):
 # --- colours --------------------------------------------------------------------------------------
 
 def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
-    from era_deap.plots import STRATEGY_COLOURS, colours
+    from era_deap.report.plots import STRATEGY_COLOURS, colours
     thesis = list(STRATEGY_COLOURS)
     assert colours(thesis) == colours(list(reversed(thesis))) == STRATEGY_COLOURS
     assert len(set(STRATEGY_COLOURS.values())) == 6
@@ -288,7 +288,7 @@ def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
 
 def test_each_search_has_its_colour_in_every_figure(profile):
     from matplotlib.colors import to_hex
-    from era_deap import plots, runs_read
+    from era_deap.report import plots, runs_read
     searches = runs_read.load([profile]).searches
     palette = plots.colours([s.name for s in searches])
     unit = plots.time_unit(3600)
@@ -325,8 +325,8 @@ def test_run_just_started_with_a_header_only_csv(tmp_path):
 
 
 def test_confidence_band_is_scipys_t_interval_over_the_seeds_present():
-    from era_deap.plots import mean_band, step_at
-    from era_deap.tables import mean_ci
+    from era_deap.report.plots import mean_band, step_at
+    from era_deap.report.tables import mean_ci
     mean, half, n = mean_band([[1.0, 2.0], [3.0, None], [5.0, 6.0]])
     assert list(n) == [3, 2]
     for k, values in enumerate(([1.0, 3.0, 5.0], [2.0, 6.0])):

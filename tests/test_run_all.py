@@ -18,7 +18,7 @@ KINDS = ("random_search", "local_search", "bayesian_optimization", "evolution", 
          "crossover_evolution")
 
 
-def write_profile(folder, searches, objective="era_deap.objectives:landscape", budget=10):
+def write_profile(folder, searches, objective="era_deap.training.objectives:landscape", budget=10):
     folder.mkdir()
     base = {"seed": 0, "budget": budget, "evaluator": {"objective": objective, "workers": 0}}
     (folder / "base.yaml").write_text(yaml.safe_dump(base))
@@ -103,7 +103,7 @@ def test_usage_errors_exit_2(tmp_path):
 
 def test_ctrl_c_stops_the_script_instead_of_moving_on(tmp_path):
     profile = write_profile(tmp_path / "slow", {k: {"kind": k} for k in ("random_search", "regularized_evolution")},
-                            objective="era_deap.objectives:paced_landscape", budget=40)
+                            objective="era_deap.training.objectives:paced_landscape", budget=40)
     process = start_run_all_until(profile, "random_search", 2, cwd=tmp_path, sleep=0.2)
     os.killpg(process.pid, signal.SIGINT)        # what a terminal's Ctrl-C does: the whole foreground group
     out, err = process.communicate(timeout=60)
@@ -142,7 +142,7 @@ def test_final_trains_each_best_and_the_baselines_once(tmp_path):
 
 def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_run(tmp_path):
     searches = {k: {"kind": k, **SMALL[k]} for k in ("random_search", "regularized_evolution")}
-    profile = write_profile(tmp_path / "killed", searches, objective="era_deap.objectives:paced_landscape",
+    profile = write_profile(tmp_path / "killed", searches, objective="era_deap.training.objectives:paced_landscape",
                             budget=16)
     process = start_run_all_until(profile, "random_search", 5, cwd=tmp_path, sleep=0.15)
     os.killpg(process.pid, signal.SIGKILL)       # the machine went down: no chance to clean up
@@ -151,7 +151,7 @@ def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_ru
 
     rerun = run_all(profile, cwd=tmp_path, env={"ERA_OBJECTIVE_SLEEP": "0"})
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    reference_profile = write_profile(tmp_path / "reference", searches, objective="era_deap.objectives:landscape",
+    reference_profile = write_profile(tmp_path / "reference", searches, objective="era_deap.training.objectives:landscape",
                                       budget=16)
     assert run_all(reference_profile, cwd=tmp_path).returncode == 0
     for kind in searches:

@@ -8,12 +8,12 @@ import pytest
 import yaml
 from deap import tools
 
-from era_deap import rundir
-from era_deap.config import ConfigError
-from era_deap.runlock import RunLock
-from era_deap.search import SearchAborted, run_search
+from era_deap.search import rundir
+from era_deap.errors import JournalError, ReplayMismatch, RunDirError
+from era_deap.search.runlock import RunLock
+from era_deap.search.driver import SearchAborted, run_search
 from era_deap.settings import load_search_config
-from era_deap.space import SearchSpace, DEFAULT_GENES
+from era_deap.space.space import SearchSpace, DEFAULT_GENES
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 
 
@@ -47,7 +47,7 @@ def test_existing_run_dir_needs_resume_and_a_finished_run_trains_nothing(tmp_pat
     config = config_for(tmp_path, budget=10)
     out = tmp_path / "run"
     run_search(config, out)
-    with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
+    with pytest.raises(RunDirError, match="already holds a run; pass --resume"):
         run_search(config, out)
     before = (out / rundir.JOURNAL).read_bytes()
     again = run_search(config, out, resume=True)
@@ -58,9 +58,9 @@ def test_existing_run_dir_needs_resume_and_a_finished_run_trains_nothing(tmp_pat
 def test_resume_refuses_a_changed_config_but_lets_the_budget_grow(tmp_path):
     out = tmp_path / "run"
     run_search(config_for(tmp_path, budget=10), out)
-    with pytest.raises(ConfigError, match=r"changed config \(strategy.population_size: 8 -> 9\)"):
+    with pytest.raises(RunDirError, match=r"changed config \(strategy.population_size: 8 -> 9\)"):
         run_search(config_for(tmp_path, budget=10, strategy={"population_size": 9}), out, resume=True)
-    with pytest.raises(ConfigError, match=r"budget: expected at least the run's budget 10"):
+    with pytest.raises(RunDirError, match=r"budget: expected at least the run's budget 10"):
         run_search(config_for(tmp_path, budget=5), out, resume=True)
     grown = run_search(config_for(tmp_path, budget=15, workers=1), out, resume=True)
     assert grown["trained"] == 15
@@ -76,7 +76,7 @@ def test_resume_accepts_a_run_saved_before_a_key_existed_while_the_key_keeps_its
     del saved["evaluator"]["training"]["lr_gamma"]          # as an older version would have written it
     del saved["evaluator"]["final"]["use_validation_data"]  # its default there is the full schedule's: true
     (out / rundir.CONFIG).write_text(yaml.safe_dump(saved, sort_keys=False))
-    with pytest.raises(ConfigError, match=r"evaluator.training.lr_gamma: \(absent\) -> 0.5"):
+    with pytest.raises(RunDirError, match=r"evaluator.training.lr_gamma: \(absent\) -> 0.5"):
         run_search(config_for(tmp_path, budget=8, evaluator={"training": {"lr_gamma": 0.5}}), out, resume=True)
     assert run_search(config_for(tmp_path, budget=8), out, resume=True)["trained"] == 8
 
@@ -119,10 +119,10 @@ def test_a_small_space_is_exhausted_not_looped_forever(tmp_path):
 def test_most_evaluations_failing_stops_the_search_with_the_run_dir_named(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(SearchAborted, match=r"5 of 5 evaluations failed \(error 5\); stopping. See .*run"):
-        run_search(config_for(tmp_path, budget=50, objective="era_deap.objectives:failing"), out)
+        run_search(config_for(tmp_path, budget=50, objective="era_deap.training.objectives:failing"), out)
     assert summary(out)["stop_reason"] == "failures" and not summary(out)["finished"]
     assert len(rows(out)) == 5
-    cli = era("search", write_config(tmp_path, "random_search", objective="era_deap.objectives:failing"),
+    cli = era("search", write_config(tmp_path, "random_search", objective="era_deap.training.objectives:failing"),
               "--out", tmp_path / "cli", "--no-progress", check=False)
     assert cli.returncode == 1 and "evaluations failed" in cli.stderr
 
@@ -164,7 +164,7 @@ def test_journal_damaged_in_the_middle_is_refused_naming_file_and_line(tmp_path)
     lines = journal.read_text().splitlines(keepends=True)
     lines[3] = lines[3][:10] + "\n"
     journal.write_text("".join(lines))
-    with pytest.raises(ConfigError, match=r"journal.jsonl: line 4: damaged journal record"):
+    with pytest.raises(JournalError, match=r"journal.jsonl: line 4: damaged journal record"):
         run_search(config, out, resume=True)
 
 
@@ -176,7 +176,7 @@ def test_replay_that_asks_another_genome_is_a_clear_error(tmp_path):
     ask = next(r for r in records if r["type"] == "ask")
     ask["genome"][1] = (ask["genome"][1] + 1) % 19
     journal.write_text("".join(json.dumps(r) + "\n" for r in records))
-    with pytest.raises(ConfigError, match=r"record 2: resuming asked .* but the journal holds"):
+    with pytest.raises(ReplayMismatch, match=r"record 2: resuming asked .* but the journal holds"):
         run_search(config_for(tmp_path, budget=6, seed=1), out, resume=True)
 
 
@@ -185,7 +185,7 @@ def test_a_run_dir_in_use_is_refused_naming_the_process(tmp_path):
     out.mkdir()
     import os
     with RunLock(out):
-        with pytest.raises(ConfigError, match=rf"in use by process {os.getpid()}"):
+        with pytest.raises(RunDirError, match=rf"in use by process {os.getpid()}"):
             run_search(config_for(tmp_path, budget=4), out)
 
 
@@ -193,7 +193,7 @@ def test_sigterm_marks_in_flight_interrupted_and_resume_finishes_identically(tmp
     budget = 12
     env = {"ERA_OBJECTIVE_SLEEP": "0.3"}
     config = write_config(tmp_path, "regularized_evolution", budget=budget, workers=1,
-                          objective="era_deap.objectives:paced_landscape")
+                          objective="era_deap.training.objectives:paced_landscape")
     out = tmp_path / "run"
     process = start_era("search", config, "--out", out, "--no-progress", env=env)
     wait_for_results(out, 3, process)

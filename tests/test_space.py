@@ -5,8 +5,8 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import CONFIGS
 from era_deap.config import ConfigError
-from era_deap.genome import GENES, Individual
-from era_deap.space import DEFAULT_GENES, InvalidGenome, SearchSpace, default_space, load_space
+from era_deap.space.genome import GENES, Individual
+from era_deap.space.space import DEFAULT_GENES, InvalidGenome, SearchSpace, default_space, load_space
 
 SPACE = load_space(CONFIGS / "space.yaml")
 

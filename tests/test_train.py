@@ -6,10 +6,10 @@ import warnings
 import pytest
 import torch
 
-from era_deap.data import load_dataset
-from era_deap.model import build
+from era_deap.training.data import load_dataset
+from era_deap.training.model import build
 from era_deap.settings import DatasetConfig, TrainingConfig, full_training_defaults
-from era_deap.train import Diverged, train
+from era_deap.training.train import Diverged, train
 from test_data import write_cifar10
 
 RESNET20_LIKE = {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8, "filter_update": 2, "group_size": 8}
@@ -110,7 +110,7 @@ def test_options_contiguous_format_bf16_and_a_last_batch_of_one():
 
 
 def test_auto_precision_is_fp32_on_cpu_and_a_forced_one_is_kept():
-    from era_deap.train import resolve_precision
+    from era_deap.training.train import resolve_precision
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
@@ -149,7 +149,7 @@ def test_cuda_graph_replays_train_like_eager_steps(precision):
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_functional_sgd_matches_torch_optim_sgd_step_for_step(nesterov):
-    from era_deap.sgd import MomentumSGD, learning_rate
+    from era_deap.training.sgd import MomentumSGD, learning_rate
     from era_deap.settings import TrainingConfig
 
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""The thesis's figures 4 and 5 from run records (era_deap.runs_read), as matplotlib Figures.
+"""The thesis's figures 4 and 5 from run records (era_deap.report.runs_read), as matplotlib Figures.
 
     figure4: every evaluation's validation error against elapsed time, one panel per search;
     figure5: (a) best so far, (b) mean of all successes, (c) mean of the last 50 successes, all searches

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, default_instance, field_default
+from ..config import default_instance, field_default
+from ..errors import RunDirError
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
@@ -53,7 +54,7 @@ def check_resume_compatible(saved_path: Path, config) -> None:
     try:
         saved = yaml.safe_load(Path(saved_path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{saved_path}: cannot read the saved config of this run: {exc}") from None
+        raise RunDirError(f"{saved_path}: cannot read the saved config of this run: {exc}") from None
     saved.pop("command", None)
     old = {k: v for k, v in _flat(saved).items() if k not in RUNTIME_KEYS}
     new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
@@ -62,10 +63,10 @@ def check_resume_compatible(saved_path: Path, config) -> None:
     if changed:
         shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
         details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
-        raise ConfigError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
+        raise RunDirError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
                           f"may grow and only {', '.join(RUNTIME_KEYS)} may change")
     if new.get("budget", 0) < old.get("budget", 0):
-        raise ConfigError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
+        raise RunDirError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
                           f"(a budget may only grow on resume), got {new['budget']}")
 
 

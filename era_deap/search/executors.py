@@ -18,7 +18,7 @@ import signal
 import sys
 from multiprocessing.connection import wait
 
-from .result import ERROR, EvalResult
+from ..training.result import ERROR, EvalResult
 
 
 def available_cores() -> int:
@@ -36,7 +36,7 @@ def resolve_devices(device: str) -> list[str]:
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device == "auto":
         return [f"cuda:{i}" for i in range(count)] or ["cpu"]
-    from .config import ConfigError
+    from ..config import ConfigError
     if not count:
         raise ConfigError(f"evaluator.device: {device!r} asks for CUDA, but no CUDA GPU is available here "
                           f"(use 'auto' or 'cpu')")
@@ -61,7 +61,7 @@ class InProcessExecutor:
     """Evaluates in the driver process, one at a time (workers: 0). For debugging and cheap objectives."""
 
     def __init__(self, evaluator_config, split_seed: int, device: str = "cpu"):
-        from .evaluate import evaluator_for
+        from ..training.evaluate import evaluator_for
         self._evaluate = evaluator_for(evaluator_config, split_seed, device)
         self._queue = []
         self.name = f"main:{device}"
@@ -176,7 +176,7 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
     if evaluator_config.objective == "train":
         import torch
         torch.set_num_threads(threads)
-    from .evaluate import evaluator_for
+    from ..training.evaluate import evaluator_for
     evaluate = evaluator_for(evaluator_config, split_seed, device)
     while True:
         try:

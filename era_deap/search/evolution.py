@@ -18,7 +18,7 @@ import inspect
 
 from deap import base
 
-from .operators import sel_oldest, sel_tournament_loser
+from ..operators import sel_oldest, sel_tournament_loser
 from .strategy import Strategy
 
 
@@ -28,7 +28,7 @@ def resolve_operator(spec, space):
     try:
         function = getattr(importlib.import_module(module_name), name)
     except (ImportError, AttributeError) as exc:
-        from .config import ConfigError
+        from ..config import ConfigError
         raise ConfigError(f"strategy operator {spec.function!r} cannot be imported: {exc}") from None
     kwargs = dict(spec.kwargs)
     if "space" in inspect.signature(function).parameters:

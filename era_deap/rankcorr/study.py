@@ -1,36 +1,31 @@
 """`era rankcorr CONFIG [--out DIR]`: how well a short training ranks networks like a long one (thesis §4.2).
 
-Two families of He et al.'s CIFAR ResNets (era_deap.families) -- the width family (ResNet-56 at
+Two families of He et al.'s CIFAR ResNets (era_deap.space.families) -- the width family (ResNet-56 at
 several widths) and the depth family (several depths at one width) -- are each trained at every
 fidelity (5, 10, 20, 50, 100 epochs in the thesis). Each fidelity is its own training run from
 scratch with its own schedule: `training` with `epochs` set to the fidelity, the learning-rate drops
 at the same fractions of it. So the 20-epoch cell is what the search measures (its own 20-epoch
 schedule, lr 0.01 for the last 3), not a point part-way down a longer run (docs/rankcorr.md).
 
-Trainings run in `workers` processes (era_deap.rankcorr_workers). Each finished training is saved at
+Trainings run in `workers` processes (era_deap.rankcorr.workers; era_deap.rankcorr.run drives them). Each finished training is saved at
 once in `<out>/trainings/`: a killed study continues where it stopped, and a config change retrains
-only the trainings it changes. Tables, Spearman matrices and heatmaps (era_deap.rankcorr_tables) are
+only the trainings it changes. Tables, Spearman matrices and heatmaps (era_deap.rankcorr.tables) are
 rewritten whenever a fidelity is complete.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import sys
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import yaml
 
-from .config import ConfigError, bounded, from_mapping, read_with_base, to_mapping
-from .families import Network, genome_key, space_problems
-from .records import write_atomic
-from .settings import DatasetConfig, TrainingConfig
-from .settings import resolve_path   # the search files' rule for relative paths
+from ..config import ConfigError, bounded, from_mapping, read_with_base, to_mapping
+from ..space.families import Network, genome_key, space_problems
+from ..settings import DatasetConfig, TrainingConfig
+from ..settings import resolve_path   # the search files' rule for relative paths
 
 
 @dataclass
@@ -125,33 +120,6 @@ def load_result(out: Path, config: RankcorrConfig, network: Network, epochs: int
     return saved if saved.get("setup") == json.loads(json.dumps(setup(config, network, epochs))) else None
 
 
-def run_study(config: RankcorrConfig, out: Path, log=print) -> dict:
-    """Train what is missing (low fidelities first) and rewrite the outputs each time a fidelity is
-    complete. Returns the results {(network slug, epochs): dict}."""
-    from .rankcorr_tables import write_outputs
-    from .rankcorr_workers import train_all
-    from .space import load_space
-    (out / "trainings").mkdir(parents=True, exist_ok=True)
-    space = load_space(config.space)
-    networks = config.networks()
-    results = {(n.slug, e): r for n in networks for e in config.fidelities
-               if (r := load_result(out, config, n, e)) is not None}
-    tasks = [(n, e) for e in config.fidelities for n in networks if (n.slug, e) not in results]
-    log(f"rankcorr: {len(networks)} networks x {len(config.fidelities)} fidelities; "
-        f"{len(results)} trainings saved, {len(tasks)} to train")
-    left = {e: sum(1 for _, f in tasks if f == e) for e in config.fidelities}
-    for network, epochs, result in (train_all(config, tasks) if tasks else []):
-        write_atomic(result_path(out, network, epochs), json.dumps(result, indent=1).encode())
-        results[(network.slug, epochs)] = result
-        shown = f"{result['accuracy']:.2f}%" if result["accuracy"] is not None else result["status"]
-        log(f"  {network.name:<16} {epochs:>4} epochs: {shown} ({result['seconds']:.1f} s)")
-        left[epochs] -= 1
-        if left[epochs] == 0 and epochs != config.fidelities[-1]:
-            write_outputs(config, space, results, out)   # a long study shows its low fidelities early
-    write_outputs(config, space, results, out)
-    return results
-
-
 def network_rows(config: RankcorrConfig, space) -> list[dict]:
     """One row per network: family membership, genome key in the space, why it is outside."""
     families = config.families()
@@ -162,32 +130,3 @@ def network_rows(config: RankcorrConfig, space) -> list[dict]:
                      "families": [f for f, members in families.items() if network in members],
                      "key": genome_key(network, space), "in_space": not problems, "why_outside": problems})
     return rows
-
-
-def default_out(config_path) -> Path:
-    """runs/<profile>/rankcorr for configs/<profile>/rankcorr.yaml."""
-    return Path("runs") / Path(config_path).resolve().parent.name / "rankcorr"
-
-
-def run_rankcorr(args) -> int:
-    config = load_rankcorr_config(args.config)
-    out = Path(args.out) if args.out else default_out(args.config)
-    out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out):
-        data = to_mapping(config)
-        data.pop("source")
-        write_atomic(out / "config.yaml", yaml.safe_dump(data, sort_keys=False).encode())
-        run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(out / "rankcorr.md")
-    return 0
-
-
-@contextlib.contextmanager
-def _exclusive(out: Path):
-    """One study per output directory (the kernel drops the lock when the process dies)."""
-    with open(out / "lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(f"{out} is in use by another `era rankcorr`; wait for it or stop it") from None
-        yield

@@ -19,8 +19,8 @@ _WORKER: dict = {}   # this worker process's config, device and (lazily) dataset
 def train_one(config, dataset, network, epochs: int, device) -> dict:
     """Train `network` for `epochs`; its accuracy, or how it failed, as a JSON-ready dict."""
     import torch
-    from .rankcorr import setup
-    from .train import Diverged, train
+    from .study import setup
+    from ..training.train import Diverged, train
     spec = setup(config, network, epochs)
     started = time.perf_counter()
     result = {"network": network.name, "depth": network.depth, "width": network.width, "device": str(device),
@@ -52,14 +52,14 @@ def _start_worker(config, devices, threads: int) -> None:
 def _train_task(task):
     network, epochs = task
     if _WORKER["dataset"] is None:
-        from .data import load_dataset
+        from ..training.data import load_dataset
         _WORKER["dataset"] = load_dataset(_WORKER["config"].dataset, _WORKER["config"].seed, _WORKER["device"])
     return network, epochs, train_one(_WORKER["config"], _WORKER["dataset"], network, epochs, _WORKER["device"])
 
 
 def train_all(config, tasks: list):
     """Yield (network, epochs, result) for every (network, epochs) task as it finishes."""
-    from .executors import resolve_devices, threads_per_worker
+    from ..search.executors import resolve_devices, threads_per_worker
     devices = resolve_devices(config.device)
     workers = max(1, min(config.workers, len(tasks)))
     context = mp.get_context("spawn")   # fork is unsafe with torch threads and CUDA

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .config import ConfigError
-from .settings import DatasetConfig
+from ..config import ConfigError
+from ..settings import DatasetConfig
 
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]

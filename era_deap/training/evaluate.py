@@ -26,9 +26,9 @@ import time
 import traceback
 
 from . import result as R
-from .architecture import complexity
-from .config import ConfigError, to_mapping
-from .settings import DatasetConfig, EvaluatorConfig
+from ..space.architecture import complexity
+from ..config import ConfigError, to_mapping
+from ..settings import DatasetConfig, EvaluatorConfig
 
 ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
 BLOCKS = ("basic", "bottleneck")
@@ -163,7 +163,7 @@ def _failure(exc: BaseException) -> dict:
 
 
 def _is_diverged(exc: BaseException) -> bool:
-    train = sys.modules.get("era_deap.train")   # imported whenever training could have diverged
+    train = sys.modules.get("era_deap.training.train")   # imported whenever training could have diverged
     return train is not None and isinstance(exc, train.Diverged)
 
 

@@ -19,26 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from . import rundir
-from .config import ConfigError
+from ..errors import ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from .executors import make_executor
 from .journal import Journal
 from .records import RunRecorder
-from .result import INVALID, EvalResult
+from ..training.result import INVALID, EvalResult
 from .runlock import RunLock
 from .runconfig import check_resume_compatible, config_hash, write_config
-from .space import load_space
+from ..space.space import load_space
 from .strategy import SearchExhausted, make_strategy
 
 # Consecutive asks answered from the cache before the driver concludes the strategy is stuck.
 MAX_CACHED_IN_A_ROW = 2000
-
-
-class SearchAborted(RuntimeError):
-    """The search stopped itself (too many failures); the message points to the run directory."""
-
-
-class ReplayMismatch(ConfigError):
-    """Resuming asked a different genome than the journal holds."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -102,9 +94,9 @@ class Search:
     def _complexity(self, individual, result):
         if result.params is not None or not self.space.is_valid(individual):
             return result.params, result.depth
-        from .architecture import complexity
-        from .evaluate import describe
-        from .genome import to_arch
+        from ..space.architecture import complexity
+        from ..training.evaluate import describe
+        from ..space.genome import to_arch
         shape, classes = describe(self.config.evaluator.dataset)
         info = complexity(to_arch(individual), shape, classes)
         return info["params"], info["depth"]
@@ -155,7 +147,7 @@ class Search:
             self.cached_in_a_row = 0
             if self.executor is None:
                 self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
-            from .genome import to_arch
+            from ..space.genome import to_arch
             self.executor.submit(n, to_arch(individual), evaluation_seed(self.config.seed, n))
             self.running[n] = key
 
@@ -289,13 +281,13 @@ def versions() -> dict:
 
 
 def run_search(config, run_dir, *, resume: bool = False, progress: bool = False, command: str = "") -> dict:
-    """Run (or resume) a search into `run_dir`; returns the summary. Raises ConfigError for a run
+    """Run (or resume) a search into `run_dir`; returns the summary. Raises RunDirError for a run
     directory in use or holding another run, SearchAborted when most evaluations fail, Interrupted on
     SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
     run_dir = Path(run_dir)
     started_before = (run_dir / rundir.JOURNAL).exists()
     if started_before and not resume:
-        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
+        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         if started_before:

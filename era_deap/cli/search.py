@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .settings import load_search_config, replace
+from ..settings import load_search_config, replace
 
 EXIT_ABORTED = 1
 EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
@@ -35,13 +35,13 @@ class _FlagWhere:
         self.flag = flag
 
     def fail(self, key, expected, given):
-        from .config import ConfigError
+        from ..config import ConfigError
         raise ConfigError(f"{self.flag}: expected {expected}, got {given!r}")
 
 
 def run_search(args) -> int:
-    from .safe_write import WriteFailed
-    from .search import Interrupted, SearchAborted, run_search as search
+    from ..search.safe_write import WriteFailed
+    from ..search.driver import Interrupted, SearchAborted, run_search as search
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
     command = " ".join(shlex.quote(a) for a in ["era", *sys.argv[1:]])

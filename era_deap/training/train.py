@@ -22,7 +22,7 @@ from .augment import BatchAugmenter, Normalizer
 from .cuda_graph import GraphedStep, autocast as autocast_for, train_step
 from .data import Dataset
 from .model import build
-from .settings import TrainingConfig
+from ..settings import TrainingConfig
 from .sgd import MomentumSGD, learning_rate
 
 FINITE_CHECK_STEPS = 8   # how often (in steps) the running loss is checked for NaN/inf

@@ -1,4 +1,4 @@
-"""The thesis's tables from run records (era_deap.runs_read), each as Markdown (thesis layout) and CSV
+"""The thesis's tables from run records (era_deap.report.runs_read), each as Markdown (thesis layout) and CSV
 (one row per search, exact numbers: what a script or a test reads back).
 
     table1  final training: baselines and each search's best architecture trained fully (thesis 1)

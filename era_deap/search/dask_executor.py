@@ -54,8 +54,8 @@ import time
 import traceback
 import uuid
 
-from .config import ConfigError
-from .result import ERROR, EvalResult
+from ..errors import ClusterError, SearchAborted
+from ..training.result import ERROR, EvalResult
 
 MAX_WORKER_LOSSES = 3      # unexpected worker deaths under one evaluation before it is recorded as error
 CAPACITY_REFRESH_S = 2.0   # how often `capacity` re-reads the cluster (workers: 0)
@@ -65,7 +65,7 @@ EVENT_TOPIC = "all"        # the scheduler logs every remove-worker event under 
 # --- the driver's side ------------------------------------------------------------------------------
 
 def connect(address: str):
-    """A Dask client of the scheduler at `address`, or a one-line ConfigError naming it. The wait is
+    """A Dask client of the scheduler at `address`, or a one-line ClusterError naming it. The wait is
     Dask's `distributed.comm.timeouts.connect` (default 30 s; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)."""
     import dask
     from dask.utils import parse_timedelta
@@ -75,7 +75,7 @@ def connect(address: str):
         return Client(address, timeout=timeout, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - refused, timed out, unknown host: all one message
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"evaluator.executor: cannot reach the Dask scheduler at {address} ({reason}); "
+        raise ClusterError(f"evaluator.executor: cannot reach the Dask scheduler at {address} ({reason}); "
                           f"start it with `dask scheduler` or fix the address (--scheduler)") from None
 
 
@@ -105,7 +105,7 @@ def _offers_gpu(workers: dict) -> bool:
 
 
 class DaskExecutor:
-    """The executor interface of era_deap.executors on a Dask cluster (see the module docstring)."""
+    """The executor interface of era_deap.search.executors on a Dask cluster (see the module docstring)."""
 
     def __init__(self, evaluator_config, split_seed: int, workers: int, client=None):
         self.address = evaluator_config.executor
@@ -127,7 +127,7 @@ class DaskExecutor:
             workers_now = self._cluster_workers()
             if (evaluator_config.objective == "train" and evaluator_config.device.startswith("cuda")
                     and workers_now and not _offers_gpu(workers_now)):
-                raise ConfigError(f"evaluator.device: {evaluator_config.device!r} asks for GPUs, but none of the "
+                raise ClusterError(f"evaluator.device: {evaluator_config.device!r} asks for GPUs, but none of the "
                                   f"{len(workers_now)} workers of the Dask cluster at {self.address} offers a "
                                   f"GPU resource (start them with `dask worker ... --resources GPU=1`)")
             self.resources = gpu_resources(evaluator_config, _offers_gpu(workers_now))
@@ -272,7 +272,6 @@ class DaskExecutor:
 
     def _check_scheduler(self) -> None:
         if self.client.status != "running":
-            from .search import SearchAborted
             raise SearchAborted(f"lost the connection to the Dask scheduler at {self.address} with "
                                 f"{len(self._tasks)} evaluations in flight; restart it and continue the run "
                                 f"with the same command and --resume")
@@ -347,7 +346,7 @@ def worker_device(config) -> str:
         return f"cuda:{gpu_index(_worker_name(), torch.cuda.device_count())}"
     if config.device == "auto":
         return "cpu"
-    raise ConfigError(f"evaluator.device is {config.device!r}, but this Dask worker sees no CUDA GPU; start "
+    raise ClusterError(f"evaluator.device is {config.device!r}, but this Dask worker sees no CUDA GPU; start "
                       f"workers with --resources GPU=... only where a GPU is, or set ERA_DEVICE")
 
 
@@ -372,7 +371,7 @@ def worker_config(config):
 def _evaluator(config, split_seed: int, device: str):
     """This process's Evaluator for a run (evaluator_for), keeping those of the KEEP_EVALUATORS runs
     used last: a long-lived worker serving run after run does not hoard their datasets."""
-    from . import evaluate
+    from ..training import evaluate
     current = evaluate.evaluator_for(config, split_seed, device)
     _RECENT[id(current)] = current
     _RECENT.move_to_end(id(current))

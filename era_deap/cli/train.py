@@ -16,18 +16,18 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, to_mapping
-from .data import load_dataset
-from .genome import to_arch
-from .architecture import depth
-from .settings import DatasetConfig, full_training_defaults, load_search_config
-from .train import Diverged, resolve_device, train
+from ..config import ConfigError, to_mapping
+from ..training.data import load_dataset
+from ..space.genome import to_arch
+from ..space.architecture import depth
+from ..settings import DatasetConfig, full_training_defaults, load_search_config
+from ..training.train import Diverged, resolve_device, train
 
 EXIT_FAILED = 1
 
 
 def run_train(args) -> int:
-    from .cli import genome_from_args
+    from .main import genome_from_args
     space, genome = genome_from_args(args.parser, args)
     arch, key = to_arch(genome), space.key(genome)
     dataset_config, training, split_seed, config_device = _settings(args)

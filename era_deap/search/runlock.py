@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 from . import rundir
-from .config import ConfigError
+from ..errors import RunDirError
 
 
 class RunLock:
@@ -27,7 +27,7 @@ class RunLock:
             self._file.seek(0)
             owner = self._file.read().strip() or "unknown"
             self._file.close()
-            raise ConfigError(f"{self.path.parent} is in use by process {owner} (another `era search`); "
+            raise RunDirError(f"{self.path.parent} is in use by process {owner} (another `era search`); "
                               f"wait for it to finish or stop it first") from None
         self._file.seek(0)
         previous = self._file.read().strip()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .architecture import EXPANSION, LAYERS_PER_BLOCK, BlockPlan, cardinality, complexity, depth, plan  # noqa: F401
+from ..space.architecture import EXPANSION, LAYERS_PER_BLOCK, BlockPlan, cardinality, complexity, depth, plan  # noqa: F401
 
 
 def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:

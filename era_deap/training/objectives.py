@@ -1,4 +1,4 @@
-"""Cheap objectives for tests, benchmarks and trying strategies: `objective: "era_deap.objectives:NAME"`.
+"""Cheap objectives for tests, benchmarks and trying strategies: `objective: "era_deap.training.objectives:NAME"`.
 
 Each is a callable `(arch: dict, seed: int) -> float` returning a validation error in percent, like
 the training objective. `landscape` has a known optimum (`OPTIMUM`, error `OPTIMUM_ERROR`) in the

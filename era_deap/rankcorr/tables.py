@@ -21,9 +21,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .families import Network
-from .plots import save
-from .tables import MISSING, markdown
+from ..space.families import Network
+from ..report.plots import save
+from ..report.tables import MISSING, markdown
 
 TITLES = {
     "accuracy_width": "Table 3: accuracy (%) of the width family",
@@ -128,7 +128,7 @@ def _write_csv(path: Path, rows: list, columns: list) -> Path:
 
 def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
     """Write every table, matrix and heatmap that the results allow, and rankcorr.md; returns the paths."""
-    from .rankcorr import network_rows
+    from .study import network_rows
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fidelities = config.fidelities

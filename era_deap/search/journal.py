@@ -16,12 +16,8 @@ import os
 import warnings
 from pathlib import Path
 
-from .config import ConfigError
+from ..errors import JournalError  # noqa: F401  (re-exported)
 from .safe_write import writing
-
-
-class JournalError(ConfigError):
-    """The journal cannot be read back; the message names the file and the record."""
 
 
 class Journal:

@@ -1,4 +1,4 @@
-"""Find and read run directories (era_deap.rundir's contract) into plain records for the report.
+"""Find and read run directories (era_deap.search.rundir's contract) into plain records for the report.
 
     collection = load(["runs/quick"])      # every run dir and final-training dir beneath
     for search in collection.searches:     # grouped by config `name`, in the thesis's order
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from . import rundir
-from .config import ConfigError
-from .genome import GENES, to_arch
+from ..search import rundir
+from ..errors import RunDirError
+from ..space.genome import GENES, to_arch
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
 SEARCH_NAMES = {
@@ -165,16 +165,16 @@ def discover(path: Path) -> tuple[list, list]:
 
 
 def load(paths) -> Collection:
-    """Every run and final-training dir under `paths`, read and grouped. ConfigError (one line) for a
+    """Every run and final-training dir under `paths`, read and grouped. RunDirError (one line) for a
     path that does not exist or holds neither evaluations.csv nor final.json."""
     run_dirs, final_dirs = {}, {}
     for given in paths:
         path = Path(given)
         if not path.is_dir():
-            raise ConfigError(f"RUN_DIR {given}: no such directory")
+            raise RunDirError(f"RUN_DIR {given}: no such directory")
         runs, finals = discover(path)
         if not runs and not finals:
-            raise ConfigError(f"RUN_DIR {given}: no {rundir.EVALUATIONS} (search run) or {rundir.FINAL} "
+            raise RunDirError(f"RUN_DIR {given}: no {rundir.EVALUATIONS} (search run) or {rundir.FINAL} "
                               f"(final training) in it or up to {MAX_DEPTH} levels below")
         for d in runs:
             run_dirs.setdefault(d.resolve(), d)
@@ -227,13 +227,13 @@ def read_run(path: Path) -> Run:
 
 def read_evaluations(path: Path) -> tuple[list, list]:
     """Typed rows of evaluations.csv and notes. A last row cut short (the run was killed while writing)
-    is dropped with a note; any other malformed row is a ConfigError naming file and line."""
+    is dropped with a note; any other malformed row is a RunDirError naming file and line."""
     notes, rows = [], []
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in rundir.EVALUATION_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
+            raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
                               f"{','.join(rundir.EVALUATION_COLUMNS)}")
         raw = list(reader)
     interrupted = 0
@@ -242,11 +242,11 @@ def read_evaluations(path: Path) -> tuple[list, list]:
             if number == len(raw) + 1:
                 notes.append(f"last row of {rundir.EVALUATIONS} incomplete (run stopped while writing): ignored")
                 continue
-            raise ConfigError(f"{path}:{number}: row has fewer fields than the header")
+            raise RunDirError(f"{path}:{number}: row has fewer fields than the header")
         try:
             evaluation = _evaluation(row)
         except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: {exc}") from None
+            raise RunDirError(f"{path}:{number}: {exc}") from None
         if evaluation.status == INTERRUPTED:
             interrupted += 1
             continue
@@ -298,7 +298,7 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise RunDirError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return data if isinstance(data, dict) else {}
 
 
@@ -308,7 +308,7 @@ def _read_json(path: Path, default=dict):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        raise RunDirError(f"{path}: not valid JSON ({exc})") from None
 
 
 def _read_baseline(path: Path) -> FinalResult:

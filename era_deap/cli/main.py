@@ -9,8 +9,8 @@ import json
 import os
 import sys
 
-from .config import ConfigError
-from .genome import GENES
+from ..errors import UserError
+from ..space.genome import GENES
 
 EXIT_USAGE = 2
 
@@ -71,8 +71,8 @@ def _add_genome_flags(p: argparse.ArgumentParser, required: bool = True) -> None
 
 def genome_from_args(parser: argparse.ArgumentParser, args):
     """The canonical DEAP individual the genome flags describe, or a one-line usage error (exit 2)."""
-    from .genome import individual
-    from .space import load_space
+    from ..space.genome import individual
+    from ..space.space import load_space
     space = load_space(args.space)
     genes = [args.block, *args.sections, args.filters, args.filter_update, args.group_size]
     for name, value in zip(GENES, genes):
@@ -95,14 +95,14 @@ def build_parser() -> Parser:
     p = sub.add_parser("space", help="count the configurations and unique networks of a space")
     p.add_argument("space_file", nargs="?", metavar="SPACE_YAML", help="default: the built-in thesis space")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run="era_deap.cli:run_space", parser=p)
+    p.set_defaults(run="era_deap.cli.main:run_space", parser=p)
 
     p = sub.add_parser("arch", help="depth, parameters and multiply-adds of one architecture")
     _add_genome_flags(p)
     p.add_argument("--input", type=_shape, default=(3, 32, 32), metavar="CxHxW", help="default 3x32x32")
     p.add_argument("--classes", type=_positive, default=10)
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run="era_deap.cli:run_arch", parser=p)
+    p.set_defaults(run="era_deap.cli.main:run_arch", parser=p)
 
     p = sub.add_parser("train", help="train one architecture with the full schedule")
     _add_genome_flags(p)
@@ -119,7 +119,7 @@ def build_parser() -> Parser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 autocast on CUDA, fp32 on CPU (default: the config's)")
-    p.set_defaults(run="era_deap.train_cli:run_train", parser=p)
+    p.set_defaults(run="era_deap.cli.train:run_train", parser=p)
 
     p = sub.add_parser("search", help="run (or resume) one architecture search")
     p.add_argument("config", metavar="CONFIG")
@@ -130,27 +130,27 @@ def build_parser() -> Parser:
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(run="era_deap.search_cli:run_search", parser=p)
+    p.set_defaults(run="era_deap.cli.search:run_search", parser=p)
 
     p = sub.add_parser("report", help="figures and tables from run directories")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", help="report directory (default: report/ beside the runs)")
-    p.set_defaults(run="era_deap.report:run_report", parser=p)
+    p.set_defaults(run="era_deap.report.report:run_report", parser=p)
 
     p = sub.add_parser("rankcorr", help="rank correlation between training fidelities (thesis §4.2)")
     p.add_argument("config", metavar="CONFIG")
     p.add_argument("--out", help="output directory")
-    p.set_defaults(run="era_deap.rankcorr:run_rankcorr", parser=p)
+    p.set_defaults(run="era_deap.cli.rankcorr:run_rankcorr", parser=p)
     return parser
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
     return f"era-deap {__version__}"
 
 
 def run_space(args) -> int:
-    from .space import load_space
+    from ..space.space import load_space
     space = load_space(args.space_file)
     counts = {"configurations": space.n_configurations, "unique_networks": space.n_unique}
     if args.json:
@@ -167,8 +167,8 @@ def run_space(args) -> int:
 
 
 def run_arch(args) -> int:
-    from .genome import to_arch
-    from .architecture import cardinality, complexity
+    from ..space.genome import to_arch
+    from ..space.architecture import cardinality, complexity
     space, genome = genome_from_args(args.parser, args)
     arch = to_arch(genome)
     info = complexity(arch, args.input, args.classes)
@@ -190,9 +190,9 @@ def main(argv=None) -> int:
     module, function = args.run.split(":")
     try:
         return getattr(importlib.import_module(module), function)(args) or 0
-    except ConfigError as exc:
+    except UserError as exc:
         print(f"era {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
@@ -211,6 +211,3 @@ def entry() -> None:
         os._exit(code)
     sys.exit(code)
 
-
-if __name__ == "__main__":
-    entry()

@@ -55,9 +55,9 @@ class Strategy:
 
 # kind -> "module:Class"; modules are imported only when their kind is used (BO pulls in gpytorch).
 REGISTRY = {
-    "evolution": "era_deap.evolution:Evolution",
-    "regularized_evolution": "era_deap.evolution:RegularizedEvolution",
-    "crossover_evolution": "era_deap.evolution:CrossoverEvolution",
+    "evolution": "era_deap.search.evolution:Evolution",
+    "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
+    "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
     "random_search": "era_deap.baselines.random_search:RandomSearch",
     "local_search": "era_deap.baselines.local_search:LocalSearch",
     "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",

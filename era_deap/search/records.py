@@ -13,7 +13,7 @@ from pathlib import Path
 from deap import tools
 
 from . import rundir
-from .genome import to_arch
+from ..space.genome import to_arch
 from .safe_write import write_atomic, writing
 
 

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ConfigError, read_yaml
+from ..config import ConfigError, read_yaml
 from .genome import GENES, SECTION_GENES, Individual, individual
 
 BLOCKS = ("basic", "bottleneck")

@@ -1,0 +1,44 @@
+"""`era rankcorr CONFIG [--out DIR]`: the fidelity rank-correlation study (thesis §4.2)."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..config import to_mapping
+from ..errors import RunDirError
+from ..rankcorr.run import run_study
+from ..rankcorr.study import load_rankcorr_config
+from ..search.safe_write import write_atomic
+
+
+def default_out(config_path) -> Path:
+    """runs/<profile>/rankcorr for configs/<profile>/rankcorr.yaml."""
+    return Path("runs") / Path(config_path).resolve().parent.name / "rankcorr"
+
+
+def run_rankcorr(args) -> int:
+    config = load_rankcorr_config(args.config)
+    out = Path(args.out) if args.out else default_out(args.config)
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        data = to_mapping(config)
+        data.pop("source")
+        write_atomic(out / "config.yaml", yaml.safe_dump(data, sort_keys=False).encode())
+        run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(out / "rankcorr.md")
+    return 0
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """One study per output directory (the kernel drops the lock when the process dies)."""
+    with open(out / "lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirError(f"{out} is in use by another `era rankcorr`; wait for it or stop it") from None
+        yield
