@@ -7,8 +7,6 @@ raises `SearchExhausted` when nothing is left instead of looping forever.
 """
 from __future__ import annotations
 
-import itertools
-
 from era_deap.search.strategy import SearchExhausted
 
 # Rejections in a row before listing the unused genomes instead (a 10.6 M-network space never gets
@@ -76,7 +74,5 @@ class UniqueSampler:
     def _remaining(self) -> list:
         """Every unused canonical genome in a fixed order (product order of the gene values)."""
         if self._all is None:
-            space = self.space
-            self._all = [list(c) for c in itertools.product(*(g.values for g in space.genes))
-                         if space.canonical(list(c)) == list(c)]
+            self._all = [list(g) for g in self.space.unique_genomes()]
         return [self.space.canonical(g) for g in self._all if self.space.key(g) not in self._used]

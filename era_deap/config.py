@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import difflib
 import os
+import pkgutil
 import types
 import typing
 from pathlib import Path
@@ -284,3 +285,26 @@ def to_mapping(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: to_mapping(v) for k, v in obj.items()}
     return obj
+
+
+# Modules that moved when era_deap/ was grouped by stage (0.1 -> 0.2): configs and run directories
+# written before still name them.
+MOVED_MODULES = {"era_deap.objectives": "era_deap.training.objectives"}
+
+
+def resolve_callable(spec: str, key: str, expected: str = "'package.module:function'"):
+    """The callable a config names as "package.module:function" (pkgutil.resolve_name), or one
+    ConfigError naming `key`: a malformed name, a module that does not import, a missing callable."""
+    module, colon, name = str(spec).partition(":")
+    if not module or not colon or not name:
+        raise ConfigError(f"{key}: expected {expected}, got {spec!r}")
+    module = MOVED_MODULES.get(module, module)
+    try:
+        target = pkgutil.resolve_name(f"{module}:{name}")
+    except AttributeError:
+        target = None
+    except Exception as exc:   # the module itself fails to import (ImportError, SyntaxError, ...)
+        raise ConfigError(f"{key}: cannot import module {module!r} ({type(exc).__name__}: {exc})") from None
+    if not callable(target):
+        raise ConfigError(f"{key}: module {module!r} has no callable {name!r}")
+    return target

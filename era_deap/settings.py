@@ -75,7 +75,8 @@ def full_training_defaults() -> TrainingConfig:
 
 @dataclass
 class EvaluatorConfig:
-    objective: str = "train"                # or "package.module:function", (arch, seed) -> error %
+    objective: str = "train"                # "table" or "package.module:function", (arch, seed) -> error %
+    table: Optional[str] = None             # objective: table: a shipped table's name or a table file
     workers: int = bounded(1, min=0)        # evaluations in parallel (processes); 0: in the driver process
     executor: str = "local"                 # "local" or a Dask scheduler address tcp://HOST:PORT
     device: str = "auto"                    # auto | cpu | cuda | cuda:0,1 (workers round-robin)
@@ -89,8 +90,11 @@ class EvaluatorConfig:
     def check(self, at):
         if self.executor != "local" and not self.executor.startswith(("tcp://", "tls://", "inproc://")):
             at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
-        if self.objective != "train" and ":" not in self.objective:
-            at.fail("objective", "'train' or 'package.module:function'", self.objective)
+        if self.objective not in ("train", "table") and ":" not in self.objective:
+            at.fail("objective", "'train', 'table' or 'package.module:function'", self.objective)
+        if self.objective == "table" and not self.table:
+            at.fail("table", "a benchmark table's name (`era bench info` lists them) or path with objective: table",
+                    self.table)
 
 
 # --- strategies -------------------------------------------------------------------------------------

@@ -4,9 +4,9 @@ not import torch). `args.parser` is the subcommand's parser, for usage errors (e
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
+import pkgutil
 import sys
 
 from ..errors import UserError
@@ -132,6 +132,20 @@ def build_parser() -> Parser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run="era_deap.cli.search:run_search", parser=p)
 
+    p = sub.add_parser("bench", help="the tabular benchmark: build a table, describe one")
+    bench = p.add_subparsers(dest="bench_command", metavar="BENCH_COMMAND", parser_class=Parser)
+    bench.required = True
+    b = bench.add_parser("build", help="train every network of a space with several seeds into a table")
+    b.add_argument("config", metavar="CONFIG", help="a build config (configs/bench/*.yaml)")
+    b.add_argument("--out", help="build directory (default runs/bench/<name>); a build there is continued")
+    b.add_argument("--workers", type=_count, help="networks in training at once (0: in this process)")
+    b.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(run="era_deap.cli.bench:run_build", parser=b)
+    b = bench.add_parser("info", help="provenance and landscape of a table (default: every shipped table)")
+    b.add_argument("table", nargs="?", metavar="TABLE", help="a shipped table's name or a table file")
+    b.set_defaults(run="era_deap.cli.bench:run_info", parser=b)
+
     p = sub.add_parser("report", help="figures and tables from run directories")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", help="report directory (default: report/ beside the runs)")
@@ -187,9 +201,8 @@ def run_arch(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module, function = args.run.split(":")
     try:
-        return getattr(importlib.import_module(module), function)(args) or 0
+        return pkgutil.resolve_name(args.run)(args) or 0
     except UserError as exc:
         print(f"era {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

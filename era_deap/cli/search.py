@@ -12,12 +12,16 @@ EXIT_ABORTED = 1
 EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
 
 
-def configured(args):
-    """The config file with the command line's overrides applied."""
-    # A user's own operators and objectives may live beside the config or in the working directory.
-    for directory in (str(Path(args.config).resolve().parent), os.getcwd()):
+def add_import_paths(config_path) -> None:
+    """A user's own operators and objectives may live beside the config or in the working directory."""
+    for directory in (str(Path(config_path).resolve().parent), os.getcwd()):
         if directory not in sys.path:
             sys.path.insert(0, directory)
+
+
+def configured(args):
+    """The config file with the command line's overrides applied."""
+    add_import_paths(args.config)
     config = load_search_config(args.config)
     changes = {k: getattr(args, k) for k in ("seed", "budget") if getattr(args, k) is not None}
     if changes:

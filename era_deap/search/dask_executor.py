@@ -55,7 +55,7 @@ import traceback
 import uuid
 
 from ..errors import ClusterError, SearchAborted
-from ..training.result import ERROR, EvalResult
+from ..training.result import ERROR, EvalResult, label_worker
 
 MAX_WORKER_LOSSES = 3      # unexpected worker deaths under one evaluation before it is recorded as error
 CAPACITY_REFRESH_S = 2.0   # how often `capacity` re-reads the cluster (workers: 0)
@@ -423,5 +423,5 @@ def evaluate_on_worker(config, split_seed: int, arch: dict, seed: int) -> EvalRe
     except Exception as exc:  # noqa: BLE001 - an objective that does not import, no GPU, ...
         return EvalResult(ERROR, message=f"Dask worker {name}: {type(exc).__name__}: {exc}", worker=name)
     result = evaluate(arch, seed)
-    result.worker = f"{name} {device} pid{os.getpid()}"
+    label_worker(result, f"{name} {device} pid{os.getpid()}")
     return result

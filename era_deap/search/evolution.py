@@ -13,23 +13,18 @@ DEAP `Toolbox`; an operator with a `space` parameter receives the run's SearchSp
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 
 from deap import base
 
+from ..config import resolve_callable
 from ..operators import sel_oldest, sel_tournament_loser
 from .strategy import Strategy
 
 
 def resolve_operator(spec, space):
     """Import "package.module:function"; bind `space` when the function takes one."""
-    module_name, _, name = spec.function.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        from ..config import ConfigError
-        raise ConfigError(f"strategy operator {spec.function!r} cannot be imported: {exc}") from None
+    function = resolve_callable(spec.function, f"strategy operator {spec.function!r}")
     kwargs = dict(spec.kwargs)
     if "space" in inspect.signature(function).parameters:
         kwargs["space"] = space

@@ -2,6 +2,8 @@
 
 An executor takes `submit(n, arch, seed)` and answers `next_event()` with the first thing that
 happened: `("done", n, EvalResult)` or `("resubmitted", n, reason)`. Nothing waits for a generation.
+With a tuple of seeds (the benchmark build) the result is a list of EvalResults, one per seed, unless
+the worker died: then one EvalResult stands for all of them.
 
 Local workers are spawned processes, each holding one Evaluator (the dataset loads once per process).
 On CPU the machine's cores are split between them (torch threads); on GPUs workers are assigned to
@@ -18,7 +20,7 @@ import signal
 import sys
 from multiprocessing.connection import wait
 
-from ..training.result import ERROR, EvalResult
+from ..training.result import ERROR, EvalResult, label_worker
 
 
 def available_cores() -> int:
@@ -76,7 +78,7 @@ class InProcessExecutor:
     def next_event(self):
         n, arch, seed = self._queue.pop(0)
         result = self._evaluate(arch, seed)
-        result.worker = self.name
+        label_worker(result, self.name)
         return ("done", n, result)
 
     def close(self) -> None:
@@ -187,7 +189,7 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
             return
         n, arch, seed = message
         result = evaluate(arch, seed)
-        result.worker = name
+        label_worker(result, name)
         try:
             conn.send((n, result))
         except (OSError, BrokenPipeError):

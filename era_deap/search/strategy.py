@@ -13,8 +13,9 @@ never iterate over a set or use `hash()`.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import random
+
+from ..config import resolve_callable
 
 
 class SearchExhausted(Exception):
@@ -65,8 +66,7 @@ REGISTRY = {
 
 
 def strategy_class(kind: str):
-    module, name = REGISTRY[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+    return resolve_callable(REGISTRY[kind], "strategy.kind")
 
 
 def make_strategy(space, config, seed: int) -> Strategy:

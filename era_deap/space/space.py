@@ -7,6 +7,7 @@ is itself in the space, and `key` names it with a stable string (never Python's 
 """
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -193,6 +194,11 @@ class SearchSpace:
         c = self.canonical(genome)
         return [g.position(v) / (len(g.values) - 1) if len(g.values) > 1 else 0.0
                 for g, v in zip(self.genes, c)]
+
+    def unique_genomes(self) -> list:
+        """Every distinct network once, as its canonical genome, in product order of the gene values."""
+        return [individual(c) for c in itertools.product(*(g.values for g in self.genes))
+                if self.canonical(list(c)) == list(c)]
 
     # --- counts -------------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ torch is imported only for `objective: train`: workers running a cheap objective
 from __future__ import annotations
 
 import gc
-import importlib
 import json
 import math
 import numbers
@@ -27,7 +26,7 @@ import traceback
 
 from . import result as R
 from ..space.architecture import complexity
-from ..config import ConfigError, to_mapping
+from ..config import resolve_callable, to_mapping
 from ..settings import DatasetConfig, EvaluatorConfig
 
 ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
@@ -45,18 +44,7 @@ def describe(config: DatasetConfig) -> tuple[tuple, int]:
 
 def load_objective(spec: str):
     """The callable named "package.module:function"; a ConfigError naming evaluator.objective otherwise."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ConfigError(f"evaluator.objective: expected 'train' or 'package.module:function', got {spec!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise ConfigError(f"evaluator.objective: cannot import module {module_name!r} "
-                          f"({type(exc).__name__}: {exc})") from None
-    function = getattr(module, attribute, None)
-    if not callable(function):
-        raise ConfigError(f"evaluator.objective: module {module_name!r} has no callable {attribute!r}")
-    return function
+    return resolve_callable(spec, "evaluator.objective", "'train', 'table' or 'package.module:function'")
 
 
 def arch_problem(arch) -> str | None:
@@ -83,7 +71,7 @@ class Evaluator:
 
     def __init__(self, config: EvaluatorConfig, split_seed: int, device: str = "cpu"):
         self.config, self.split_seed, self.device = config, split_seed, device
-        self.objective = None if config.objective == "train" else load_objective(config.objective)
+        self.objective = make_objective(config)
         self._dataset = None
 
     @property
@@ -100,7 +88,11 @@ class Evaluator:
             _ = self.dataset
         return self
 
-    def __call__(self, arch: dict, seed: int) -> R.EvalResult:
+    def __call__(self, arch: dict, seed):
+        """The EvalResult of `arch` trained (or scored) with `seed`; with a tuple of seeds, a list of
+        EvalResults, one per seed (training trains them at once: seed_group.py)."""
+        if isinstance(seed, (tuple, list)):
+            return self.evaluate_seeds(arch, tuple(seed))
         started = time.perf_counter()
         problem = arch_problem(arch)
         if problem:
@@ -116,7 +108,32 @@ class Evaluator:
             outcome = _failure(exc)
         if self.objective is None or outcome["status"] != R.OK:
             _release_memory(self.device)   # a cheap objective's success skips the ~ms of garbage collection
-        return R.EvalResult(seconds=time.perf_counter() - started, **fields, **outcome)
+        # A table's look-up reports the training seconds it stands for; otherwise the wall time counts.
+        return R.EvalResult(**{"seconds": time.perf_counter() - started, **fields, **outcome})
+
+    def evaluate_seeds(self, arch: dict, seeds: tuple) -> list:
+        if self.objective is not None:
+            return [self(arch, seed) for seed in seeds]
+        started = time.perf_counter()
+        problem = arch_problem(arch)
+        if problem:
+            return [R.EvalResult(R.INVALID, message=problem, worker=self._worker()) for _ in seeds]
+        fields = {"worker": self._worker()}
+        try:
+            from .seed_group import train_seeds
+            info = complexity(arch, *describe(self.config.dataset))
+            fields.update(params=info["params"], depth=info["depth"])
+            records = train_seeds(arch, self.dataset, self.config.training, self.device, seeds)
+            outcomes = [_failure(r) if isinstance(r, BaseException) else
+                        {"status": R.OK, "error": r.error, "curve": r.curve, "images_per_second": r.images_per_second}
+                        for r in records]
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a status (of every seed)
+            outcomes = [_failure(exc)] * len(seeds)
+        _release_memory(self.device)
+        seconds = (time.perf_counter() - started) / len(seeds)   # one seed's share of the group's time
+        return [R.EvalResult(seconds=seconds, **fields, **outcome) for outcome in outcomes]
 
     def _train(self, arch: dict, seed: int) -> dict:
         from .train import train
@@ -126,6 +143,8 @@ class Evaluator:
 
     def _score(self, arch: dict, seed: int) -> dict:
         value = self.objective(dict(arch, sections=list(arch["sections"])), seed)
+        if isinstance(value, dict):
+            return self._reported(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return {"status": R.ERROR, "message": f"objective {self.config.objective} returned {value!r}, "
                                                   "expected a number (validation error in percent)"}
@@ -133,8 +152,43 @@ class Evaluator:
             return {"status": R.DIVERGED, "message": f"objective {self.config.objective} returned {value!r}"}
         return {"status": R.OK, "error": float(value)}
 
+    def _reported(self, value: dict) -> dict:
+        """An objective's mapping: `error`, and optionally `status`, `message`, `seconds` (training time
+        it stands for, as a benchmark table records it) and `curve`."""
+        unknown = sorted(set(value) - REPORTED_KEYS)
+        if unknown:
+            return {"status": R.ERROR, "message": f"objective {self.config.objective} returned unknown keys "
+                                                  f"{unknown}; expected some of {sorted(REPORTED_KEYS)}"}
+        outcome = {"status": value.get("status", R.OK), **{k: v for k, v in value.items() if k != "status"}}
+        if outcome["status"] not in R.STATUSES or outcome["status"] == R.INTERRUPTED:
+            return {"status": R.ERROR, "message": f"objective {self.config.objective} returned status "
+                                                  f"{outcome['status']!r}"}
+        if outcome["status"] == R.OK:
+            error = outcome.get("error")
+            if isinstance(error, bool) or not isinstance(error, numbers.Real) or not math.isfinite(error):
+                return {"status": R.DIVERGED if isinstance(error, float) else R.ERROR,
+                        "message": f"objective {self.config.objective} returned error {error!r}"}
+            outcome["error"] = float(error)
+        else:
+            outcome["error"] = None
+        return outcome
+
     def _worker(self) -> str:
         return f"{self.device}:pid{os.getpid()}"
+
+
+REPORTED_KEYS = {"error", "status", "message", "seconds", "curve"}
+# `objective: table` loads the benchmark's look-up by name, as a plug-in: the table lives a stage up.
+TABLE_OBJECTIVE = "era_deap.bench.lookup:TableObjective"
+
+
+def make_objective(config: EvaluatorConfig):
+    """None for `train` (the evaluator trains), else the callable `(arch, seed)` the config names."""
+    if config.objective == "train":
+        return None
+    if config.objective == "table":
+        return resolve_callable(TABLE_OBJECTIVE, "evaluator.objective")(config.table)
+    return load_objective(config.objective)
 
 
 _CACHE: dict = {}

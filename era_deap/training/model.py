@@ -8,6 +8,11 @@
 - shortcut: identity, or 1x1 conv + BN when the stride or the channel count changes;
 - head: global average pool, linear. Kaiming (fan-out) initialisation as He et al.
 
+`replicas=S` builds S independent copies of the network as one: every convolution has S times the
+channels and S times the groups (the stem and 1x1 convolutions too), BatchNorm is per channel anyway,
+and the head is a grouped 1x1 convolution. Replica r reads input channels [r*C, (r+1)*C) and writes
+logits [r*K, (r+1)*K): S seeds of one tiny network train in one forward/backward (seed_group.py).
+
 Depth, parameters and multiply-adds come from `architecture.complexity` without building anything
 (re-exported here); a test pins it to the built module's parameters.
 """
@@ -19,26 +24,28 @@ from torch import nn
 from ..space.architecture import EXPANSION, LAYERS_PER_BLOCK, BlockPlan, cardinality, complexity, depth, plan  # noqa: F401
 
 
-def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(cout)]
+def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, replicas: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(replicas * cin, replicas * cout, kernel, stride=stride, padding=kernel // 2,
+                      groups=replicas * groups, bias=False),
+            nn.BatchNorm2d(replicas * cout)]
 
 
 class Block(nn.Module):
     """A residual block: `body(x) + shortcut(x)`, then ReLU."""
 
-    def __init__(self, kind: str, p: BlockPlan):
+    def __init__(self, kind: str, p: BlockPlan, replicas: int = 1):
         super().__init__()
+        r = replicas
         if kind == "basic":
-            layers = [*_conv_bn(p.in_channels, p.width, 3, p.stride, p.groups), nn.ReLU(inplace=True),
-                      *_conv_bn(p.width, p.width, 3, 1, p.groups)]
+            layers = [*_conv_bn(p.in_channels, p.width, 3, p.stride, p.groups, r), nn.ReLU(inplace=True),
+                      *_conv_bn(p.width, p.width, 3, 1, p.groups, r)]
         else:
-            layers = [*_conv_bn(p.in_channels, p.width, 1), nn.ReLU(inplace=True),
-                      *_conv_bn(p.width, p.width, 3, p.stride, p.groups), nn.ReLU(inplace=True),
-                      *_conv_bn(p.width, p.out_channels, 1)]
+            layers = [*_conv_bn(p.in_channels, p.width, 1, replicas=r), nn.ReLU(inplace=True),
+                      *_conv_bn(p.width, p.width, 3, p.stride, p.groups, r), nn.ReLU(inplace=True),
+                      *_conv_bn(p.width, p.out_channels, 1, replicas=r)]
         self.body = nn.Sequential(*layers)
         if p.stride != 1 or p.in_channels != p.out_channels:
-            self.shortcut = nn.Sequential(*_conv_bn(p.in_channels, p.out_channels, 1, p.stride))
+            self.shortcut = nn.Sequential(*_conv_bn(p.in_channels, p.out_channels, 1, p.stride, replicas=r))
         else:
             self.shortcut = nn.Identity()
         self.relu = nn.ReLU(inplace=True)
@@ -48,20 +55,23 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, arch: dict, in_channels: int = 3, num_classes: int = 10):
+    def __init__(self, arch: dict, in_channels: int = 3, num_classes: int = 10, replicas: int = 1):
         super().__init__()
-        self.arch = dict(arch)
+        self.arch, self.replicas = dict(arch), replicas
         blocks = plan(arch)
-        self.stem = nn.Sequential(*_conv_bn(in_channels, arch["filters"], 3), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(*_conv_bn(in_channels, arch["filters"], 3, replicas=replicas), nn.ReLU(inplace=True))
         for i in range(len(arch["sections"])):
             section = nn.Sequential()
             for p in blocks:
                 if p.name.startswith(f"s{i + 1}."):
-                    section.add_module(p.name.split(".")[1], Block(arch["block"], p))
+                    section.add_module(p.name.split(".")[1], Block(arch["block"], p, replicas))
             self.add_module(f"s{i + 1}", section)
         out_channels = blocks[-1].out_channels if blocks else arch["filters"]
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(out_channels, num_classes)
+        if replicas == 1:
+            self.head = nn.Linear(out_channels, num_classes)
+        else:
+            self.head = nn.Conv2d(replicas * out_channels, replicas * num_classes, 1, groups=replicas)
         self._init_weights()
 
     def _init_weights(self):
@@ -74,9 +84,25 @@ class ResNet(nn.Module):
 
     def forward(self, x):
         x = self.stem(x)
-        x = self.s4(self.s3(self.s2(self.s1(x))))
-        return self.head(torch.flatten(self.pool(x), 1))
+        x = self.pool(self.s4(self.s3(self.s2(self.s1(x)))))
+        if self.replicas == 1:
+            return self.head(torch.flatten(x, 1))
+        return torch.flatten(self.head(x), 1)
 
 
-def build(arch: dict, input_shape=(3, 32, 32), num_classes: int = 10) -> ResNet:
-    return ResNet(arch, in_channels=input_shape[0], num_classes=num_classes)
+def build(arch: dict, input_shape=(3, 32, 32), num_classes: int = 10, replicas: int = 1) -> ResNet:
+    return ResNet(arch, in_channels=input_shape[0], num_classes=num_classes, replicas=replicas)
+
+
+@torch.no_grad()
+def load_replicas(grouped: ResNet, networks: list) -> ResNet:
+    """Copy the weights and BatchNorm statistics of `networks` (plain ResNets of the same genome) into
+    the replicas of `grouped`, replica r from networks[r]."""
+    plain = [n.state_dict() for n in networks]
+    for name, tensor in grouped.state_dict().items():
+        if tensor.dim() == 0:                     # BatchNorm's step counter: the same in every replica
+            tensor.copy_(plain[0][name])
+            continue
+        shape = (tensor.shape[0] // len(plain), *tensor.shape[1:])
+        tensor.copy_(torch.cat([p[name].reshape(shape) for p in plain]))
+    return grouped

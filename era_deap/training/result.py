@@ -51,3 +51,9 @@ class EvalResult:
     @classmethod
     def from_dict(cls, data: dict) -> "EvalResult":
         return cls(**data)
+
+
+def label_worker(result, name: str) -> None:
+    """Record which worker evaluated `result` (an EvalResult, or a seed group's list of them)."""
+    for one in result if isinstance(result, list) else [result]:
+        one.worker = name

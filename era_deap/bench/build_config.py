@@ -1,0 +1,54 @@
+"""The configuration of a benchmark build, loaded as strictly as a search file:
+
+    name: digits-quick               # the table's name
+    space: ../quick/space.yaml       # relative to this file; omitted: the built-in default space
+    seeds: 3                         # training seeds 0..seeds-1 of every network (at least 3)
+    seed: 0                          # the data split, and the order networks are built in
+    evaluator: {objective: train, workers: 2, dataset: {name: digits}, training: {epochs: 12}}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..config import bounded, from_mapping, read_with_base, to_mapping
+from ..errors import ConfigError
+from ..settings import EvaluatorConfig, resolve_path
+
+
+@dataclass
+class BuildConfig:
+    name: str
+    space: Optional[str] = None
+    seeds: int = bounded(3, min=3)
+    seed: int = 0
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    source: str = field(default="<config>", compare=False)
+
+    def to_dict(self) -> dict:
+        data = to_mapping(self)
+        data.pop("source")
+        return data
+
+    @property
+    def training_seeds(self) -> list[int]:
+        return list(range(self.seeds))
+
+
+def load_build_config(path) -> BuildConfig:
+    path = Path(path)
+    data = read_with_base(path)
+    config = from_mapping(BuildConfig, data, where=str(path))
+    config.source = str(path)
+    base_dir = path.resolve().parent
+    if config.space is not None:
+        config.space = resolve_path(config.space, data, "space", base_dir)
+        if not Path(config.space).is_file():
+            raise ConfigError(f"{data.where.get('space', path)}: space: file not found: {config.space}")
+    dataset = (data.get("evaluator") or {}).get("dataset") or {}
+    config.evaluator.dataset.data_dir = resolve_path(config.evaluator.dataset.data_dir, dataset, "data_dir", base_dir)
+    if config.evaluator.objective == "table":
+        raise ConfigError(f"{data.where.get('evaluator', path)}: evaluator.objective: expected 'train' or "
+                          f"'package.module:function' for a build (a table is built from one), got 'table'")
+    return config

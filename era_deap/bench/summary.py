@@ -1,0 +1,67 @@
+"""What a table says about its landscape: provenance, best / median / worst error, how much retraining
+with another seed moves a network, how well seeds agree on the ranking, how many networks are near
+the best. `era bench info` prints it."""
+from __future__ import annotations
+
+import itertools
+import statistics
+
+import numpy as np
+from scipy import stats
+
+
+def landscape(table) -> dict:
+    """Numbers over the networks' mean errors (over seeds) and over their seeds."""
+    means = table.mean_errors()
+    values = sorted(means.values())
+    best_key, best = table.optimum()
+    seeds = len(table.seeds)
+    per_seed = np.full((len(table.networks), seeds), np.nan)
+    statuses = {}
+    for i, network in enumerate(table.networks.values()):
+        for j, result in enumerate(network["results"]):
+            statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+            if result["status"] == "ok":
+                per_seed[i, j] = result["error"]
+    whole = ~np.isnan(per_seed).any(axis=1)
+    spread = np.std(per_seed[whole], axis=1, ddof=1) if seeds > 1 else np.zeros(0)
+    rhos = [stats.spearmanr(per_seed[whole, a], per_seed[whole, b]).statistic
+            for a, b in itertools.combinations(range(seeds), 2)]
+    return {"networks": len(table.networks), "seeds": seeds, "statuses": dict(sorted(statuses.items())),
+            "best": {"key": best_key, "mean_error": best}, "median": statistics.median(values),
+            "worst": values[-1], "quartiles": [float(np.percentile(values, 25)), float(np.percentile(values, 75))],
+            "seed_std_median": float(np.median(spread)) if len(spread) else None,
+            "seed_std_mean": float(np.mean(spread)) if len(spread) else None,
+            "seed_rank_correlation": float(np.mean(rhos)) if rhos else None,
+            "within_1_point_of_best": sum(v <= best + 1.0 for v in values) / len(values),
+            "top_1_percent_error": float(np.percentile(values, 1))}
+
+
+def describe_table(table) -> str:
+    p, info = table.provenance, landscape(table)
+    state = "complete" if table.complete else f"PARTIAL: {len(table.networks):,} of {table.space.n_unique:,} networks"
+    training = table.data["evaluator"]["training"]
+    dataset = table.data["evaluator"]["dataset"]["name"]
+    versions = p.get("versions", {})
+    lines = [
+        f"table {table.name} ({state}): {table.source}",
+        f"  space:       {', '.join(f'{g} {v[0]}..{v[-1]}' if len(v) > 4 else f'{g} {v}' for g, v in table.space.describe().items())}",
+        f"  networks:    {info['networks']:,} x {info['seeds']} seeds {table.seeds}; statuses {info['statuses']}",
+        f"  training:    {dataset}, {training['epochs']} epochs, batch {training['batch_size']}, lr {training['lr']} "
+        f"(x{training['lr_gamma']} at {training['lr_milestones']} of the epochs)",
+        f"  built:       {p.get('build_command', '?')}; {p.get('cpu_hours', '?')} CPU-hours, "
+        f"{p.get('wall_hours', '?')} h wall over {p.get('sessions', '?')} session(s), {p.get('started', '?')} to "
+        f"{p.get('finished', '?')}",
+        f"  machine:     {p.get('cpu', '?')}, {p.get('cores', '?')} cores, workers {p.get('workers', '?')} x "
+        f"{p.get('threads_per_worker', '?')} thread(s); torch {versions.get('torch', '?')}, era-deap "
+        f"{versions.get('era-deap', '?')}",
+        f"  error (mean over seeds): best {info['best']['mean_error']:.2f}% ({info['best']['key']}), "
+        f"median {info['median']:.2f}%, worst {info['worst']:.2f}%, quartiles {info['quartiles'][0]:.2f}% / "
+        f"{info['quartiles'][1]:.2f}%",
+        f"  top 1% of networks: error <= {info['top_1_percent_error']:.2f}%; within 1 point of the best: "
+        f"{100 * info['within_1_point_of_best']:.1f}% of networks",
+    ]
+    if info["seed_std_median"] is not None:
+        lines.append(f"  seed to seed: std of a network's error median {info['seed_std_median']:.2f} points "
+                     f"(mean {info['seed_std_mean']:.2f}); Spearman between seeds {info['seed_rank_correlation']:.3f}")
+    return "\n".join(lines)

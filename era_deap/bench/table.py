@@ -1,0 +1,119 @@
+"""A benchmark table: every unique network of a space trained with S seeds by our own evaluator.
+
+One gzip-compressed JSON file (`<name>.json.gz`):
+
+    format        "era-deap-table/1"
+    name          e.g. "digits-quick"
+    complete      true once every unique network of the space has all its seeds
+    space         the gene values (the table answers only for this space)
+    seeds         the training seeds, in order: look-up seed index i is training seed seeds[i]
+    epochs        length of every curve (the schedule's epochs)
+    evaluator     the resolved evaluator config that trained it (dataset, schedule, device)
+    provenance    build command, package versions, CPU, workers, wall time, CPU-hours, dates
+    networks      one per network: key, arch, params, depth, macs, and `results`, one per seed:
+                  {status, error, seconds, val_error: [per epoch], train_loss: [per epoch], message}
+
+Reading needs neither torch nor the evaluator: searches on a table are bound by the strategies.
+Shipped tables live in era_deap/bench/tables/ and are named without the suffix.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import json
+import statistics
+from importlib import resources
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..space.space import SearchSpace
+
+FORMAT = "era-deap-table/1"
+SUFFIX = ".json.gz"
+
+
+def shipped() -> list[str]:
+    """Names of the tables installed with the package."""
+    folder = resources.files(__package__) / "tables"
+    return sorted(p.name[:-len(SUFFIX)] for p in folder.iterdir() if p.name.endswith(SUFFIX))
+
+
+def locate(spec: str) -> Path:
+    """A shipped table's file by name, or the file `spec` names; ConfigError naming both otherwise."""
+    folder = resources.files(__package__) / "tables"
+    candidate = folder / f"{spec}{SUFFIX}"
+    if candidate.is_file():
+        return Path(str(candidate))
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if (path / f"table{SUFFIX}").is_file():        # a build directory
+        return path / f"table{SUFFIX}"
+    raise ConfigError(f"evaluator.table: no table {spec!r}: expected one of the shipped tables "
+                      f"({', '.join(shipped()) or 'none'}) or a table file (*{SUFFIX}, or a build directory)")
+
+
+class Table:
+    def __init__(self, data: dict, source: str):
+        if data.get("format") != FORMAT:
+            raise ConfigError(f"{source}: expected a benchmark table (format {FORMAT}), got format "
+                              f"{data.get('format')!r}")
+        self.data, self.source = data, source
+        self.name = data["name"]
+        self.seeds = list(data["seeds"])
+        self.space = SearchSpace(data["space"], source=f"table {self.name}")
+        self.networks = {n["key"]: n for n in data["networks"]}
+        self.complete = bool(data["complete"]) and len(self.networks) == self.space.n_unique
+
+    @classmethod
+    def load(cls, spec: str) -> "Table":
+        return _load(str(locate(spec).resolve()))
+
+    @property
+    def provenance(self) -> dict:
+        return self.data.get("provenance", {})
+
+    def key(self, arch: dict) -> str:
+        from ..space.genome import from_arch
+        return self.space.key(from_arch(arch))
+
+    def result(self, key: str, seed: int) -> dict:
+        """The recorded training of network `key` with look-up seed `seed` (any integer: seed mod S)."""
+        results = self.networks[key]["results"]
+        return results[seed % len(results)]
+
+    def mean_errors(self) -> dict[str, float]:
+        """Mean validation error over the seeds that trained, per network with at least one."""
+        means = {}
+        for key, network in self.networks.items():
+            errors = [r["error"] for r in network["results"] if r["status"] == "ok"]
+            if errors:
+                means[key] = statistics.fmean(errors)
+        return means
+
+    def optimum(self) -> tuple[str, float]:
+        """The network with the lowest mean error over seeds, and that error: the regret's zero."""
+        means = self.mean_errors()
+        key = min(means, key=lambda k: (means[k], k))
+        return key, means[key]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Table:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"{path}: not a readable benchmark table ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a benchmark table (a JSON object), got {type(data).__name__}")
+    return Table(data, path)
+
+
+def dumps(data: dict) -> bytes:
+    """The table file's bytes: compact JSON, gzip without a timestamp (the same table, the same bytes)."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as f:
+        f.write(json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+    return buffer.getvalue()
