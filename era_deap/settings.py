@@ -175,8 +175,17 @@ STRATEGIES = {
 
 # --- the search -------------------------------------------------------------------------------------
 
+class ConfigFile:
+    """What every loaded config file shares: `to_dict` is the config as saved beside its results."""
+
+    def to_dict(self) -> dict:
+        data = to_mapping(self)
+        data.pop("source", None)
+        return data
+
+
 @dataclass
-class SearchConfig:
+class SearchConfig(ConfigFile):
     name: str
     strategy: Any
     space: Optional[str] = None             # path (resolved absolute on load); None: the default space
@@ -184,11 +193,6 @@ class SearchConfig:
     budget: int = bounded(200, min=1)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
-
-    def to_dict(self) -> dict:
-        data = to_mapping(self)
-        data.pop("source")
-        return data
 
 
 def _strategy_from(data, where: str):
@@ -213,15 +217,19 @@ def search_config_from(data: dict, source: str = "<config>", base_dir: Path | No
     config = from_mapping(SearchConfig, data, where=source)
     config.strategy = _strategy_from(strategy_data, data.where.get("strategy", source))
     config.source = source
+    resolve_files(config, data, config.evaluator.dataset, (data.get("evaluator") or {}).get("dataset") or {}, base_dir)
+    return config
+
+
+def resolve_files(config, data, dataset: DatasetConfig, dataset_data, base_dir: Path | None) -> None:
+    """Make `config.space` (which must exist) and the dataset's `data_dir` absolute, each against the
+    directory of the file that set it (`base_dir` when none did). For search, build and rankcorr files."""
     if base_dir is not None:
         if config.space is not None:
             config.space = resolve_path(config.space, data, "space", base_dir)
-        dataset = (data.get("evaluator") or {}).get("dataset") or {}
-        config.evaluator.dataset.data_dir = resolve_path(config.evaluator.dataset.data_dir, dataset, "data_dir",
-                                                     base_dir)
+        dataset.data_dir = resolve_path(dataset.data_dir, dataset_data, "data_dir", base_dir)
     if config.space is not None and not Path(config.space).is_file():
-        raise ConfigError(f"{data.where.get('space', source)}: space: file not found: {config.space}")
-    return config
+        raise ConfigError(f"{data.where.get('space', config.source)}: space: file not found: {config.space}")
 
 
 def resolve_path(value: str, mapping, key: str, base_dir: Path) -> str:

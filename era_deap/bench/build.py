@@ -48,6 +48,7 @@ def seed_entry(result: EvalResult) -> dict:
     return {"status": result.status,
             "error": None if result.error is None else round(result.error, 4),
             "seconds": round(result.seconds, 3),
+            "cpu_seconds": None if result.cpu_seconds is None else round(result.cpu_seconds, 3),
             "val_error": [round(c.get("val_error", c.get("test_error")), 4) for c in curve],
             "train_loss": [round(c["train_loss"], 5) for c in curve if "train_loss" in c],
             "message": (result.message.strip().splitlines() or [""])[-1][:300]}
@@ -143,7 +144,8 @@ def provenance(config, records: list) -> dict:
                 wall += record["at"] - last
                 last = record["at"]
             threads = sessions[-1]["threads"] if sessions else 1
-            cpu_seconds += sum(r["seconds"] for r in record["results"]) * threads
+            cpu_seconds += sum(r["cpu_seconds"] if r.get("cpu_seconds") is not None else r["seconds"] * threads
+                               for r in record["results"])
     first = sessions[0]["started"] if sessions else None
     finished = max((r["at"] for r in records if r["type"] == "network"), default=None)
     iso = lambda t: None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")  # noqa: E731

@@ -12,24 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..config import bounded, from_mapping, read_with_base, to_mapping
+from ..config import bounded, from_mapping, read_with_base
 from ..errors import ConfigError
-from ..settings import EvaluatorConfig, resolve_path
+from ..settings import ConfigFile, EvaluatorConfig, resolve_files
 
 
 @dataclass
-class BuildConfig:
+class BuildConfig(ConfigFile):
     name: str
     space: Optional[str] = None
     seeds: int = bounded(3, min=3)
     seed: int = 0
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
-
-    def to_dict(self) -> dict:
-        data = to_mapping(self)
-        data.pop("source")
-        return data
 
     @property
     def training_seeds(self) -> list[int]:
@@ -41,13 +36,8 @@ def load_build_config(path) -> BuildConfig:
     data = read_with_base(path)
     config = from_mapping(BuildConfig, data, where=str(path))
     config.source = str(path)
-    base_dir = path.resolve().parent
-    if config.space is not None:
-        config.space = resolve_path(config.space, data, "space", base_dir)
-        if not Path(config.space).is_file():
-            raise ConfigError(f"{data.where.get('space', path)}: space: file not found: {config.space}")
     dataset = (data.get("evaluator") or {}).get("dataset") or {}
-    config.evaluator.dataset.data_dir = resolve_path(config.evaluator.dataset.data_dir, dataset, "data_dir", base_dir)
+    resolve_files(config, data, config.evaluator.dataset, dataset, path.resolve().parent)
     if config.evaluator.objective == "table":
         raise ConfigError(f"{data.where.get('evaluator', path)}: evaluator.objective: expected 'train' or "
                           f"'package.module:function' for a build (a table is built from one), got 'table'")

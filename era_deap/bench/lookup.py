@@ -35,5 +35,7 @@ class TableObjective:
         curve = [{"epoch": e + 1, "val_error": v, **({"train_loss": result["train_loss"][e]}
                                                       if e < len(result["train_loss"]) else {})}
                  for e, v in enumerate(result["val_error"])]
-        return {"status": result["status"], "error": result["error"], "seconds": result["seconds"],
+        # The training's CPU seconds (one thread): what it cost, however busy the build machine was.
+        seconds = result["cpu_seconds"] if result.get("cpu_seconds") is not None else result["seconds"]
+        return {"status": result["status"], "error": result["error"], "seconds": seconds,
                 "curve": curve, "message": result["message"]}

@@ -11,7 +11,9 @@ One gzip-compressed JSON file (`<name>.json.gz`):
     evaluator     the resolved evaluator config that trained it (dataset, schedule, device)
     provenance    build command, package versions, CPU, workers, wall time, CPU-hours, dates
     networks      one per network: key, arch, params, depth, macs, and `results`, one per seed:
-                  {status, error, seconds, val_error: [per epoch], train_loss: [per epoch], message}
+                  {status, error, seconds, cpu_seconds, val_error: [per epoch], train_loss: [per epoch],
+                  message}; seconds is the wall time of one seed (the group's time / S), cpu_seconds
+                  its CPU time, which other load on the machine does not inflate
 
 Reading needs neither torch nor the evaluator: searches on a table are bound by the strategies.
 Shipped tables live in era_deap/bench/tables/ and are named without the suffix.

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import yaml
 
-from ..config import to_mapping
 from ..errors import RunDirError
 from ..rankcorr.run import run_study
 from ..rankcorr.study import load_rankcorr_config
@@ -25,9 +24,7 @@ def run_rankcorr(args) -> int:
     out = Path(args.out) if args.out else default_out(args.config)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
-        data = to_mapping(config)
-        data.pop("source")
-        write_atomic(out / "config.yaml", yaml.safe_dump(data, sort_keys=False).encode())
+        write_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
         run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(out / "rankcorr.md")
     return 0

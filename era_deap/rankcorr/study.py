@@ -22,10 +22,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..config import ConfigError, bounded, from_mapping, read_with_base, to_mapping
+from ..config import bounded, from_mapping, read_with_base, to_mapping
 from ..space.families import Network, genome_key, space_problems
 from ..settings import DatasetConfig, TrainingConfig
-from ..settings import resolve_path   # the search files' rule for relative paths
+from ..settings import ConfigFile, resolve_files   # the search files' rule for relative paths
 
 
 @dataclass
@@ -47,7 +47,7 @@ class FamilyConfig:
 
 
 @dataclass
-class RankcorrConfig:
+class RankcorrConfig(ConfigFile):
     fidelities: list[int] = bounded([5, 10, 20, 50, 100], min=1)   # epochs, each its own training
     width: FamilyConfig = field(default_factory=lambda: FamilyConfig([56], [8, 16, 32, 64]))
     depth: FamilyConfig = field(default_factory=lambda: FamilyConfig([14, 32, 56, 110, 602], [16]))
@@ -81,13 +81,7 @@ def load_rankcorr_config(path) -> RankcorrConfig:
     data = read_with_base(path)
     config = from_mapping(RankcorrConfig, data, where=str(path))
     config.source = str(path)
-    base_dir = path.resolve().parent
-    if config.space is not None:
-        config.space = resolve_path(config.space, data, "space", base_dir)
-        if not Path(config.space).is_file():
-            raise ConfigError(f"{data.where.get('space', path)}: space: file not found: {config.space}")
-    config.dataset.data_dir = resolve_path(config.dataset.data_dir, data.get("dataset") or {}, "data_dir",
-                                           base_dir)
+    resolve_files(config, data, config.dataset, data.get("dataset") or {}, path.resolve().parent)
     return config
 
 

@@ -114,7 +114,7 @@ class Evaluator:
     def evaluate_seeds(self, arch: dict, seeds: tuple) -> list:
         if self.objective is not None:
             return [self(arch, seed) for seed in seeds]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         problem = arch_problem(arch)
         if problem:
             return [R.EvalResult(R.INVALID, message=problem, worker=self._worker()) for _ in seeds]
@@ -132,8 +132,10 @@ class Evaluator:
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a status (of every seed)
             outcomes = [_failure(exc)] * len(seeds)
         _release_memory(self.device)
-        seconds = (time.perf_counter() - started) / len(seeds)   # one seed's share of the group's time
-        return [R.EvalResult(seconds=seconds, **fields, **outcome) for outcome in outcomes]
+        # One seed's share of the group's time: wall, and CPU (the work, unaffected by other load).
+        seconds = (time.perf_counter() - started) / len(seeds)
+        cpu_seconds = (time.process_time() - cpu_started) / len(seeds)
+        return [R.EvalResult(seconds=seconds, cpu_seconds=cpu_seconds, **fields, **outcome) for outcome in outcomes]
 
     def _train(self, arch: dict, seed: int) -> dict:
         from .train import train

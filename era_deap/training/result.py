@@ -22,6 +22,8 @@ class EvalResult:
     status: str
     error: float | None = None          # validation error in percent; None unless status is ok
     seconds: float = 0.0                # wall time of the evaluation
+    cpu_seconds: float | None = None    # CPU time of the process while it evaluated (a seed group: one
+                                        # seed's share): the work done, whatever else ran on the machine
     message: str = ""                   # failure reason; traceback for `error`
     params: int | None = None
     depth: int | None = None
