@@ -1,4 +1,4 @@
-"""The search driver (DESIGN §1, §5, §6): one loop that serves every strategy.
+"""The search driver (docs/design.md §1, §5, §6): one loop that serves every strategy.
 
     ask -> journal -> cache hit? (told at once, no budget) -> executor -> result -> journal -> tell
 
@@ -23,6 +23,7 @@ from ..errors import ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (
 from .executors import make_executor
 from .journal import Journal
 from .records import RunRecorder
+from ..training.evaluate import make_objective
 from ..training.result import INVALID, EvalResult
 from .runlock import RunLock
 from .runconfig import check_resume_compatible, config_hash, write_config
@@ -280,11 +281,23 @@ def versions() -> dict:
     return found
 
 
+def preflight(config) -> None:
+    """What can be checked before anything is written or trained, in this process whatever the
+    executor: the space loads, the objective imports (a typo is one ConfigError, not a traceback per
+    worker), and an objective that serves one space only (a benchmark table) accepts the run's."""
+    space = load_space(config.space)
+    objective = make_objective(config.evaluator)
+    check_space = getattr(objective, "check_space", None)
+    if check_space is not None:
+        check_space(space)
+
+
 def run_search(config, run_dir, *, resume: bool = False, progress: bool = False, command: str = "") -> dict:
     """Run (or resume) a search into `run_dir`; returns the summary. Raises RunDirError for a run
     directory in use or holding another run, SearchAborted when most evaluations fail, Interrupted on
     SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
     run_dir = Path(run_dir)
+    preflight(config)
     started_before = (run_dir / rundir.JOURNAL).exists()
     if started_before and not resume:
         raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
