@@ -1,4 +1,4 @@
-"""Driver benchmarks (issue 4): overhead per search with an instant objective, and parallel workers.
+"""Driver benchmarks: overhead per search with an instant objective, and parallel workers.
 
     python benchmarks/bench_driver.py [--budget 200] [--kinds evolution,...] [--sleep-budget 40]
 

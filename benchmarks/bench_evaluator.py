@@ -17,7 +17,7 @@ the fastest run of each is reported: the machine may be shared, and interference
 
 Sections: (1) training throughput per network, in process, training steps only (both sides with the
 allocator option the engine sets on CPU, so the figure compares the loops); on CPU also the engine
-with bf16 autocast, which is opt-in there (`precision: bf16`). (2) The issue's "must show" case, both
+with bf16 autocast, which is opt-in there (`precision: bf16`). (2) The "must show" case, both
 as fresh processes, start-up included: `era train` (basic 0,3,3,3 f8 u2 g8, synthetic, train size
 5120, 2 epochs) against this script's `--standard-run` doing the same work (data, model, 2 epochs, a
 validation pass per epoch), plus kuangliu's literal 2 loader workers and `era train --precision bf16`.

@@ -2,7 +2,7 @@
 
     history = run_strategy(strategy, space, objective, budget=50)
 
-It keeps the driver's semantics (DESIGN §5, §6): a cache by canonical key (a repeated genome is told the
+It keeps the driver's semantics (docs/design.md §5, §6): a cache by canonical key (a repeated genome is told the
 stored result, marked `cached`, and costs no budget); the budget counts unique evaluations; failures
 are turned into statuses the way the evaluator does (exception -> error, NaN/inf -> diverged, None or a
 non-number -> error) and get the finite worst fitness; the loop ends at the budget or when the

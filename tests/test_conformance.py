@@ -1,4 +1,4 @@
-"""The conformance suite every strategy passes (issue 4 §6, DESIGN §7 "Optuna"): budget, no genome
+"""The conformance suite every strategy passes (issue 4 §6, docs/design.md §7): budget, no genome
 trained twice, validity, seed reproducibility also across processes, failures, SIGKILL + resume."""
 import random
 import signal

@@ -22,7 +22,7 @@ GOLDEN = {
 }
 THESIS_CARDINALITY = {"Evolution": 64, "Regularized Evolution": 2, "Crossover Evolution": 1,
                       "Random Sampling": 2, "Local Search": 2, "Bayesian Optimization": 2}
-# DESIGN §3 golden values, stated more precisely than the thesis prints them.
+# docs/design.md §3 golden values, stated more precisely than the thesis prints them.
 DESIGN_PARAMS = {"ResNet-110": 1.73e6, "ResNet-110 wide": 6.90e6}
 
 
@@ -82,7 +82,7 @@ def test_sampled_networks_run_forward_and_backward(shape):
 
 
 def test_multiply_adds_of_resnet20_like():
-    # 3x3 convs only at 32x32 / stride pattern of DESIGN §3; compare against a hooks-based count.
+    # 3x3 convs only at 32x32 / stride pattern of docs/design.md §3; compare against a hooks-based count.
     arch = to_arch(("basic", 0, 3, 3, 3, 8, 2, 8))
     model = build(arch)
     macs = 0

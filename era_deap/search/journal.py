@@ -1,4 +1,4 @@
-"""The run's journal: an append-only JSON-lines file, fsynced after every record (DESIGN §6).
+"""The run's journal: an append-only JSON-lines file, fsynced after every record (docs/design.md §6, §7).
 
 Records, in the order they happened:
     {"type": "session", "session": k, "started": unix time, "elapsed": seconds so far}

@@ -1,4 +1,4 @@
-"""The one interface every search strategy implements (DESIGN §5), and the factory by `kind`.
+"""The one interface every search strategy implements (docs/design.md §5, §7), and the factory by `kind`.
 
     strategy = make_strategy(space, config.strategy, seed)
     individual = strategy.ask()          # a canonical DEAP individual of `space`

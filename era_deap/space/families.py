@@ -1,7 +1,7 @@
 """He et al.'s CIFAR ResNets as genomes of this space, for the rank-correlation families (thesis §4.2).
 
 He et al. (2016) describe a CIFAR ResNet by its depth 6n+2 (three sections of n basic blocks) and the
-width of its first section (16 in the paper). In genome terms (DESIGN §3) that is
+width of its first section (16 in the paper). In genome terms (docs/design.md §3) that is
 
     block basic, sections [0, n, n, n], filter_update 2, filters = width / 2, cardinality 1
 

@@ -1,4 +1,4 @@
-"""ResNets from genomes (DESIGN §3), built from the block plan in `architecture.py`.
+"""ResNets from genomes (docs/design.md §3), built from the block plan in `architecture.py`.
 
 - stem: 3x3 conv (input channels -> f), BN, ReLU;
 - section i (modules `s1`..`s4`) holds `sections[i]` blocks (`s2.b1`, ...) of width f * u**i; the first
