@@ -126,7 +126,7 @@ def write_table(out: Path, config, space, records: list) -> dict:
               "complete": len(networks) == space.n_unique and all(len(n["results"]) == config.seeds
                                                                   for n in networks),
               "networks_built": len(networks), "networks_total": space.n_unique,
-              "space": space.describe(), "seeds": config.training_seeds, "epochs": epochs,
+              "space": space.describe(), "seeds": config.training_seeds, "split_seed": config.seed, "epochs": epochs,
               "evaluator": config.to_dict()["evaluator"], "provenance": provenance(config, records)}
     write_atomic(out / TABLE, dumps({**header, "networks": networks}))
     return header

@@ -7,6 +7,7 @@ One gzip-compressed JSON file (`<name>.json.gz`):
     complete      true once every unique network of the space has all its seeds
     space         the gene values (the table answers only for this space)
     seeds         the training seeds, in order: look-up seed index i is training seed seeds[i]
+    split_seed    the seed of the train/validation split every network was trained and validated on
     epochs        length of every curve (the schedule's epochs)
     evaluator     the resolved evaluator config that trained it (dataset, schedule, device)
     provenance    build command, package versions, CPU, workers, wall time, CPU-hours, dates

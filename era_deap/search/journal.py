@@ -1,7 +1,7 @@
 """The run's journal: an append-only JSON-lines file, fsynced after every record (docs/design.md §6, §7).
 
 Records, in the order they happened:
-    {"type": "session", "session": k, "started": unix time, "elapsed": seconds so far}
+    {"type": "session", "started": unix time, "elapsed": seconds so far}
     {"type": "ask", "n": i, "genome": [...]}                      the strategy's i-th ask
     {"type": "result", "n": i, "index": j, "elapsed": s, "key": ..., "seed": ..., "result": {...}}
     {"type": "resubmitted", "n": i, "reason": ...}                a lost worker's evaluation sent again

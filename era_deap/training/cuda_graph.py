@@ -2,8 +2,8 @@
 
 A small network on a fast GPU is bound by kernel launches, not arithmetic: a ResNet-20-like step
 issues ~300 kernels, each costing the host tens of microseconds in eager PyTorch while the GPU
-finishes it in a few. A CUDA graph records the step once and replays it with one launch (speed notes,
-technique 3: PyTorch's "whole-network capture"). The arithmetic is the eager step's: the same kernels
+finishes it in a few. A CUDA graph records the step once and replays it with one launch (NVIDIA and
+PyTorch's "whole-network capture"). The arithmetic is the eager step's: the same kernels
 on the same data in the same order, so the protocol (batch 128, SGD, the schedule) is unchanged.
 
 What capture needs, and how the step provides it:
