@@ -130,6 +130,37 @@ def test_divergence_is_one_line_and_exit_1(tmp_path, capsys):
     assert code == 1 and err.count("\n") == 1 and "NaN/inf" in err
 
 
+@pytest.mark.parametrize("raised, text", [
+    (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"),
+     "out of memory on cpu (RuntimeError); try another device or a smaller batch_size"),
+    (MemoryError(), "out of memory on cpu (MemoryError)"),
+])
+def test_out_of_memory_is_one_line_and_exit_1_as_the_evaluator_classifies_it(monkeypatch, capsys, raised, text):
+    # The CPU allocator's RuntimeError counts as out of memory too (evaluate.classify_failure).
+    def train(*args, **kwargs):
+        raise raised
+    monkeypatch.setattr("era_deap.cli.train.train", train)
+    code, _, err = era_train(capsys, "--dataset", "synthetic", "--train-size", "64", "--device", "cpu")
+    assert code == 1 and err.count("\n") == 1 and text in err
+
+
+def test_any_other_training_failure_keeps_its_traceback(monkeypatch):
+    def train(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+    monkeypatch.setattr("era_deap.cli.train.train", train)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        main(["train", *GENOME, "--no-progress", "--dataset", "synthetic", "--train-size", "64"])
+
+
+def test_final_json_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    (tmp_path / "final.json").mkdir()   # a folder where the file goes: the atomic rename fails
+    code, _, err = era_train(capsys, "--dataset", "synthetic", "--train-size", "64", "--epochs", "1",
+                             "--out", str(tmp_path))
+    assert code == 2 and err.count("\n") == 1
+    assert f"--out {tmp_path}: cannot write final.json: " in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final.json"]   # no temporary file left
+
+
 def test_the_era_command_writes_everything_and_keeps_the_exit_code(tmp_path):
     # `era train` skips interpreter teardown (os._exit): output and final.json must be complete first.
     import subprocess

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,10 @@ from ..training.data import load_dataset
 from ..space.genome import to_arch
 from ..space.architecture import depth
 from ..settings import DatasetConfig, full_training_defaults, load_search_config
-from ..training.train import Diverged, resolve_device, train
+from ..search.safe_write import WriteFailed, write_atomic
+from ..training.evaluate import classify_failure
+from ..training.result import DIVERGED, ERROR
+from ..training.train import resolve_device, train
 
 EXIT_FAILED = 1
 
@@ -35,12 +37,11 @@ def run_train(args) -> int:
     dataset = load_dataset(dataset_config, split_seed, device)
     try:
         record = train(arch, dataset, training, device, args.seed, progress=not args.no_progress)
-    except Diverged as exc:
-        print(f"era train: {key}: {exc}; try a smaller lr in evaluator.final", file=sys.stderr)
-        return EXIT_FAILED
-    except (MemoryError, torch.OutOfMemoryError) as exc:
-        print(f"era train: {key}: out of memory on {device} ({type(exc).__name__}); try another device "
-              "or a smaller batch_size", file=sys.stderr)
+    except Exception as exc:
+        failure = classify_failure(exc)
+        if failure["status"] == ERROR:
+            raise   # not the network's fault: a bug keeps its traceback
+        print(f"era train: {key}: {_failure_line(failure, exc, device)}", file=sys.stderr)
         return EXIT_FAILED
     result = {"name": args.name or key, "key": key, "arch": arch, "depth": depth(arch), "params": record.params,
               "error": record.error, "error_kind": record.error_kind, "epochs": record.epochs, "seconds": record.seconds,
@@ -94,15 +95,21 @@ def _device(spec: str) -> torch.device:
     return device
 
 
+def _failure_line(failure: dict, exc: Exception, device) -> str:
+    """One line for a diverged or out-of-memory training, with what to try next."""
+    if failure["status"] == DIVERGED:
+        return f"{failure['message']}; try a smaller lr in evaluator.final"
+    return f"out of memory on {device} ({type(exc).__name__}); try another device or a smaller batch_size"
+
+
 def _write_json(path: Path, data: dict) -> None:
-    """Write atomically: a reader never sees half a file."""
+    """Write atomically (safe_write: fsync, then rename): a reader never sees half a file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".json.partial")
-        partial.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(partial, path)
-    except OSError as exc:
-        raise ConfigError(f"--out {path.parent}: cannot write {path.name}: {exc.strerror or exc}") from None
+        write_atomic(path, (json.dumps(data, indent=1) + "\n").encode())
+    except (OSError, WriteFailed) as exc:
+        error = exc.error if isinstance(exc, WriteFailed) else exc
+        raise ConfigError(f"--out {path.parent}: cannot write {path.name}: {error.strerror or error}") from None
 
 
 def _print_report(result: dict, dataset) -> None:

@@ -205,9 +205,10 @@ def evaluator_for(config: EvaluatorConfig, split_seed: int, device: str = "cpu")
     return _CACHE[key]
 
 
-def _failure(exc: BaseException) -> dict:
-    """Status and message for an exception; the traceback's frames are cleared so that the model and
-    activations they reference can be freed."""
+def classify_failure(exc: BaseException) -> dict:
+    """{"status": oom | diverged | error, "message": ...} for an exception, the one rule for every
+    training (the evaluator, era_deap/cli/train.py); the traceback's frames are cleared so that the
+    model and activations they reference can be freed."""
     if _is_oom(exc):
         status, message = R.OOM, f"{type(exc).__name__}: {exc}".strip()
     elif _is_diverged(exc):
@@ -216,6 +217,9 @@ def _failure(exc: BaseException) -> dict:
         status, message = R.ERROR, "".join(traceback.format_exception(exc))
     traceback.clear_frames(exc.__traceback__)
     return {"status": status, "message": message}
+
+
+_failure = classify_failure   # the evaluator's own name for it
 
 
 def _is_diverged(exc: BaseException) -> bool:
