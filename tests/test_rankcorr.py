@@ -2,6 +2,7 @@
 against scipy, the outputs, and resuming a study."""
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from scipy import stats
 
 from conftest import CONFIGS
 from era_deap.rankcorr import study as rankcorr
+from era_deap.rankcorr import workers
 from era_deap.rankcorr.run import run_study
 from era_deap.cli import main
 from era_deap.config import ConfigError
@@ -16,6 +18,8 @@ from era_deap.space.families import Network, genome_key, space_problems
 from era_deap.training.model import complexity
 from era_deap.rankcorr.tables import spearman_matrix
 from era_deap.space.space import SearchSpace, load_space
+from era_deap.search.runlock import RunLock
+from era_deap.training.result import EvalResult
 
 TINY = """\
 fidelities: [1, 2, 3]
@@ -192,3 +196,75 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
     edit("resnet8-w8-e2", lambda d: d.update(status="oom"))
     edit("resnet8-w16-e2", lambda d: d.update(status="diverged"))
     assert trained() == ["ResNet-14 w4 3", "ResNet-8 w4 1", "ResNet-8 w8 2"]
+
+
+class FakeExecutor:
+    """Answers each training at once (an oom for the widest network); interrupted at `interrupt_at` epochs."""
+    opened = []
+    interrupt_at = None
+
+    def __init__(self, evaluator_config, split_seed, workers):
+        self.config, self.split_seed, self.workers = evaluator_config, split_seed, workers
+        self.submitted, self.closed = [], False
+        FakeExecutor.opened.append(self)
+
+    @property
+    def capacity(self):
+        return self.workers
+
+    def submit(self, n, arch, seed):
+        self.submitted.append((n, arch, seed))
+
+    def next_event(self):
+        epochs = self.config.training.epochs
+        if epochs == self.interrupt_at:
+            raise KeyboardInterrupt
+        n, arch, seed = self.submitted.pop(0)
+        if arch["filters"] == 8:
+            return "done", n, EvalResult("oom", message="OutOfMemoryError: no room", seconds=0.25, worker="w1:cpu")
+        curve = [{"epoch": e + 1, "val_error": 20.0, "seconds": 0.5 * (e + 1)} for e in range(epochs)]
+        return "done", n, EvalResult("ok", error=20.0, seconds=9.0, params=123, curve=curve, worker="w0:cpu")
+
+    def close(self):
+        self.closed = True
+
+
+def test_trainings_run_on_the_executors_per_fidelity_and_ctrl_c_keeps_what_finished(tiny, monkeypatch):
+    config = rankcorr.load_rankcorr_config(tiny)
+    out = tiny.parent / "out"
+    monkeypatch.setattr(FakeExecutor, "opened", [])
+    monkeypatch.setattr(FakeExecutor, "interrupt_at", 2)
+    monkeypatch.setattr(workers, "make_executor", FakeExecutor)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(config, out, log=lambda line: None)
+    # Low fidelities first, one executor each with that fidelity's schedule; every executor closed.
+    assert [e.config.training.epochs for e in FakeExecutor.opened] == [1, 2]
+    assert all(e.closed for e in FakeExecutor.opened)
+    first = FakeExecutor.opened[0]
+    assert first.config.training == config.schedule(1) and first.config.dataset == config.dataset
+    assert first.split_seed == config.seed and first.workers == 2
+    # The fidelity that completed is saved (in today's format) and its outputs written; nothing of the next.
+    assert sorted(p.name for p in (out / "trainings").iterdir()) == [
+        "resnet14-w4-e1.json", "resnet8-w16-e1.json", "resnet8-w4-e1.json", "resnet8-w8-e1.json"]
+    assert (out / "rankcorr.md").is_file()
+    network = Network(8, 4)
+    ok = json.loads((out / "trainings" / "resnet8-w4-e1.json").read_text())
+    assert ok == {"network": "ResNet-8 w4", "depth": 8, "width": 4, "device": "cpu",
+                  "setup": json.loads(json.dumps(rankcorr.setup(config, network, 1))), "status": "ok",
+                  "accuracy": 80.0, "error": 20.0, "error_kind": "validation", "params": 123, "seconds": 0.5,
+                  "curve": [{"epoch": 1, "val_error": 20.0, "seconds": 0.5}]}
+    assert rankcorr.load_result(out, config, network, 1) == ok                 # reused on the next run
+    oom = json.loads((out / "trainings" / "resnet8-w16-e1.json").read_text())
+    assert {k: oom[k] for k in ("status", "accuracy", "message", "seconds")} == {
+        "status": "oom", "accuracy": None, "message": "OutOfMemoryError: no room", "seconds": 0.25}
+    assert rankcorr.load_result(out, config, Network(8, 16), 1) is None        # retried on the next run
+
+
+def test_a_study_directory_in_use_is_refused_in_one_line(tiny, capsys):
+    out = tiny.parent / "out"
+    out.mkdir()
+    with RunLock(out):
+        assert main(["rankcorr", str(tiny), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out} is in use by process {os.getpid()}" in err
+    assert "another `era rankcorr`" in err

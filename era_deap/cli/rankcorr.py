@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import yaml
 from ..errors import RunDirError
 from ..rankcorr.run import run_study
 from ..rankcorr.study import load_rankcorr_config
+from ..search.runlock import RunLock
 from ..search.safe_write import write_atomic
 
 
@@ -32,10 +32,14 @@ def run_rankcorr(args) -> int:
 
 @contextlib.contextmanager
 def _exclusive(out: Path):
-    """One study per output directory (the kernel drops the lock when the process dies)."""
-    with open(out / "lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunDirError(f"{out} is in use by another `era rankcorr`; wait for it or stop it") from None
+    """One study per output directory: the search's run lock (the kernel drops it when the process
+    dies, the pid in it names the owner). Its message names `era search`; this one is `era rankcorr`."""
+    lock = RunLock(out)
+    try:
+        lock.__enter__()
+    except RunDirError as exc:
+        raise RunDirError(str(exc).replace("`era search`", "`era rankcorr`")) from None
+    try:
         yield
+    finally:
+        lock.__exit__(None, None, None)

@@ -1,79 +1,67 @@
-"""The rank-correlation study's trainings, in `workers` processes (as the search's local executor does).
+"""The rank-correlation study's trainings, on the search's executors (era_deap/search/executors.py).
 
-Each worker loads the dataset once and trains one (network, fidelity) at a time; on CPU the cores
-are split between workers (one thread each on 2 cores: torch's threads oversubscribe badly when the
-cores are busy), on GPUs workers are spread round-robin. Ctrl-C reaches the main process only; it
-stops the workers and what finished is already saved.
+An executor's workers each hold one Evaluator (era_deap/training/evaluate.py), and the schedule is
+part of the evaluator's config, not of a task: so each fidelity gets its own executor, whose
+`training` is `config.schedule(epochs)`. Its worker processes (and their dataset) start anew per
+fidelity, and a fidelity's last trainings finish before the next fidelity starts; the largest
+networks go first, so that few workers wait for a long one at the end. The evaluator classifies
+failures (oom, diverged, error) and never raises. Ctrl-C reaches the main process only: closing the
+executor stops the workers, and what finished is already saved (era_deap/rankcorr/run.py).
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import signal
-import time
-import traceback
-
-_WORKER: dict = {}   # this worker process's config, device and (lazily) dataset
-
-
-def train_one(config, dataset, network, epochs: int, device) -> dict:
-    """Train `network` for `epochs`; its accuracy, or how it failed, as a JSON-ready dict."""
-    import torch
-    from .study import setup
-    from ..training.train import Diverged, train
-    spec = setup(config, network, epochs)
-    started = time.perf_counter()
-    result = {"network": network.name, "depth": network.depth, "width": network.width, "device": str(device),
-              "setup": spec}
-    try:
-        record = train(network.arch(), dataset, config.schedule(epochs), device=device, seed=spec["seed"])
-    except Diverged as exc:
-        failure = ("diverged", str(exc))
-    except (MemoryError, torch.OutOfMemoryError) as exc:
-        failure = ("oom", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    except Exception:  # noqa: BLE001 - one broken training must not end a day-long study
-        failure = ("error", traceback.format_exc())
-    else:
-        return {**result, "status": "ok", "accuracy": 100.0 - record.error, "error": record.error,
-                "error_kind": record.error_kind, "params": record.params, "seconds": record.seconds,
-                "curve": record.curve}
-    return {**result, "status": failure[0], "accuracy": None, "message": failure[1],
-            "seconds": time.perf_counter() - started}
-
-
-def _start_worker(config, devices, threads: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the main process decides what Ctrl-C means
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-    torch.set_num_threads(threads)
-    _WORKER.update(config=config, device=devices.get(), dataset=None)
-
-
-def _train_task(task):
-    network, epochs = task
-    if _WORKER["dataset"] is None:
-        from ..training.data import load_dataset
-        _WORKER["dataset"] = load_dataset(_WORKER["config"].dataset, _WORKER["config"].seed, _WORKER["device"])
-    return network, epochs, train_one(_WORKER["config"], _WORKER["dataset"], network, epochs, _WORKER["device"])
+from ..search.executors import make_executor
+from ..settings import EvaluatorConfig
+from ..space.architecture import complexity
+from ..training.result import EvalResult
+from .study import setup, training_seed
 
 
 def train_all(config, tasks: list):
-    """Yield (network, epochs, result) for every (network, epochs) task as it finishes."""
-    from ..search.executors import resolve_devices, threads_per_worker
-    devices = resolve_devices(config.device)
-    workers = max(1, min(config.workers, len(tasks)))
-    context = mp.get_context("spawn")   # fork is unsafe with torch threads and CUDA
-    queue = context.Queue()
-    for i in range(workers):
-        queue.put(devices[i % len(devices)])
-    threads = threads_per_worker(workers) if devices[0] == "cpu" else 1
-    pool = context.Pool(workers, _start_worker, (config, queue, threads))
+    """Yield (network, epochs, result dict) for every (network, epochs) task as it finishes, one
+    fidelity after the other in the order of `tasks` (low fidelities first)."""
+    for epochs in dict.fromkeys(e for _, e in tasks):
+        networks = sorted((n for n, e in tasks if e == epochs), key=lambda n: -complexity(n.arch())["macs"])
+        yield from _train_fidelity(config, epochs, networks)
+
+
+def evaluator_config(config, epochs: int, workers: int) -> EvaluatorConfig:
+    """The evaluator of one fidelity: the study's dataset and device, the fidelity's schedule."""
+    return EvaluatorConfig(objective="train", executor="local", workers=workers, device=config.device,
+                           dataset=config.dataset, training=config.schedule(epochs))
+
+
+def _train_fidelity(config, epochs: int, networks: list):
+    workers = min(config.workers, len(networks))
+    executor = make_executor(evaluator_config(config, epochs, workers), config.seed, workers)
+    waiting, running = list(enumerate(networks)), 0
     try:
-        yield from pool.imap_unordered(_train_task, tasks)
-    except BaseException:   # Ctrl-C, an error, or the caller stopped early: stop the workers now
-        pool.terminate()
-        raise
-    else:
-        pool.close()        # let the workers exit on their own (a terminate warns about their semaphores)
-    finally:
-        pool.join()
+        while waiting or running:
+            while waiting and running < executor.capacity:
+                n, network = waiting.pop(0)
+                executor.submit(n, network.arch(), training_seed(config.seed, network, epochs))
+                running += 1
+            kind, n, result = executor.next_event()
+            if kind != "done":   # a Dask executor's resubmission: still running
+                continue
+            running -= 1
+            yield networks[n], epochs, saved_result(config, networks[n], epochs, result)
+    finally:   # done, Ctrl-C, an error, or the caller stopped early: stop the workers
+        executor.close()
+
+
+def saved_result(config, network, epochs: int, result: EvalResult) -> dict:
+    """The JSON-ready dict saved for one training: its setup (what decides it), and its accuracy or
+    how it failed."""
+    saved = {"network": network.name, "depth": network.depth, "width": network.width,
+             "device": result.worker.split(":", 1)[-1],   # executors label results "<worker>:<device>"
+             "setup": setup(config, network, epochs)}
+    if not result.ok:
+        return {**saved, "status": result.status, "accuracy": None, "message": result.message,
+                "seconds": result.seconds}
+    last = result.curve[-1]
+    # The last epoch's time since the training started: the training's own wall time, without the
+    # dataset loading that a worker's first evaluation also counts.
+    return {**saved, "status": result.status, "accuracy": 100.0 - result.error, "error": result.error,
+            "error_kind": "test" if "test_error" in last else "validation", "params": result.params,
+            "seconds": last["seconds"], "curve": result.curve}
