@@ -204,3 +204,16 @@ def test_the_bench_profile_searches_the_shipped_table_at_thesis_hyperparameters(
     config = load_search_config(CONFIGS / "bench" / "regularized_evolution.yaml")
     assert config.budget == 200 and config.strategy.population_size == 50
     assert load_space(config.space).describe() == Table.load("digits-quick").space.describe()
+
+
+def test_a_run_on_a_table_keeps_simulated_time_the_recorded_training_seconds_summed(tmp_path):
+    path = built(tmp_path)
+    config = write_config(tmp_path, "random_search", objective="table", space=tmp_path / "space.yaml",
+                          evaluator={"table": str(path)}, budget=10)
+    result = run_search(load_search_config(config), tmp_path / "run")
+    clock, expected = 0.0, []
+    for row in rows(tmp_path / "run", drop=()):
+        clock += float(row["seconds"])
+        expected.append(pytest.approx(clock, abs=2e-3))
+    assert [float(r["elapsed"]) for r in rows(tmp_path / "run", drop=())] == expected
+    assert result["clock"] == "simulated" and result["elapsed"] == pytest.approx(clock, abs=2e-3)
