@@ -58,7 +58,7 @@ def run_build(config, out, *, progress: bool = False, command: str = "", log=pri
     """Build (or continue building) the table of `config` in `out`; returns the table's header."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with RunLock(out):
+    with RunLock(out, command="era bench build"):
         if (out / CONFIG).exists():
             check_resume_compatible(out / CONFIG, config)
         write_config(out / CONFIG, config, command)

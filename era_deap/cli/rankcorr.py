@@ -1,13 +1,11 @@
 """`era rankcorr CONFIG [--out DIR]`: the fidelity rank-correlation study (thesis §4.2)."""
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
 import yaml
 
-from ..errors import RunDirError
 from ..rankcorr.run import run_study
 from ..rankcorr.study import load_rankcorr_config
 from ..search.runlock import RunLock
@@ -23,23 +21,8 @@ def run_rankcorr(args) -> int:
     config = load_rankcorr_config(args.config)
     out = Path(args.out) if args.out else default_out(args.config)
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out):
+    with RunLock(out, command="era rankcorr"):
         write_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
         run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(out / "rankcorr.md")
     return 0
-
-
-@contextlib.contextmanager
-def _exclusive(out: Path):
-    """One study per output directory: the search's run lock (the kernel drops it when the process
-    dies, the pid in it names the owner). Its message names `era search`; this one is `era rankcorr`."""
-    lock = RunLock(out)
-    try:
-        lock.__enter__()
-    except RunDirError as exc:
-        raise RunDirError(str(exc).replace("`era search`", "`era rankcorr`")) from None
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)

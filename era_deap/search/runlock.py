@@ -1,4 +1,5 @@
-"""One search per run directory: an exclusive lock held for the life of the driver process.
+"""One process per run directory (a search, a benchmark build, a rank-correlation study): an exclusive
+lock held for the life of that process.
 
 `flock` is released by the kernel when the process dies, however it dies, so a lock left by a killed
 run never blocks a resume; the pid written in the file names the owner in the error message.
@@ -15,8 +16,9 @@ from ..errors import RunDirError
 
 
 class RunLock:
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, command: str = "era search"):
         self.path = Path(run_dir) / rundir.LOCK
+        self.command = command      # who holds such a lock, for the message
         self._file = None
 
     def __enter__(self):
@@ -27,7 +29,7 @@ class RunLock:
             self._file.seek(0)
             owner = self._file.read().strip() or "unknown"
             self._file.close()
-            raise RunDirError(f"{self.path.parent} is in use by process {owner} (another `era search`); "
+            raise RunDirError(f"{self.path.parent} is in use by process {owner} (another `{self.command}`); "
                               f"wait for it to finish or stop it first") from None
         self._file.seek(0)
         previous = self._file.read().strip()
