@@ -19,9 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from ..search import rundir
 from ..errors import RunDirError
+from ..search import rundir
+from ..search.records import RUNNING_FIELDS, RunningErrors
 from ..space.genome import GENES, to_arch
+from ..training.result import INTERRUPTED, OK
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
 SEARCH_NAMES = {
@@ -37,8 +39,6 @@ EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution
 # Standalone final-training dirs: final.json `name` (lower case, letters and digits only) -> label.
 BASELINE_NAMES = {"resnet110": "ResNet-110 (baseline)", "resnet110wide": "ResNet-110 wide"}
 
-OK = "ok"
-INTERRUPTED = "interrupted"  # never written by the driver; tolerated and ignored (retrained on resume)
 MAX_DEPTH = 3                # RUN_DIR may be a run, a search (seed-k/ below), a profile or runs/ itself
 INT_GENES = GENES[1:]
 
@@ -247,7 +247,7 @@ def read_evaluations(path: Path) -> tuple[list, list]:
             evaluation = _evaluation(row)
         except ValueError as exc:
             raise RunDirError(f"{path}:{number}: {exc}") from None
-        if evaluation.status == INTERRUPTED:
+        if evaluation.status == INTERRUPTED:   # never written by the driver; tolerated (retrained on resume)
             interrupted += 1
             continue
         rows.append(evaluation)
@@ -334,23 +334,16 @@ def best_evaluation(evaluations) -> Evaluation | None:
 
 def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
     """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
-    index, elapsed (s), best so far, mean of all successes, mean of the last `window` successes.
-    Values are None before the first success. Failed and cached rows do not enter the statistics (a
-    cached row repeats a network already counted), as in the driver's logbook."""
-    out = {k: [] for k in ("index", "elapsed", "best", "mean_all", "mean_last50")}
-    errors: list = []
-    best = total = None
+    index, elapsed (s), and the driver's logbook statistics (search/records.py's RunningErrors: best so
+    far, mean of all successes, mean of the last `window`), None before the first success."""
+    out = {k: [] for k in ("index", "elapsed", *RUNNING_FIELDS)}
+    running = RunningErrors(window)
     for e in evaluations:
-        if e.ok and not e.cached:
-            errors.append(e.error)
-            best = e.error if best is None else min(best, e.error)
-            total = (total or 0.0) + e.error
-        recent = errors[-window:]
+        running.add(e)
         out["index"].append(e.index)
         out["elapsed"].append(e.elapsed)
-        out["best"].append(best)
-        out["mean_all"].append(total / len(errors) if errors else None)
-        out["mean_last50"].append(sum(recent) / len(recent) if recent else None)
+        for name, value in running.values().items():
+            out[name].append(value)
     return out
 
 
@@ -365,7 +358,7 @@ def logbook_mismatches(run: Run, tolerance: float = 1e-6) -> list:
         n = at.get(record.get("index"))
         if n is None:
             continue   # e.g. the CSV lost its last row
-        for field_ in ("best", "mean_all", "mean_last50"):
+        for field_ in RUNNING_FIELDS:
             ours, theirs = curves[field_][n], record.get(field_)
             if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > tolerance):
                 problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")

@@ -8,6 +8,7 @@ import io
 import json
 import pickle
 import statistics
+from collections import deque
 from pathlib import Path
 
 from deap import tools
@@ -15,6 +16,39 @@ from deap import tools
 from . import rundir
 from ..space.genome import to_arch
 from .safe_write import write_atomic, writing
+
+RUNNING_FIELDS = ("best", "mean_all", "mean_last50")   # the logbook's columns that RunningErrors fills
+
+
+class RunningErrors:
+    """The running statistics of a search, one set per finished evaluation: best so far, mean of all and
+    mean of the last `window` errors (None before the first). Only successful, non-cached results count:
+    a failure has no error and a cached one repeats a network already counted. One home for the driver's
+    logbook (RunRecorder) and the report's figure 5 (report/runs_read.py's anytime_curves)."""
+
+    def __init__(self, window: int = rundir.RECENT_WINDOW):
+        self.errors: list[float] = []    # the counted errors in arrival order
+        self.recent: deque = deque(maxlen=window)
+        self.best: float | None = None
+        self._total = 0.0                # a running sum: a whole-run mean per evaluation stays O(1)
+
+    def add(self, result) -> bool:
+        """Count `result` (anything with ok, cached and error: an EvalResult, a row of evaluations.csv)
+        if it is a success that cost budget; True when it counted."""
+        if not result.ok or result.cached:
+            return False
+        self.errors.append(result.error)
+        self.recent.append(result.error)
+        self.best = result.error if self.best is None else min(self.best, result.error)
+        self._total += result.error
+        return True
+
+    def values(self) -> dict:
+        """RUNNING_FIELDS -> value now."""
+        if not self.errors:
+            return dict.fromkeys(RUNNING_FIELDS)
+        return {"best": self.best, "mean_all": self._total / len(self.errors),
+                "mean_last50": statistics.fmean(self.recent)}
 
 
 class RunRecorder:
@@ -26,7 +60,7 @@ class RunRecorder:
         self.logbook = tools.Logbook()
         self.logbook.header = rundir.LOGBOOK_FIELDS
         self.hall_of_fame = tools.HallOfFame(hall_of_fame_size)
-        self.errors: list[float] = []   # successful, non-cached evaluations in arrival order
+        self.running = RunningErrors()
         self.best_row: dict | None = None
         self._csv = None
 
@@ -48,20 +82,20 @@ class RunRecorder:
                "message": result.message.strip().splitlines()[-1][:300] if result.message else ""}
         self.rows.append(row)
         self._append_csv(row)
-        if result.ok and not result.cached:
-            self.errors.append(result.error)
+        if self.running.add(result):
             if self.best_row is None or result.error < float(self.best_row["error"]):
                 self.best_row = row
             individual.key = key  # kept by the hall of fame's copy
             self.hall_of_fame.update([individual])
         record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
-                  "cached": bool(result.cached),
-                  "best": min(self.errors) if self.errors else None,
-                  "mean_all": statistics.fmean(self.errors) if self.errors else None,
-                  "mean_last50": statistics.fmean(self.errors[-rundir.RECENT_WINDOW:]) if self.errors else None,
-                  **(extras or {})}
+                  "cached": bool(result.cached), **self.running.values(), **(extras or {})}
         self.logbook.record(**record)
         return record
+
+    @property
+    def errors(self) -> list[float]:
+        """Successful, non-cached errors in arrival order."""
+        return self.running.errors
 
     def _append_csv(self, row: dict | None) -> None:
         """Append a row (None: just make sure the file and its header exist). Rewritten from the journal
