@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.transforms import blended_transform_factory
-from scipy import stats
 
 from .runs_read import anytime_curves
+from .tables import mean_ci
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {
@@ -204,16 +204,11 @@ def _grid(series, against: str) -> list:
 # --- seeds ---------------------------------------------------------------------------------------
 
 def mean_band(columns, confidence: float = 0.95):
-    """Per point: mean, t-interval half-width and count over the values that are not None/nan.
-    `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
+    """Per point: mean, t-interval half-width (tables.mean_ci) and count over the values that are not
+    None/nan. `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
     data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
-    n = np.sum(~np.isnan(data), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, np.nansum(data, axis=0) / np.maximum(n, 1), np.nan)
-        spread = np.sqrt(np.nansum((data - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
-        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
-        half = np.where(n >= 2, t * spread / np.sqrt(np.maximum(n, 1)), np.nan)
-    return mean, half, n
+    mean, half = mean_ci(data.T, confidence)
+    return mean, half, np.sum(~np.isnan(data), axis=0)
 
 
 def step_at(xs, ys, grid, hold: bool = False) -> list:

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import csv
 import itertools
+import statistics
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from scipy import stats
 
+from ..space.architecture import cardinality
 from .runs_read import best_evaluation
 
 MISSING = "—"
@@ -75,14 +79,6 @@ def fmt_error(x) -> str:
 
 def fmt_sections(genes) -> str:
     return "[" + ",".join(str(g) for g in genes[1:5]) + "]"
-
-
-def cardinality(genes) -> int | None:
-    """filters / min(group_size, filters), as the model builds it (without importing torch)."""
-    filters, group = genes[5], genes[7]
-    if not (isinstance(filters, int) and isinstance(group, int)) or min(filters, group) < 1:
-        return None
-    return filters // min(group, filters)
 
 
 # --- best per search ------------------------------------------------------------------------------
@@ -160,12 +156,12 @@ def _gene_table(stem, title, searches) -> Table:
             rows.append({"search": s.label, "name": s.name, "kind": s.kind})
             columns.append([MISSING] * 7)
             continue
-        g = best.genes
+        g, groups = best.genes, cardinality(best.arch)   # a success: its genes passed arch_problem
         rows.append({"search": s.label, "name": s.name, "kind": s.kind, "key": best.key, "block": g[0],
                      "s1": g[1], "s2": g[2], "s3": g[3], "s4": g[4], "filters": g[5], "filter_update": g[6],
-                     "group_size": g[7], "cardinality": cardinality(g), "depth": best.depth,
+                     "group_size": g[7], "cardinality": groups, "depth": best.depth,
                      "params": best.params, "error": best.error})
-        columns.append([str(g[0]).capitalize(), fmt_sections(g), g[5], g[6], cardinality(g),
+        columns.append([str(g[0]).capitalize(), fmt_sections(g), g[5], g[6], groups,
                         MISSING if best.depth is None else best.depth, fmt_params(best.params)])
     parameters = ["Block type", "Sections", "Filters", "Filter update", "Cardinality", "Depth", "Weights"]
     body = [[p, *(c[i] for c in columns)] for i, p in enumerate(parameters)]
@@ -228,7 +224,7 @@ def rank_sum(searches) -> tuple[Table | None, str]:
         xa, xb = seed_bests(a), seed_bests(b)
         test = stats.mannwhitneyu(xa, xb, alternative="two-sided")
         rows.append({"search_a": a.label, "search_b": b.label, "n_a": len(xa), "n_b": len(xb),
-                     "median_a": float(_median(xa)), "median_b": float(_median(xb)),
+                     "median_a": float(statistics.median(xa)), "median_b": float(statistics.median(xb)),
                      "u_statistic": float(test.statistic), "p_value": float(test.pvalue)})
     for row, adjusted in zip(rows, holm([r["p_value"] for r in rows])):
         row["p_holm"] = adjusted
@@ -258,20 +254,20 @@ def holm(pvalues) -> list:
     return adjusted
 
 
-def _median(values):
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of the t confidence interval (nan half-width for fewer than two values)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    spread = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5
-    return mean, float(stats.t.ppf(0.5 + confidence / 2, n - 1) * spread / n ** 0.5)
+def mean_ci(values, confidence: float = 0.95):
+    """Mean and half-width of the Student-t confidence interval of the mean (`scipy.stats.t.interval`)
+    over the last axis of `values`, nan left out: a list gives two numbers, a points × samples array two
+    arrays (figure 5's band: plots.mean_band). The mean is nan with no value, the half-width with fewer
+    than two."""
+    data = np.asarray(values, dtype=float)
+    n = np.sum(~np.isnan(data), axis=-1)
+    with warnings.catch_warnings():   # empty and one-value slices give nan, as said above
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(data, axis=-1)
+        sem = np.nanstd(data, axis=-1, ddof=1) / np.sqrt(n)
+    # t.interval around 0 with scale 1 is ±t; times the standard error (possibly 0: all values equal)
+    _, t = stats.t.interval(confidence, np.maximum(n - 1, 1))
+    return mean, np.where(n >= 2, t * sem, np.nan)[()]
 
 
 def _mean_ci_text(values) -> str:
