@@ -1,4 +1,5 @@
 import random
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -88,8 +89,26 @@ def test_space_file_errors_name_file_gene_and_expectation(tmp_path):
         load_space(bad)
     text = (CONFIGS / "space.yaml").read_text().replace("[2, 4, 8, 16, 32, 64]", "[2, 4, 6]")
     bad.write_text(text)
-    with pytest.raises(ConfigError, match=r"genes.group_size: expected sizes dividing every filter count \(filters 6\), got 4"):
+    with pytest.raises(ConfigError, match=r"genes.group_size: expected a group size dividing filters \(6\), got 4"):
         load_space(bad)
+
+
+
+@pytest.mark.parametrize("gene, value", [("block", "wide"), ("s1", -1), ("s2", 0), ("filters", 0),
+                                         ("filter_update", 1.5), ("group_size", True)])
+def test_a_space_refuses_a_value_with_the_rule_the_evaluator_applies(gene, value):
+    # One home for what can be built (space/architecture.py): the space file's check and the
+    # evaluator's arch_problem explain a bad value alike.
+    from era_deap.space.architecture import arch_problem
+    from era_deap.space.genome import to_arch
+    genome = [DEFAULT_GENES[g][-1] for g in GENES]
+    genome[GENES.index(gene)] = value
+    problem = arch_problem(to_arch(genome))
+    assert problem.startswith(f"{gene}: expected ")
+    if gene == "block":   # a space names the set it expects
+        problem = f"block: expected values among basic, bottleneck, got {value!r}"
+    with pytest.raises(ConfigError, match=re.escape(f"genes.{problem}")):
+        SearchSpace(dict(DEFAULT_GENES, **{gene: [value]}))
 
 
 @settings(max_examples=200, deadline=None)

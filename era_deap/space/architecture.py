@@ -1,13 +1,64 @@
-"""Architecture arithmetic without tensors: the block plan of a genome, its depth, parameters and
-multiply-adds (as pycls counts them). `model.py` builds the network from the same plan; a test pins the
-two together. Importing this module does not import torch, so the driver and `era arch` stay light."""
+"""Architecture arithmetic without tensors: which genomes can be built at all (the rules every space
+and the evaluator apply), the block plan of a genome, its depth, parameters and multiply-adds (as pycls
+counts them). `model.py` builds the network from the same plan; a test pins the two together.
+Importing this module does not import torch, so the driver and `era arch` stay light."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .genome import GENES, SECTION_GENES, from_arch
+
 EXPANSION = {"basic": 1, "bottleneck": 4}
 LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3}
+BLOCKS = tuple(EXPANSION)
+ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
+# The least value of each ordinal gene. Only the first section may be empty: an empty later section
+# would leave filter_update and the section's stride nothing to act on (thesis §3.4).
+LEAST = {"s1": 0, "s2": 1, "s3": 1, "s4": 1, "filters": 1, "filter_update": 1, "group_size": 1}
 
+
+# --- what can be built ------------------------------------------------------------------------------
+
+def is_integer(value) -> bool:
+    """An int, not a bool (True == 1 in Python, but a gene must hold a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def value_problem(gene: str, value) -> str | None:
+    """What `gene` expects, when `value` is no value of it in any network; None when it may be.
+    Used on every value of a space file (space.py) and on each architecture evaluated (arch_problem)."""
+    if gene == "block":
+        return None if value in BLOCKS else f"one of {', '.join(BLOCKS)}"
+    least = LEAST[gene]
+    if is_integer(value) and value >= least:
+        return None
+    return f"an integer >= {least}" + (" (only the first section may be empty)" if gene in SECTION_GENES[1:] else "")
+
+
+def group_problem(filters: int, group_size: int) -> str | None:
+    """What group_size expects with these filters, or None: its size, clamped to filters, divides them."""
+    if filters % min(group_size, filters):
+        return f"a group size dividing filters ({filters})"
+    return None
+
+
+def arch_problem(arch) -> str | None:
+    """Why `arch` (a dict as genome.to_arch makes it) cannot be built, or None. Structure only: whether
+    it is in a run's space is the space's question (SearchSpace.problems)."""
+    if not isinstance(arch, dict) or set(arch) != set(ARCH_KEYS):
+        return f"expected a dict with keys {', '.join(ARCH_KEYS)}, got {arch!r}"
+    sections = arch["sections"]
+    if not isinstance(sections, (list, tuple)) or len(sections) != len(SECTION_GENES):
+        return f"sections: expected {len(SECTION_GENES)} block counts, got {sections!r}"
+    for gene, value in zip(GENES, from_arch(arch)):
+        expected = value_problem(gene, value)
+        if expected:
+            return f"{gene}: expected {expected}, got {value!r}"
+    expected = group_problem(arch["filters"], arch["group_size"])
+    return expected and f"group_size: expected {expected}, got {arch['group_size']}"
+
+
+# --- the network ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class BlockPlan:

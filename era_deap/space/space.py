@@ -1,4 +1,4 @@
-"""The ERA search space (thesis §3.4, DESIGN §3), declared in a YAML file.
+"""The ERA search space (thesis §3.4, docs/design.md §3), declared in a YAML file.
 
 Eight genes: `block` (categorical), the blocks per section `s1`..`s4`, `filters`, `filter_update`
 and `group_size` (ordinal). A group size larger than the filter count is clamped to it, so such
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ConfigError, read_yaml
-from .genome import GENES, SECTION_GENES, Individual, individual
+from .architecture import BLOCKS, group_problem, is_integer, value_problem
+from .genome import GENES, Individual, individual
 
-BLOCKS = ("basic", "bottleneck")
 # HyperMapper's local-search rule: genes with at most this many values are "small": every other value
 # is a neighbour; larger ordinal genes move at most NEIGHBOUR_STEPS positions either way.
 SMALL_GENE = 5
@@ -83,28 +83,23 @@ class SearchSpace:
                 fail(gene.name, "at least one value", list(gene.values))
             if len(set(gene.values)) != len(gene.values):
                 fail(gene.name, "distinct values", list(gene.values))
-        bad = [b for b in self["block"].values if b not in BLOCKS]
+        # Every value must be one that some network can have: architecture.py's rules, which the
+        # evaluator applies to each architecture too.
+        bad = [b for b in self["block"].values if value_problem("block", b)]
         if bad:
             fail("block", f"values among {', '.join(BLOCKS)}", bad[0])
         for name in GENES[1:]:
             for v in self[name].values:
-                if not isinstance(v, int) or isinstance(v, bool):
-                    fail(name, "integers", v)
+                expected = value_problem(name, v)
+                if expected:
+                    fail(name, expected, v)
             if list(self[name].values) != sorted(self[name].values):
                 fail(name, "values in increasing order (ordinal gene)", list(self[name].values))
-        if min(self["s1"].values) < 0:
-            fail("s1", "block counts >= 0", min(self["s1"].values))
-        for name in SECTION_GENES[1:]:
-            # Empty later sections would make filter_update and strides meaningless (thesis §3.4).
-            if min(self[name].values) < 1:
-                fail(name, "block counts >= 1 (only the first section may be empty)", min(self[name].values))
-        for name in ("filters", "filter_update", "group_size"):
-            if min(self[name].values) < 1:
-                fail(name, "positive integers", min(self[name].values))
         for f in self["filters"].values:
             for g in self["group_size"].values:
-                if f % min(g, f):
-                    fail("group_size", f"sizes dividing every filter count (filters {f})", g)
+                expected = group_problem(f, g)
+                if expected:
+                    fail("group_size", expected, g)
 
     def __getitem__(self, name: str) -> Gene:
         return self._by_name[name]
@@ -169,7 +164,7 @@ class SearchSpace:
     # --- neighbourhood and encoding -----------------------------------------------------------------
 
     def neighbours(self, genome) -> list:
-        """Canonical neighbours differing in one gene (HyperMapper rule, DESIGN §5), in gene order,
+        """Canonical neighbours differing in one gene (HyperMapper rule, docs/design.md §3), in gene order,
         without duplicates and without the genome itself."""
         own = self.key(genome)
         seen, result = {own}, []
@@ -224,7 +219,7 @@ def _gene_values(name: str, spec, where: str) -> list:
         return spec
     if isinstance(spec, dict) and set(spec) == {"min", "max"}:
         lo, hi = spec["min"], spec["max"]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+        if not all(is_integer(v) for v in (lo, hi)) or lo > hi:
             raise ConfigError(f"{where}: genes.{name}: expected integers min <= max, got {dict(spec)!r}")
         return list(range(lo, hi + 1))
     raise ConfigError(f"{where}: genes.{name}: expected a list of values or {{min: a, max: b}}, got {spec!r}")
@@ -235,7 +230,7 @@ def load_space(path=None) -> SearchSpace:
     return default_space() if path is None else SearchSpace.from_file(path)
 
 
-# The default space (DESIGN §3), the same as configs/space.yaml (a test keeps the two equal); it is
+# The default space (docs/design.md §3), the same as configs/space.yaml (a test keeps the two equal); it is
 # built in so that an installed package needs no file to know it.
 DEFAULT_GENES = {
     "block": ["basic", "bottleneck"],

@@ -25,12 +25,9 @@ import time
 import traceback
 
 from . import result as R
-from ..space.architecture import complexity
+from ..space.architecture import arch_problem, complexity
 from ..config import resolve_callable, to_mapping
 from ..settings import DatasetConfig, EvaluatorConfig
-
-ARCH_KEYS = ("block", "sections", "filters", "filter_update", "group_size")
-BLOCKS = ("basic", "bottleneck")
 
 
 def describe(config: DatasetConfig) -> tuple[tuple, int]:
@@ -45,25 +42,6 @@ def describe(config: DatasetConfig) -> tuple[tuple, int]:
 def load_objective(spec: str):
     """The callable named "package.module:function"; a ConfigError naming evaluator.objective otherwise."""
     return resolve_callable(spec, "evaluator.objective", "'train', 'table' or 'package.module:function'")
-
-
-def arch_problem(arch) -> str | None:
-    """Why `arch` cannot be built, or None. Checks structure only: the run's space is not known here."""
-    if not isinstance(arch, dict) or set(arch) != set(ARCH_KEYS):
-        return f"expected a dict with keys {', '.join(ARCH_KEYS)}, got {arch!r}"
-    if arch["block"] not in BLOCKS:
-        return f"block: expected one of {', '.join(BLOCKS)}, got {arch['block']!r}"
-    sections = arch["sections"]
-    if not isinstance(sections, (list, tuple)) or len(sections) != 4 or not all(_is_int(s) for s in sections):
-        return f"sections: expected four integers, got {sections!r}"
-    if sections[0] < 0 or min(sections[1:]) < 1:
-        return f"sections: expected >= 0 blocks in the first section and >= 1 in the others, got {list(sections)}"
-    for key in ("filters", "filter_update", "group_size"):
-        if not _is_int(arch[key]) or arch[key] < 1:
-            return f"{key}: expected a positive integer, got {arch[key]!r}"
-    if arch["filters"] % min(arch["group_size"], arch["filters"]):
-        return f"group_size: expected a size dividing filters ({arch['filters']}), got {arch['group_size']}"
-    return None
 
 
 class Evaluator:
