@@ -124,17 +124,22 @@ class EvolutionConfig:
     mutate: Union[str, OperatorSpec] = _operator("era_deap.operators:mut_uniform_reset", n_genes=1)
     mate: Union[str, OperatorSpec] = _operator("deap.tools:cxUniform", indpb=0.5)
 
-    def check(self, at):
+    def __post_init__(self):
+        # Complete when constructed, from a file (from_mapping) or in Python: defaults by kind, and an
+        # operator given by name alone becomes an OperatorSpec without arguments.
         if self.tournament_size is None:
             self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
+        for name in ("mutate", "mate"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, OperatorSpec(getattr(self, name)))
+
+    def check(self, at):
         if self.tournament_size > self.population_size:
             at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
         for name in ("mutate", "mate"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                setattr(self, name, OperatorSpec(value))
-                if ":" not in value:
-                    at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", value)
+            function = getattr(self, name).function
+            if ":" not in function:   # (a mapping's function was checked by OperatorSpec.check)
+                at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", function)
 
 
 @dataclass

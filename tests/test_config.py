@@ -4,7 +4,10 @@ import pytest
 
 from conftest import CONFIGS
 from era_deap.config import ConfigError
-from era_deap.settings import load_search_config
+from era_deap.search.driver import run_search
+from era_deap.settings import (STRATEGIES, EvaluatorConfig, EvolutionConfig, OperatorSpec, SearchConfig,
+                               load_search_config, search_config_from)
+from searchkit import SMALL
 
 GOOD = """\
 name: reg
@@ -97,6 +100,26 @@ def test_strategy_errors(tmp_path):
         load(tmp_path, "name: x\n")
     with pytest.raises(ConfigError, match=r"strategy.mutate: expected 'package.module:function'"):
         load(tmp_path, "name: x\nstrategy: {kind: evolution, mutate: mutate_it}\n")
+
+
+def test_a_strategy_config_built_in_python_is_complete():
+    assert EvolutionConfig(kind="evolution").tournament_size == 2
+    assert EvolutionConfig(kind="crossover_evolution").tournament_size == 3
+    given = EvolutionConfig(kind="evolution", mutate="era_deap.operators:mut_uniform_reset")
+    assert given.mutate == OperatorSpec("era_deap.operators:mut_uniform_reset")
+    assert isinstance(given.mate, OperatorSpec)
+    # the same object a file with the same keys gives
+    for kind in ("evolution", "crossover_evolution"):
+        loaded = search_config_from({"name": "x", "strategy": {"kind": kind}}).strategy
+        assert loaded == EvolutionConfig(kind=kind)
+
+
+@pytest.mark.parametrize("kind", STRATEGIES)
+def test_a_search_runs_with_a_config_built_in_python(tmp_path, kind):
+    config = SearchConfig(name=kind, strategy=STRATEGIES[kind](kind=kind, **SMALL[kind]), budget=12,
+                          evaluator=EvaluatorConfig(objective="era_deap.training.objectives:landscape", workers=0))
+    result = run_search(config, tmp_path / "run")
+    assert result["finished"] and result["trained"] == 12
 
 
 def test_missing_space_file_is_named(tmp_path):
