@@ -40,3 +40,21 @@ def run_info(args) -> int:
     for i, name in enumerate(names):
         print(("\n" if i else "") + describe_table(Table.load(name)))
     return 0
+
+
+def run_verify(args) -> int:
+    from ..bench.table import Table
+    from ..bench.verify import verify
+    table = Table.load(args.table)
+    print(f"era bench verify: {args.sample} networks of table {table.name}, retrained live "
+          f"(grouped as the build trained them, then one seed at a time as a search does); errors in % "
+          f"for seeds {table.seeds}")
+    result = verify(table, args.sample, seed=args.seed, device=args.device)
+    ident = "identical" if result["grouped_identical"] else f"max difference {result['grouped_max_abs_difference']:.2f} points"
+    print(f"grouped retraining vs table: {ident}")
+    print(f"one seed at a time vs table: mean |difference| {result['single_mean_abs_difference']:.2f} points "
+          f"(median {result['single_median_abs_difference']:.2f}); the table's own seed-to-seed std: median "
+          f"{result['seed_std_median']:.2f} points")
+    if result["spearman_means"] is not None:
+        print(f"Spearman between the table's and the one-by-one mean errors: {result['spearman_means']:.3f}")
+    return 0

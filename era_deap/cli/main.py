@@ -145,6 +145,12 @@ def build_parser() -> Parser:
     b = bench.add_parser("info", help="provenance and landscape of a table (default: every shipped table)")
     b.add_argument("table", nargs="?", metavar="TABLE", help="a shipped table's name or a table file")
     b.set_defaults(run="era_deap.cli.bench:run_info", parser=b)
+    b = bench.add_parser("verify", help="retrain a sample of a table's networks live and compare")
+    b.add_argument("table", metavar="TABLE", help="a shipped table's name, a table file or a build directory")
+    b.add_argument("--sample", type=_positive, default=10, help="networks to retrain (default 10)")
+    b.add_argument("--seed", type=int, default=0, help="which networks are sampled (default 0)")
+    b.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    b.set_defaults(run="era_deap.cli.bench:run_verify", parser=b)
 
     p = sub.add_parser("report", help="figures and tables from run directories")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")

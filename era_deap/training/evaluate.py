@@ -223,7 +223,3 @@ def _release_memory(device) -> None:
     torch = sys.modules.get("torch")
     if torch is not None and str(device).startswith("cuda") and torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
