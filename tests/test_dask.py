@@ -7,6 +7,7 @@ evaluations is tested for real without a GPU (they land on w1 only and train on 
 import collections
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -19,8 +20,9 @@ import pytest
 from conftest import CONFIGS
 from era_deap.search import rundir
 from era_deap.errors import ClusterError
-from era_deap.search.dask_executor import (DaskExecutor, cluster_slots, evaluate_on_worker, gpu_index, gpu_resources,
-                                    worker_config, worker_device)
+from era_deap.search import dask_executor
+from era_deap.search.dask_executor import (PLUGIN_NAME, DaskExecutor, EvaluatorsOnWorker, cluster_slots,
+                                           evaluate_on_worker, gpu_resources, worker_config, worker_device)
 from era_deap.training.result import EvalResult
 from era_deap.search.driver import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
@@ -122,6 +124,18 @@ def _journal(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / rundir.JOURNAL).read_text().splitlines() if line.strip()]
 
 
+def _asked_unanswered(run_dir: Path) -> list[int]:
+    """Evaluations asked and not answered yet, from the complete lines of a journal being written."""
+    records = []
+    for line in (run_dir / rundir.JOURNAL).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:   # the line being written
+            pass
+    answered = {r["n"] for r in records if r["type"] == "result"}
+    return [r["n"] for r in records if r["type"] == "ask" and r["n"] not in answered]
+
+
 def _assert_each_ask_answered_once(run_dir: Path, budget: int) -> list[dict]:
     records = _journal(run_dir)
     asks = [r["n"] for r in records if r["type"] == "ask"]
@@ -180,6 +194,8 @@ def test_interrupted_on_the_cluster_then_resumed_locally_is_the_same_search(clus
     process = start_era("search", config, "--out", out, "--no-progress", "--scheduler", cluster.address)
     try:
         wait_for_results(out, 2, process, timeout=120)
+        # Right after a result the driver may not have asked the next one yet: signal while one is in flight.
+        _until(lambda: _asked_unanswered(out), 60, "an evaluation in flight", 0.005)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     finally:
@@ -207,9 +223,9 @@ def test_digits_training_on_the_cluster_loads_the_dataset_once_per_worker(cluste
     assert all(r["status"] == "ok" and 0 <= float(r["error"]) <= 100 for r in table)
     assert all(r["worker"].startswith("tcp://127.0.0.1:") and " cpu " in r["worker"] for r in table)
 
-    def evaluators_of(config):
-        from era_deap.training.evaluate import _CACHE
-        return [(e._dataset is not None, e.device) for e in _CACHE.values() if e.config == config]
+    def evaluators_of(config, dask_worker):   # the worker plugin the search registered holds them
+        return [(e._dataset is not None, e.device) for e in dask_worker.plugins[PLUGIN_NAME].evaluators()
+                if e.config == config]
     evaluator = worker_config(load_search_config(config).evaluator)
     used = {r["worker"].split()[0] for r in table}
     per_worker = cluster.client.run(evaluators_of, evaluator, workers=sorted(used))
@@ -273,20 +289,37 @@ def _on(config, address):
 
 
 # --- without a cluster ----------------------------------------------------------------------------------
+class FakeCompletions:
+    """What DaskExecutor asks of distributed.as_completed: futures come out once done."""
+
+    def __init__(self):
+        self.ready = []
+
+    def add(self, future):
+        if future.status in ("finished", "error", "cancelled"):
+            self.ready.append(future)
+        else:
+            future.tracker = self
+
+    def has_ready(self):
+        return bool(self.ready)
+
+    def next_batch(self, block=True):
+        batch, self.ready = self.ready, []
+        return batch
+
 
 class FakeFuture:
     def __init__(self, key):
-        self.key, self.status, self.callbacks = key, "pending", []
+        self.key, self.status, self.tracker = key, "pending", None
         self._result = self._exception = None
-
-    def add_done_callback(self, callback):
-        self.callbacks.append(callback)
+        self.retried = 0
 
     def _done(self, status):
         self.status = status
-        callbacks, self.callbacks = self.callbacks, []
-        for callback in callbacks:
-            callback(self)
+        tracker, self.tracker = self.tracker, None
+        if tracker is not None:
+            tracker.ready.append(self)
 
     def finish(self, result):
         self._result = result
@@ -299,6 +332,10 @@ class FakeFuture:
     def cancel(self):
         self._done("cancelled")
 
+    def retry(self):
+        self.retried += 1
+        self.status, self._exception = "pending", None
+
     def result(self):
         return self._result
 
@@ -310,13 +347,20 @@ class FakeFuture:
 
 
 class FakeClient:
-    """What DaskExecutor asks of a client, recording submissions."""
+    """What DaskExecutor asks of a client, recording submissions and plugin registrations."""
 
-    def __init__(self, workers):
+    def __init__(self, workers, plugin_error=None):
         self._workers = workers
+        self._plugin_error = plugin_error
         self.submitted = []
         self.futures = {}
+        self.plugins = []
         self.closed = False
+
+    def register_plugin(self, plugin, name=None):
+        if self._plugin_error is not None:
+            raise self._plugin_error
+        self.plugins.append((plugin, name))
 
     def subscribe_topic(self, topic, handler):
         self.handler = handler
@@ -346,6 +390,11 @@ class FakeClient:
         self.closed = True
 
 
+@pytest.fixture
+def fake_completions(monkeypatch):
+    monkeypatch.setattr(dask_executor, "completions", lambda client: FakeCompletions())
+
+
 GPU_WORKERS = {"tcp://a:1": {"nthreads": 4, "resources": {"GPU": 1}},
                "tcp://b:1": {"nthreads": 1, "resources": {"GPU": 1}},
                "tcp://c:1": {"nthreads": 8, "resources": {}}}
@@ -359,9 +408,11 @@ def _evaluator(**changes) -> EvaluatorConfig:
     return config
 
 
-def test_gpu_training_submits_with_its_gpu_share():
+def test_gpu_training_submits_with_its_gpu_share(fake_completions):
     client = FakeClient(GPU_WORKERS)
     executor = DaskExecutor(_evaluator(device="cuda", gpu_share=0.25), 7, 0, client=client)
+    (plugin, name), = client.plugins                    # the workers' Evaluators live in this plugin
+    assert isinstance(plugin, EvaluatorsOnWorker) and name == PLUGIN_NAME and plugin.idempotent
     executor.submit(3, {"arch": 1}, 11)
     function, args, kwargs = client.submitted[0]
     assert function is evaluate_on_worker and args[1:] == (7, {"arch": 1}, 11)
@@ -373,7 +424,7 @@ def test_gpu_training_submits_with_its_gpu_share():
     assert client.closed
 
 
-def test_which_evaluations_ask_for_a_gpu():
+def test_which_evaluations_ask_for_a_gpu(fake_completions):
     assert gpu_resources(_evaluator(device="auto", gpu_share=0.5), cluster_has_gpu=True) == {"GPU": 0.5}
     assert gpu_resources(_evaluator(device="auto"), cluster_has_gpu=False) is None      # CPU-only cluster
     assert gpu_resources(_evaluator(device="cuda:1"), cluster_has_gpu=False) == {"GPU": 1.0}
@@ -385,11 +436,20 @@ def test_which_evaluations_ask_for_a_gpu():
     assert DaskExecutor(_evaluator(), 0, 3, client=FakeClient(CPU_WORKERS)).capacity == 3
 
 
-def test_cuda_on_a_cluster_without_gpu_workers_is_a_clear_error():
+def test_cuda_on_a_cluster_without_gpu_workers_is_a_clear_error(fake_completions):
     client = FakeClient(CPU_WORKERS)
     with pytest.raises(ClusterError, match=r"'cuda' asks for GPUs, but none of the 2 workers .* --resources GPU=1"):
         DaskExecutor(_evaluator(device="cuda"), 0, 0, client=client)
     assert client.closed
+
+
+def test_workers_that_cannot_load_the_plugin_are_one_line(fake_completions):
+    client = FakeClient(CPU_WORKERS, plugin_error=ModuleNotFoundError("No module named 'era_deap'\nTraceback ..."))
+    with pytest.raises(ClusterError) as raised:
+        DaskExecutor(_evaluator(), 0, 0, client=client)
+    message = str(raised.value)
+    assert "\n" not in message and "tcp://127.0.0.1:8786" in message and "No module named 'era_deap'" in message
+    assert "era-deap installed" in message and client.closed
 
 
 def test_worker_device_and_data_dir_rules(monkeypatch):
@@ -398,16 +458,22 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     import torch
     has_cuda = torch.cuda.is_available()
     assert worker_device(_evaluator(device="cpu")) == "cpu"
-    assert worker_device(_evaluator(device="auto")) == ("cuda:0" if has_cuda else "cpu")
     assert worker_device(_evaluator(objective="era_deap.training.objectives:landscape", device="cuda")) == "cpu"
     if not has_cuda:
+        assert worker_device(_evaluator(device="auto")) == "cpu"
         with pytest.raises(ClusterError, match="sees no CUDA GPU"):
             worker_device(_evaluator(device="cuda"))
+    # A worker process trains on the first GPU it sees, whatever its name; seeing several, it says so.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert worker_device(_evaluator(device="auto")) == worker_device(_evaluator(device="cuda:3")) == "cuda:0"
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    with pytest.warns(RuntimeWarning, match="sees 4 GPUs and trains on the first .*CUDA_VISIBLE_DEVICES"):
+        assert worker_device(_evaluator(device="auto")) == "cuda:0"
     monkeypatch.setenv("ERA_DEVICE", "cpu")
     assert worker_device(_evaluator(device="cuda")) == "cpu"
-    assert [gpu_index(name, 4) for name in ("gpubox-0", "gpubox-1", "gpubox-6", "gpubox", "tcp://1.2.3.4:5")] == \
-        [0, 1, 2, 0, 0]
-    assert gpu_index("gpubox-3", 1) == 0
+    monkeypatch.setenv("ERA_DEVICE", "cuda:2")
+    assert worker_device(_evaluator(device="auto")) == "cuda:2"
     config = _evaluator(workers=3)
     assert worker_config(config) == _evaluator(executor="local", workers=1)   # driver-side keys left out
     monkeypatch.setenv("ERA_DATA_DIR", "/data/on/this/worker")
@@ -428,19 +494,21 @@ def test_a_worker_reads_the_dataset_from_its_era_data_dir(monkeypatch, tmp_path)
 
 
 def test_a_worker_keeps_the_evaluators_of_its_last_runs_only(monkeypatch):
-    from era_deap.search import dask_executor
-    from era_deap.training import evaluate
-    monkeypatch.setattr(dask_executor, "_RECENT", collections.OrderedDict())
-    monkeypatch.setattr(evaluate, "_CACHE", {})
+    evaluators = EvaluatorsOnWorker(keep=4)
+    monkeypatch.setattr(dask_executor, "_THIS_PROCESS", evaluators)   # what the task uses outside a worker
     config = _evaluator(objective="era_deap.training.objectives:landscape")
-    first = [evaluate_on_worker(config, seed, ARCH, 0) for seed in range(dask_executor.KEEP_EVALUATORS)]
-    assert all(r.ok for r in first) and len(evaluate._CACHE) == dask_executor.KEEP_EVALUATORS
-    kept = evaluate.evaluator_for(worker_config(config), 1, "cpu")
+    first = [evaluate_on_worker(config, seed, ARCH, 0) for seed in range(4)]
+    assert all(r.ok for r in first) and len(evaluators.evaluators()) == 4
+    kept = evaluators.evaluator(worker_config(config), 1, "cpu")
     evaluate_on_worker(config, 1, ARCH, 0)                       # run 1 used again: now the most recent
     evaluate_on_worker(config, 99, ARCH, 0)                      # a new run: the least recent (0) goes
-    assert len(evaluate._CACHE) == dask_executor.KEEP_EVALUATORS
-    assert evaluate.evaluator_for(worker_config(config), 1, "cpu") is kept
-    assert {e.split_seed for e in evaluate._CACHE.values()} == {1, 2, 3, 99}
+    assert [e.split_seed for e in evaluators.evaluators()] == [2, 3, 1, 99]
+    assert evaluators.evaluator(worker_config(config), 1, "cpu") is kept
+    # Registered on a cluster the plugin travels by pickle: its setting, not its Evaluators or its lock.
+    copy = pickle.loads(pickle.dumps(evaluators))
+    assert copy.keep == 4 and copy.evaluators() == [] and evaluators.evaluators()
+    evaluators.teardown(worker=None)                             # the worker closes: its datasets go
+    assert evaluators.evaluators() == []
 
 
 def test_the_task_function_outside_a_worker_returns_a_result():
@@ -448,6 +516,23 @@ def test_the_task_function_outside_a_worker_returns_a_result():
     assert isinstance(result, EvalResult) and result.ok and result.worker.startswith("pid")
     broken = evaluate_on_worker(_evaluator(objective="no_such_module_here:f"), 0, {}, 0)
     assert broken.status == "error" and "no_such_module_here" in broken.message
+
+
+def test_a_tuple_of_seeds_is_one_result_per_seed_on_the_worker_and_through_the_executor(fake_completions):
+    landscape = _evaluator(objective="era_deap.training.objectives:landscape")
+    results = evaluate_on_worker(landscape, 0, ARCH, (0, 1, 2))
+    assert [r.ok for r in results] == [True] * 3 and all(r.worker.startswith("pid") for r in results)
+    broken = evaluate_on_worker(_evaluator(objective="no_such_module_here:f"), 0, ARCH, (0, 1))
+    assert [r.status for r in broken] == ["error", "error"]
+    executor, client, (key,) = _running()
+    executor.submit(1, ARCH, (0, 1))
+    seeds_key = client.submitted[-1][2]["key"]
+    assert client.submitted[-1][1][3] == (0, 1)
+    client.futures[seeds_key].finish([OK, OK])
+    assert executor.next_event() == ("done", 1, [OK, OK])
+    client.futures[key].finish([OK, OK])                             # a list for one seed: not what was asked
+    kind, n, result = executor.next_event()
+    assert (kind, n, result.status) == ("done", 0, "error") and "expected an EvalResult" in result.message
 
 
 OK = EvalResult("ok", error=12.5)
@@ -461,7 +546,7 @@ def _running(count=1):
     return executor, client, [client.submitted[n][2]["key"] for n in range(count)]
 
 
-def test_each_worker_loss_is_told_once_and_the_third_is_an_error():
+def test_each_worker_loss_is_told_once_and_the_third_is_an_error(fake_completions):
     executor, client, (key,) = _running()
     client.lose("tcp://c:1", running=[key, "someone-elses-task"])
     client.lose("tcp://c:1", running=[key])             # the same loss again (KilledWorker, say): not news
@@ -475,9 +560,10 @@ def test_each_worker_loss_is_told_once_and_the_third_is_an_error():
     kind, n, result = executor.next_event()
     assert (kind, n, result.status) == ("done", 0, "error") and "3 Dask workers died" in result.message
     assert client.futures[key].status == "cancelled" and not executor._tasks and executor._outbox == collections.deque()
+    assert len(client.submitted) == 1                   # Dask reran it itself each time
 
 
-def test_a_task_the_cluster_gave_up_on_is_submitted_again_and_a_stale_attempt_is_dropped():
+def test_a_task_the_cluster_gave_up_on_is_retried_and_told_once(fake_completions):
     from distributed.scheduler import KilledWorker
 
     class Worker:
@@ -487,28 +573,35 @@ def test_a_task_the_cluster_gave_up_on_is_submitted_again_and_a_stale_attempt_is
     client.futures[first].fail(KilledWorker(first, Worker(), 0))   # allowed-failures 0: the cluster gave up
     assert executor.next_event()[:2] == ("resubmitted", 0)
     client.futures[other].finish(OK)
-    assert executor.next_event() == ("done", 1, OK)                # submitted again on the way, silently
-    assert len(client.submitted) == 3
-    second = client.submitted[-1][2]["key"]
-    assert second.startswith("era-eval-0-1-") and client.submitted[-1][1] == client.submitted[0][1]
-    client.futures[first].status = "pending"
-    client.futures[first].finish(EvalResult("ok", error=99.0))     # the old attempt finishing after all: dropped
-    client.futures[second].finish(OK)
+    assert executor.next_event() == ("done", 1, OK)                # retried on the way, silently
+    assert client.futures[first].retried == 1 and len(client.submitted) == 2   # the same task, not a new one
+    client.futures[first].finish(OK)
     assert executor.next_event() == ("done", 0, OK)
-    assert not executor._tasks and executor._events.empty()
+    assert not executor._tasks and executor._losses.empty()
     # A KilledWorker whose loss the event did not announce is told once, too.
     executor.submit(5, {"arch": 5}, 5)
     key = client.submitted[-1][2]["key"]
     client.futures[key].fail(KilledWorker(key, Worker(), 0))
     assert executor.next_event()[:2] == ("resubmitted", 5)
     client.lose("tcp://c:1", running=[key])                          # late event of the same loss: not told
-    new_key = client.submitted[-1][2]["key"]
-    assert new_key.startswith("era-eval-5-1-")
-    client.futures[new_key].finish(OK)
+    assert client.futures[key].retried == 1
+    client.futures[key].finish(OK)
     assert executor.next_event() == ("done", 5, OK)
 
 
-def test_a_result_lost_before_it_was_fetched_is_told_and_awaited():
+def test_a_task_cancelled_by_someone_else_runs_again_and_its_old_future_is_dropped(fake_completions):
+    executor, client, (key,) = _running()
+    client.futures[key].cancel()
+    kind, n, reason = executor.next_event()
+    assert (kind, n) == ("resubmitted", 0) and "cancelled on the Dask cluster" in reason
+    new_key = client.submitted[-1][2]["key"]
+    assert new_key.startswith("era-eval-0-1-") and client.submitted[-1][1] == client.submitted[0][1]
+    executor._completed.add(client.futures[key])                     # the old one again: not an answer
+    client.futures[new_key].finish(OK)
+    assert executor.next_event() == ("done", 0, OK)
+
+
+def test_a_result_lost_before_it_was_fetched_is_told_and_awaited(fake_completions):
     executor, client, (key,) = _running()
     future = client.futures[key]
     future.finish(OK)
@@ -519,7 +612,7 @@ def test_a_result_lost_before_it_was_fetched_is_told_and_awaited():
     assert executor.next_event() == ("done", 0, OK)
 
 
-def test_task_errors_become_error_results_and_a_lost_scheduler_stops_the_search():
+def test_task_errors_become_error_results_and_a_lost_scheduler_stops_the_search(fake_completions):
     from era_deap.search.driver import SearchAborted
     executor, client, (first, second) = _running(2)
     client.futures[first].fail(ModuleNotFoundError("No module named 'era_deap'"))

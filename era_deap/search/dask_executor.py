@@ -9,57 +9,76 @@ Capacity (evaluations kept in flight): `evaluator.workers` when it is above 0 (`
 their GPU resource holds (`min(nthreads, GPU // gpu_share)`) when evaluations ask for GPUs, re-read
 every few seconds so that joining workers are used; never below 1.
 
-Worker loss: Dask reschedules the tasks of a worker that dies. The client subscribes to the
-scheduler's `remove-worker` events, which list the tasks that were on the lost worker; for each of our
-evaluations among them `next_event()` answers `("resubmitted", n, reason)` once, and the result of
-evaluation n is still answered exactly once, whichever attempt delivers it. If the cluster gives up on
-a task (`KilledWorker`: more losses than `distributed.scheduler.allowed-failures`) we submit it again
-under a new key. An evaluation whose workers died MAX_WORKER_LOSSES times is recorded as `error`
-(it is most likely what kills them: host memory, a crash); a worker that leaves on purpose (retired,
-closed) is told but not held against the evaluation. A finished result that died with its worker
-before the driver fetched it is computed again by Dask and told as resubmitted too. Results of stale
-attempts are dropped: each evaluation is answered once. Losing the scheduler itself stops the search
-(SearchAborted); `--resume` retrains what was in flight.
+Completions: the executor's futures are tracked with `distributed.as_completed`. Its iterator waits
+for futures only, and a worker loss (below) must be handled while nothing completes, so `next_event()`
+waits up to POLL_S at a time for a loss notice and then takes what has completed meanwhile.
+
+Worker loss: Dask itself runs the tasks of a worker that dies again on another worker, up to
+`distributed.scheduler.allowed-failures` times; past that the future errs with `KilledWorker` and the
+executor sends the same task back with `Future.retry()` (`retries=` does not cover this: it counts
+exceptions a task raises, not worker deaths). A future says nothing while Dask reruns it (it stays
+pending), and no documented API tells a client that a task it waits for was on a lost worker. So, to
+tell the driver, the client subscribes to the scheduler's `remove-worker` event (`subscribe_topic`)
+and reads the two task lists in it (`processing-tasks`, `lost-computed-tasks`): the one piece of the
+scheduler's internals kept. For each of our evaluations among them `next_event()` answers
+`("resubmitted", n, reason)` once, and the result of evaluation n is still answered exactly once,
+after it. An evaluation whose workers died MAX_WORKER_LOSSES times is recorded as `error` (it is most
+likely what kills them: host memory, a crash) and its task cancelled; a worker that leaves on purpose
+(retired, closed) is told but not held against the evaluation. A finished result that died with its
+worker before the driver fetched it is computed again by Dask and told as resubmitted too. Losing the
+scheduler itself stops the search (SearchAborted); `--resume` retrains what was in flight.
 
 Devices (decided on the worker, `worker_device`): a pluggable objective gets `cpu`. For training,
 `ERA_DEVICE` in the worker's environment wins; else `evaluator.device: cpu` -> cpu; `auto` -> the
-worker's first visible CUDA GPU (`cuda:0`; choose the GPU of a worker process with
-CUDA_VISIBLE_DEVICES), else cpu; `cuda` / `cuda:N` -> the same, but an `error` result on a worker
-without CUDA. Where a worker process sees several GPUs and is named NAME-k (`dask worker --name NAME
---nworkers N` names them so), it takes GPU k mod count instead of the first. Evaluations ask for
-`resources={"GPU": gpu_share}` when they train on a GPU: always for `cuda*`, for `auto` only when
-some worker offers a GPU resource when the search connects (on a CPU-only cluster `auto` means CPU
-instead of waiting forever for a GPU).
+worker process's first visible CUDA GPU (`cuda:0`), else cpu; `cuda` / `cuda:N` -> the same, but an
+`error` result on a worker without CUDA. Which GPU a worker process has is that worker's own
+configuration: `CUDA_VISIBLE_DEVICES` (or `ERA_DEVICE`) in the environment of its `dask worker`
+command, one command per GPU; a process that sees several GPUs trains on the first and warns. Worker
+resources decide where an evaluation runs: it asks for `resources={"GPU": gpu_share}` when it trains on
+a GPU: always for `cuda*`, for `auto` only when some worker offers a GPU resource when the search
+connects (on a CPU-only cluster `auto` means CPU instead of waiting forever for a GPU).
 
-Data and threads: each worker process builds one Evaluator per run (`evaluator_for`; those of the
-last KEEP_EVALUATORS runs are kept), so the dataset loads once per worker process and is reused, from `evaluator.dataset.data_dir` as the driver's config
-resolved it (the same absolute path must exist on every worker), or from `ERA_DATA_DIR` set in the
-worker's environment. Every Dask worker thread runs one evaluation with one torch thread (Dask's
-nanny already sets OMP_NUM_THREADS=1): `--nthreads` evaluations per worker process use `--nthreads`
-cores. `ERA_TORCH_THREADS=k` in the worker's environment gives each evaluation k threads instead
-(start such workers with `--nthreads 1`).
+Evaluators on the workers: the driver registers an EvaluatorsOnWorker with `Client.register_plugin`
+(idempotent: a later search on the cluster keeps the workers' instances and their loaded datasets).
+The task finds its worker's instance with `get_worker().plugins`; each keeps the Evaluators of the last
+KEEP_EVALUATORS runs it evaluated for, so the dataset loads once per worker process and run, from
+`evaluator.dataset.data_dir` as the driver's config resolved it (the same absolute path must exist on
+every worker), or from `ERA_DATA_DIR` set in the worker's environment. Every Dask worker thread runs
+one evaluation with one torch thread (Dask's nanny already sets OMP_NUM_THREADS=1): `--nthreads`
+evaluations per worker process use `--nthreads` cores. `ERA_TORCH_THREADS=k` in the worker's
+environment gives each evaluation k threads instead (start such workers with `--nthreads 1`).
+
+A submission's seed may be a tuple of seeds (a benchmark build): the Evaluator then returns a list of
+EvalResults, one per seed (era_deap/training/evaluate.py); the executor's own failures (a worker loss
+limit, a task that raised) answer one EvalResult for all of them, as era_deap/search/executors.py says.
 """
 from __future__ import annotations
 
 import collections
 import dataclasses
-import itertools
+import json
 import logging
 import math
 import os
 import queue
-import re
 import threading
 import time
 import traceback
 import uuid
+import warnings
 
+from distributed import WorkerPlugin
+
+from ..config import to_mapping
 from ..errors import ClusterError, SearchAborted
 from ..training.result import ERROR, EvalResult, label_worker
 
 MAX_WORKER_LOSSES = 3      # unexpected worker deaths under one evaluation before it is recorded as error
 CAPACITY_REFRESH_S = 2.0   # how often `capacity` re-reads the cluster (workers: 0)
+POLL_S = 0.05              # longest wait for a loss notice before next_event() looks at completions again
 EVENT_TOPIC = "all"        # the scheduler logs every remove-worker event under this topic too
+PLUGIN_NAME = "era-deap-evaluators"
+KEEP_EVALUATORS = 4        # runs whose Evaluators (and datasets) a worker process keeps
 
 
 # --- the driver's side ------------------------------------------------------------------------------
@@ -74,9 +93,15 @@ def connect(address: str):
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - refused, timed out, unknown host: all one message
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ClusterError(f"evaluator.executor: cannot reach the Dask scheduler at {address} ({reason}); "
+        raise ClusterError(f"evaluator.executor: cannot reach the Dask scheduler at {address} ({_first_line(exc)}); "
                           f"start it with `dask scheduler` or fix the address (--scheduler)") from None
+
+
+def completions(client):
+    """What tracks the executor's futures: `distributed.as_completed` on the client's event loop (the
+    client is not Dask's default client, whose loop as_completed would take otherwise)."""
+    from distributed import as_completed
+    return as_completed(loop=client.loop)
 
 
 def gpu_resources(config, cluster_has_gpu: bool) -> dict | None:
@@ -104,6 +129,10 @@ def _offers_gpu(workers: dict) -> bool:
     return any(info.get("resources", {}).get("GPU", 0) > 0 for info in workers.values())
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class DaskExecutor:
     """The executor interface of era_deap.search.executors on a Dask cluster (see the module docstring)."""
 
@@ -112,18 +141,18 @@ class DaskExecutor:
         self._config = evaluator_config
         self._split_seed = split_seed
         self._workers = workers
-        # (priority, order, message): worker losses the client has heard of come before results.
-        self._events: queue.PriorityQueue = queue.PriorityQueue()
-        self._order = itertools.count()
+        self._losses: queue.Queue = queue.Queue()   # remove-worker notices, put by the client's event loop
         self._outbox: collections.deque = collections.deque()
-        self._tasks: dict[int, dict] = {}           # n -> arch, seed, attempt, key, future, losses
-        self._keys: dict[str, int] = {}             # key of the current attempt -> n
+        self._tasks: dict[int, dict] = {}           # n -> arch, seed, attempt, future, losses
+        self._keys: dict[str, int] = {}             # key of n's current future -> n
         self._losses_seen: set = set()              # (key, worker): each loss counted once
         self._token = uuid.uuid4().hex[:8]
         self._closed = False
         self.client = client if client is not None else connect(self.address)
         try:
+            self._register_plugin()
             self.client.subscribe_topic(EVENT_TOPIC, self._on_cluster_event)
+            self._completed = completions(self.client)
             workers_now = self._cluster_workers()
             if (evaluator_config.objective == "train" and evaluator_config.device.startswith("cuda")
                     and workers_now and not _offers_gpu(workers_now)):
@@ -151,26 +180,25 @@ class DaskExecutor:
             self._capacity_at = time.monotonic()
         return self._capacity
 
-    def submit(self, n: int, arch: dict, seed: int) -> None:
-        self._tasks[n] = {"arch": arch, "seed": seed, "attempt": 0, "losses": 0, "key": None, "future": None}
+    def submit(self, n: int, arch: dict, seed) -> None:
+        """Evaluate `arch` with `seed`, or with each seed of a tuple (a benchmark build)."""
+        self._tasks[n] = {"arch": arch, "seed": seed, "attempt": 0, "losses": 0, "future": None}
         self._launch(n)
 
     def next_event(self):
         if not self._tasks and not self._outbox:
             raise RuntimeError("next_event() with nothing submitted")
         while not self._outbox:
-            try:
-                _, _, message = self._events.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
-            except queue.Empty:
+            self._take_losses()   # first: a loss is told before the result of the attempt that followed it
+            if self._completed.has_ready():
+                for future in self._completed.next_batch(block=False):
+                    self._on_completed(future)
                 continue
-            if message[0] == "lost":
-                self._on_lost(*message[1:])
-            else:
-                self._on_done(message[1])
+            try:
+                self._on_lost(*self._losses.get(timeout=POLL_S))  # a short wait keeps Ctrl-C responsive too
+            except queue.Empty:
+                pass
         return self._outbox.popleft()
-
-    def _put(self, priority: int, message: tuple) -> None:
-        self._events.put((priority, next(self._order), message))
 
     def close(self) -> None:
         if self._closed:
@@ -188,24 +216,38 @@ class DaskExecutor:
 
     # --- inside ------------------------------------------------------------------------------------
 
+    def _register_plugin(self) -> None:
+        try:
+            self.client.register_plugin(EvaluatorsOnWorker(), name=PLUGIN_NAME)
+        except Exception as exc:  # noqa: BLE001 - typically a worker without era-deap: one line, not a traceback
+            raise ClusterError(f"evaluator.executor: could not register era-deap's worker plugin on the Dask "
+                              f"cluster at {self.address} ({type(exc).__name__}: {_first_line(exc)}); every "
+                              f"worker needs era-deap installed, the same version as here") from None
+
     def _launch(self, n: int) -> None:
+        """Submit evaluation n as a new task (its first attempt, or one after a cancellation)."""
         task = self._tasks[n]
         key = f"era-eval-{n}-{task['attempt']}-{self._token}"
         future = self.client.submit(evaluate_on_worker, self._config, self._split_seed, task["arch"], task["seed"],
                                     key=key, pure=False, resources=self.resources)
-        task["key"], task["future"] = key, future
+        task["future"] = future
         self._keys[key] = n
-        self._when_done(key, future)
-
-    def _when_done(self, key: str, future) -> None:
-        future.add_done_callback(lambda _, key=key: self._put(1, ("done", key)))
+        self._completed.add(future)
 
     def _on_cluster_event(self, event) -> None:
         """Runs on the client's event loop: hand worker removals to the driver's thread."""
         _, message = event
         if isinstance(message, dict) and message.get("action") == "remove-worker":
-            self._put(0, ("lost", message.get("worker", "?"), set(message.get("processing-tasks") or ()),
-                          set(message.get("lost-computed-tasks") or ()), bool(message.get("expected"))))
+            self._losses.put((message.get("worker", "?"), set(message.get("processing-tasks") or ()),
+                              set(message.get("lost-computed-tasks") or ()), bool(message.get("expected"))))
+
+    def _take_losses(self) -> None:
+        while True:
+            try:
+                loss = self._losses.get_nowait()
+            except queue.Empty:
+                return
+            self._on_lost(*loss)
 
     def _on_lost(self, worker: str, running: set, computed: set, expected: bool) -> None:
         for key in sorted(running & set(self._keys), key=lambda k: self._keys[k]):
@@ -230,7 +272,7 @@ class DaskExecutor:
             future = task["future"]
             self._forget(n)
             try:
-                future.cancel()
+                future.cancel()   # else Dask would run it once more; as_completed still yields it: dropped
             except Exception:  # noqa: BLE001
                 pass
             self._outbox.append(("done", n, EvalResult(
@@ -243,21 +285,18 @@ class DaskExecutor:
                                                f"it runs again on another worker"))
         return True
 
-    def _on_done(self, key: str) -> None:
-        n = self._keys.get(key)
-        if n is None:
-            return  # a stale attempt, or one cancelled here: its evaluation is answered already
-        future = self._tasks[n]["future"]
+    def _on_completed(self, future) -> None:
+        n = self._keys.get(future.key)
+        if n is None or self._tasks[n]["future"] is not future:
+            return  # cancelled here: its evaluation is answered already
         status = future.status
         if status == "finished":
             try:
                 # Blocks only if the result's worker died meanwhile: Dask then computes it again.
-                result = future.result()
+                result = _checked(future.result(), self._tasks[n]["seed"])
             except Exception as exc:  # noqa: BLE001
                 self._check_scheduler()
                 result = EvalResult(ERROR, message=f"could not fetch the result from the Dask cluster: {exc!r}")
-            if not isinstance(result, EvalResult):
-                result = EvalResult(ERROR, message=f"the Dask task returned {result!r}, expected an EvalResult")
             self._forget(n)
             self._outbox.append(("done", n, result))
         elif status == "error":
@@ -265,10 +304,8 @@ class DaskExecutor:
         elif status == "cancelled":  # not by us
             self._check_scheduler()
             self._relaunch(n, f"evaluation {n} was cancelled on the Dask cluster; it runs again")
-        elif status == "lost":
-            self._relaunch(n, f"the Dask cluster lost evaluation {n}; it runs again")
-        else:  # pending again: its result was lost with a worker and is being computed again
-            self._when_done(key, future)
+        else:  # pending or lost again: its result was lost with a worker and is being computed again
+            self._completed.add(future)
 
     def _check_scheduler(self) -> None:
         if self.client.status != "running":
@@ -283,17 +320,27 @@ class DaskExecutor:
             # The cluster gave up on the task (allowed-failures); we decide with our own limit.
             # Its loss was told already (remove-worker event) or is told now.
             worker = getattr(exc.last_worker, "address", "?")
-            if self._count_loss(n, self._tasks[n]["key"], worker, expected=False):
-                self._relaunch(n, None)
+            if self._count_loss(n, future.key, worker, expected=False):
+                self._retry(n, future)
             return
         lines = traceback.format_exception(type(exc), exc, future.traceback())
         self._forget(n)
         self._outbox.append(("done", n, EvalResult(ERROR, message="the Dask task failed: " + "".join(lines))))
 
+    def _retry(self, n: int, future) -> None:
+        """Send the task of evaluation n back to the scheduler (Future.retry): same key, same future."""
+        try:
+            future.retry()
+        except Exception:  # noqa: BLE001 - a gone scheduler stops the search; else a new task will do
+            self._check_scheduler()
+            self._relaunch(n, None)
+            return
+        self._completed.add(future)
+
     def _relaunch(self, n: int, reason: str | None) -> None:
-        """Submit evaluation n again under a new key; `reason` set: tell the driver."""
+        """Submit evaluation n again as a new task (its future cannot come back); `reason` set: tell the driver."""
         task = self._tasks[n]
-        self._keys.pop(task["key"], None)
+        self._keys.pop(task["future"].key, None)
         task["attempt"] += 1
         self._launch(n)
         if reason:
@@ -301,7 +348,7 @@ class DaskExecutor:
 
     def _forget(self, n: int) -> None:
         task = self._tasks.pop(n)
-        self._keys.pop(task["key"], None)
+        self._keys.pop(task["future"].key, None)
         task["future"] = None
 
     def _cluster_workers(self) -> dict:
@@ -324,16 +371,91 @@ class DaskExecutor:
             quiet.setLevel(level)
 
 
+def _checked(result, seed):
+    """The task's result if it has the shape the driver expects for `seed`, else an error result."""
+    if isinstance(seed, (tuple, list)):
+        if (isinstance(result, list) and len(result) == len(seed)
+                and all(isinstance(one, EvalResult) for one in result)):
+            return result
+        expected = f"a list of {len(seed)} EvalResults"
+    elif isinstance(result, EvalResult):
+        return result
+    else:
+        expected = "an EvalResult"
+    return EvalResult(ERROR, message=f"the Dask task returned {result!r}, expected {expected}")
+
+
 # --- the worker's side ------------------------------------------------------------------------------
 
-_SETUP = threading.Lock()
-_THREADS_SET = False
-_RECENT: collections.OrderedDict = collections.OrderedDict()   # id -> Evaluator, the last used last
-KEEP_EVALUATORS = 4
+class EvaluatorsOnWorker(WorkerPlugin):
+    """The Evaluators of one Dask worker process: those of the KEEP_EVALUATORS runs used last, so that a
+    long-lived worker serving run after run loads each run's dataset once and does not hoard them.
+    Registered by the driver (`Client.register_plugin`); a task finds it with `worker_evaluators`."""
+
+    name = PLUGIN_NAME
+    idempotent = True   # a later search on the same cluster keeps this instance and its loaded datasets
+
+    def __init__(self, keep: int = KEEP_EVALUATORS):
+        self.keep = keep
+        self._evaluators: collections.OrderedDict = collections.OrderedDict()  # key -> Evaluator, last used last
+        self._lock = threading.Lock()
+        self._torch_threads_set = False
+
+    # Sent to the workers by pickle: the settings travel, the lock and the Evaluators do not.
+    def __getstate__(self) -> dict:
+        return {"keep": self.keep}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["keep"])
+
+    def teardown(self, worker) -> None:
+        self._evaluators.clear()   # the worker closes, or the plugin is removed: let the datasets go
+
+    def evaluators(self) -> list:
+        """The Evaluators kept now, the least recently used first."""
+        return list(self._evaluators.values())
+
+    def evaluator(self, config, split_seed: int, device: str):
+        """The Evaluator for these arguments, its dataset loaded (a load error is left for the
+        evaluation to report). Threads of one worker share it: the lock makes the dataset load once."""
+        from ..training.evaluate import Evaluator
+        key = (json.dumps(to_mapping(config), sort_keys=True, default=str), split_seed, str(device))
+        with self._lock:
+            if config.objective == "train":
+                self._set_torch_threads()
+            evaluator = self._evaluators.pop(key, None)
+            if evaluator is None:
+                evaluator = Evaluator(config, split_seed, device)
+            self._evaluators[key] = evaluator
+            while len(self._evaluators) > self.keep:
+                self._evaluators.popitem(last=False)  # freed once no evaluation of it is running any more
+            try:
+                evaluator.prepare()
+            except Exception:  # noqa: BLE001 - the evaluation reports it as its error
+                pass
+        return evaluator
+
+    def _set_torch_threads(self) -> None:
+        if self._torch_threads_set:
+            return
+        import torch
+        torch.set_num_threads(max(1, int(os.environ.get("ERA_TORCH_THREADS", "1"))))
+        self._torch_threads_set = True
+
+
+# Outside a Dask worker (the task function called directly), or on a worker without the plugin (one
+# that joined while it was being registered, say), evaluations use this process's own instance.
+_THIS_PROCESS = EvaluatorsOnWorker()
+
+
+def worker_evaluators(worker) -> EvaluatorsOnWorker:
+    """The EvaluatorsOnWorker of `worker` (a Dask worker, or None outside one), else this process's own."""
+    plugin = worker.plugins.get(PLUGIN_NAME) if worker is not None else None
+    return plugin if isinstance(plugin, EvaluatorsOnWorker) else _THIS_PROCESS
 
 
 def worker_device(config) -> str:
-    """The device an evaluation trains on, on this worker (rule in the module docstring)."""
+    """The device an evaluation trains on, on this worker process (rule in the module docstring)."""
     if config.objective != "train":
         return "cpu"
     forced = os.environ.get("ERA_DEVICE")
@@ -343,18 +465,16 @@ def worker_device(config) -> str:
         return "cpu"
     import torch
     if torch.cuda.is_available():
-        return f"cuda:{gpu_index(_worker_name(), torch.cuda.device_count())}"
+        count = torch.cuda.device_count()
+        if count > 1:  # printed once per process (the warnings module's default)
+            warnings.warn(f"this Dask worker process sees {count} GPUs and trains on the first (cuda:0); give "
+                          f"each worker process its own GPU with CUDA_VISIBLE_DEVICES (one `dask worker` command "
+                          f"per GPU) or ERA_DEVICE (docs/cluster.md)", RuntimeWarning, stacklevel=2)
+        return "cuda:0"
     if config.device == "auto":
         return "cpu"
     raise ClusterError(f"evaluator.device is {config.device!r}, but this Dask worker sees no CUDA GPU; start "
                       f"workers with --resources GPU=... only where a GPU is, or set ERA_DEVICE")
-
-
-def gpu_index(worker_name: str, count: int) -> int:
-    """The GPU of a worker process among `count` visible ones: k mod count for a worker named NAME-k
-    (`dask worker --name NAME --nworkers N` names its processes NAME-0 .. NAME-(N-1)), else 0."""
-    match = re.search(r"-(\d+)$", str(worker_name))
-    return int(match.group(1)) % count if match and count > 1 else 0
 
 
 def worker_config(config):
@@ -368,60 +488,28 @@ def worker_config(config):
     return dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, data_dir=data_dir))
 
 
-def _evaluator(config, split_seed: int, device: str):
-    """This process's Evaluator for a run (evaluator_for), keeping those of the KEEP_EVALUATORS runs
-    used last: a long-lived worker serving run after run does not hoard their datasets."""
-    from ..training import evaluate
-    current = evaluate.evaluator_for(config, split_seed, device)
-    _RECENT[id(current)] = current
-    _RECENT.move_to_end(id(current))
-    while len(_RECENT) > KEEP_EVALUATORS:
-        _, old = _RECENT.popitem(last=False)
-        for key in [k for k, v in evaluate._CACHE.items() if v is old]:
-            del evaluate._CACHE[key]  # freed once no evaluation of it is running any more
-    return current
-
-
-def _set_threads(config) -> None:
-    global _THREADS_SET
-    if _THREADS_SET or config.objective != "train":
-        return
-    import torch
-    torch.set_num_threads(max(1, int(os.environ.get("ERA_TORCH_THREADS", "1"))))
-    _THREADS_SET = True
-
-
-def _worker_name() -> str:
+def _current_worker():
+    """The Dask worker running this task (`get_worker()`), or None outside one."""
+    from distributed import get_worker
     try:
-        from distributed import get_worker
-        return str(get_worker().name)
-    except (ImportError, ValueError):
-        return f"pid{os.getpid()}"
+        return get_worker()
+    except ValueError:
+        return None
 
 
-def _worker_address() -> str:
-    try:
-        from distributed import get_worker
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return f"pid{os.getpid()}"
-
-
-def evaluate_on_worker(config, split_seed: int, arch: dict, seed: int) -> EvalResult:
-    """The Dask task: evaluate one architecture with this worker process's cached Evaluator."""
-    name = _worker_address()
+def evaluate_on_worker(config, split_seed: int, arch: dict, seed):
+    """The Dask task: evaluate one architecture with this worker process's Evaluator. `seed` may be a
+    tuple of seeds: then a list of EvalResults, one per seed."""
+    worker = _current_worker()
+    name = str(worker.address) if worker is not None else f"pid{os.getpid()}"
     try:
         device = worker_device(config)
-        config = worker_config(config)
-        with _SETUP:  # threads of one worker share the Evaluator: load its dataset once
-            _set_threads(config)
-            evaluate = _evaluator(config, split_seed, device)
-            try:
-                evaluate.prepare()
-            except Exception:  # noqa: BLE001 - the evaluation below reports it as its error
-                pass
+        evaluate = worker_evaluators(worker).evaluator(worker_config(config), split_seed, device)
     except Exception as exc:  # noqa: BLE001 - an objective that does not import, no GPU, ...
-        return EvalResult(ERROR, message=f"Dask worker {name}: {type(exc).__name__}: {exc}", worker=name)
+        failed = f"Dask worker {name}: {type(exc).__name__}: {exc}"
+        if isinstance(seed, (tuple, list)):
+            return [EvalResult(ERROR, message=failed, worker=name) for _ in seed]
+        return EvalResult(ERROR, message=failed, worker=name)
     result = evaluate(arch, seed)
     label_worker(result, f"{name} {device} pid{os.getpid()}")
     return result
