@@ -35,7 +35,7 @@ class BayesianOptimization(Strategy):
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)
-        self.sampler = UniqueSampler(space)
+        self.sampler = UniqueSampler(space, config.sampling)
         self.arrays = SpaceArrays(space)
         self.surrogate = Surrogate(fit_steps=config.fit_steps)
         self.rows: dict[str, np.ndarray] = {}      # key -> gene positions, every asked network

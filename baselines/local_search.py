@@ -1,6 +1,6 @@
 """Multi-start best-improvement local search (thesis A.2.2, HyperMapper), on the ask/tell interface.
 
-1. Random phase: `random_samples` networks drawn uniformly (without replacement).
+1. Random phase: `random_samples` networks drawn at random (`strategy.sampling`, without replacement).
 2. Walks: from each of the `starts` best random samples in turn, best first, a best-improvement walk:
    evaluate every neighbour of the current point (`space.neighbours`, the HyperMapper rule), move to
    the best one if it beats the current point, else stop there (a local optimum).
@@ -41,7 +41,7 @@ class LocalSearch(Strategy):
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)
-        self.sampler = UniqueSampler(space)
+        self.sampler = UniqueSampler(space, config.sampling)
         self.genomes: dict[str, list] = {}       # key -> canonical genes, for every asked network
         self.errors: dict[str, float | None] = {}  # key -> error of a told network (None: failed)
         self.told: list[str] = []                # keys in tell order (deterministic tie-breaking)

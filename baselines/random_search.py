@@ -1,4 +1,4 @@
-"""Random search (thesis §3.5 baseline): networks drawn uniformly from the canonical space, each once."""
+"""Random search (thesis §3.5 baseline): networks drawn at random (`strategy.sampling`), each once."""
 from __future__ import annotations
 
 from era_deap.search.strategy import Strategy
@@ -7,13 +7,13 @@ from .sampling import UniqueSampler
 
 
 class RandomSearch(Strategy):
-    """Uniform sampling of the unique networks without replacement; results are not used."""
+    """Draws without replacement (uniform configurations or uniform networks); results are not used."""
 
     kind = "random_search"
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)
-        self.sampler = UniqueSampler(space)
+        self.sampler = UniqueSampler(space, config.sampling)
 
     def ask(self):
         return self.sampler.draw(self.rng)

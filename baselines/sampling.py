@@ -1,9 +1,11 @@
-"""Uniform draws of canonical genomes that a strategy has not proposed yet, for spaces of any size.
+"""Random draws of canonical genomes that a strategy has not proposed yet, for spaces of any size:
+uniform configurations canonicalised (`sampling: configurations`) or uniform networks (`networks`).
 
 All three baselines propose each network at most once. In the real space (10.6 M networks) rejection
 sampling almost never rejects; in the tiny spaces of tests and the quick profile most of the space may
-already be used, so after a few rejections the sampler lists what is left and draws from that, and it
-raises `SearchExhausted` when nothing is left instead of looping forever.
+already be used, so after a few rejections the sampler lists what is left and draws from that (then
+uniformly over the networks left), and it raises `SearchExhausted` when nothing is left instead of
+looping forever.
 """
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ MAX_REJECTIONS = 64
 class UniqueSampler:
     """Remembers which canonical genomes are used (by `space.key`) and draws unused ones uniformly."""
 
-    def __init__(self, space):
-        self.space = space
+    def __init__(self, space, sampling: str = "configurations"):
+        self.space, self.sampling = space, sampling
         self._used: set[str] = set()   # membership only: never iterated (hash order would leak in)
         self._all: list | None = None  # every canonical genome, listed once, when first needed
 
@@ -56,7 +58,7 @@ class UniqueSampler:
             return [g for g in self._remaining() if self.space.key(g) not in exclude]
         chosen, keys, rejections = [], set(), 0
         while len(chosen) < n:
-            genome = self.space.sample_unique(rng)
+            genome = self.space.draw(rng, self.sampling)
             key = self.space.key(genome)
             if key in self._used or key in keys or key in exclude:
                 rejections += 1

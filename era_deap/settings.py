@@ -115,9 +115,19 @@ def _operator(function: str, **kwargs):
 
 
 @dataclass
-class EvolutionConfig:
-    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
+class StrategyConfig:
+    """What every strategy has. `sampling` is the distribution of every random draw (the evolutions'
+    initial population, random search, local search's random phase, BO's initial points):
+    `configurations`, each gene uniform as the thesis and HyperMapper sample (a network whose group
+    size is clamped stands for several configurations and is drawn more often), or `networks`, uniform
+    over the unique networks."""
     kind: str
+    sampling: Literal["configurations", "networks"] = "configurations"
+
+
+@dataclass
+class EvolutionConfig(StrategyConfig):
+    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
     population_size: int = bounded(50, min=2)
     tournament_size: Optional[int] = bounded(None, min=2)   # None: 2, or 3 for crossover_evolution
     max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
@@ -143,13 +153,12 @@ class EvolutionConfig:
 
 
 @dataclass
-class RandomSearchConfig:
-    kind: str
+class RandomSearchConfig(StrategyConfig):
+    pass
 
 
 @dataclass
-class LocalSearchConfig:
-    kind: str
+class LocalSearchConfig(StrategyConfig):
     random_samples: int = bounded(50, min=1)  # thesis A.2.2 (HyperMapper default 10,000)
     starts: int = bounded(10, min=1)          # best-improvement searches from the best samples
 
@@ -159,8 +168,7 @@ class LocalSearchConfig:
 
 
 @dataclass
-class BayesianConfig:
-    kind: str
+class BayesianConfig(StrategyConfig):
     initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
     random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
     local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates

@@ -99,14 +99,20 @@ def test_failures_count_but_are_never_the_best(kind):
 
 # --- random search ----------------------------------------------------------------------------------
 
-def test_random_search_is_uniform_over_unique_networks():
-    # The 160 networks of TINY, each drawn first equally often over many seeds (no clamping bias).
+@pytest.mark.parametrize("sampling", ["networks", "configurations"])
+def test_random_search_draws_by_its_sampling(sampling):
+    # The 160 networks of TINY, each drawn first over many seeds: equally often (`networks`), or in
+    # proportion to the configurations that make it (`configurations`: a clamped group size counts
+    # for each group size it stands for).
     counts = {}
     for seed in range(3200):
-        key = TINY.key(strategy("random_search", seed=seed, space=TINY).ask())
+        key = TINY.key(strategy("random_search", seed=seed, space=TINY, sampling=sampling).ask())
         counts[key] = counts.get(key, 0) + 1
     assert len(counts) == 160
-    chi2 = sum((c - 20) ** 2 / 20 for c in counts.values())
+    share = {TINY.key(g): (TINY._class_size(g) if sampling == "configurations" else 1) for g in TINY.unique_genomes()}
+    total = sum(share.values())
+    expected = {k: 3200 * v / total for k, v in share.items()}
+    chi2 = sum((counts[k] - e) ** 2 / e for k, e in expected.items())
     assert chi2 < 230  # 159 degrees of freedom: p ~ 0.0002 at 230
 
 

@@ -336,3 +336,19 @@ def test_confidence_band_is_scipys_t_interval_over_the_seeds_present():
     # a seed that stopped counts no further, unless it finished and holds its final value
     assert step_at([1, 3], [10.0, 8.0], [0, 1, 2, 3, 4]) == [None, 10.0, 10.0, 8.0, None]
     assert step_at([1, 3], [10.0, 8.0], [4], hold=True) == [8.0]
+
+
+def test_report_reads_run_directories_written_by_era_deap_0_1(tmp_path):
+    # Written before the package was grouped by stage (tests/fixtures/runs_v0_1): the report, the
+    # pickled logbook and hall of fame still load.
+    import pickle
+    from conftest import ROOT
+    runs = ROOT / "tests" / "fixtures" / "runs_v0_1"
+    assert main(["report", str(runs), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "random_search" in page.lower() and "regularized" in page.lower()
+    for run in ("random_search", "regularized_evolution"):
+        logbook = pickle.loads((runs / run / "logbook.pkl").read_bytes())
+        assert len(logbook) == 12 and logbook[-1]["best"] is not None
+        hall = pickle.loads((runs / run / "hall_of_fame.pkl").read_bytes())
+        assert len(hall) == 10 and hall[0].fitness.values[0] == logbook[-1]["best"]

@@ -219,3 +219,29 @@ def test_cli_overrides_and_default_run_dir(tmp_path, monkeypatch):
     assert s["budget"] == 7 and s["seed"] == 3
     bad = era("search", config, "--scheduler", "nowhere", check=False)
     assert bad.returncode == 2 and "--scheduler: expected 'local' or a Dask scheduler address" in bad.stderr
+
+
+def test_a_random_search_saved_by_0_1_resumes_only_with_the_sampling_it_used(tmp_path):
+    # era-deap 0.1 drew random search's networks uniformly over networks; `strategy.sampling` now
+    # defaults to configurations for every strategy. Resuming such a run says which key to set.
+    import shutil
+    from conftest import CONFIGS, ROOT
+    run = tmp_path / "random_search"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "runs_v0_1" / "random_search", run)
+    space = str(CONFIGS / "quick" / "space.yaml")
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["space"] = space   # the fixture was written in another checkout
+    saved["evaluator"]["dataset"]["data_dir"] = str(tmp_path / "data")
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    config = {"name": "random_search", "space": space, "seed": 0, "budget": 14,
+              "strategy": {"kind": "random_search"},
+              "evaluator": {"objective": "era_deap.objectives:noisy_landscape", "workers": 0,
+                            "dataset": {"data_dir": str(tmp_path / "data")}}}
+    (tmp_path / "rs.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(RunDirError, match=r"strategy.sampling: \(absent\) -> 'configurations'"):
+        run_search(load_search_config(tmp_path / "rs.yaml"), run, resume=True)
+    config["strategy"]["sampling"] = "networks"
+    (tmp_path / "rs.yaml").write_text(yaml.safe_dump(config))
+    before = rows(run)
+    result = run_search(load_search_config(tmp_path / "rs.yaml"), run, resume=True)
+    assert result["trained"] == 14 and rows(run)[:12] == before

@@ -66,7 +66,7 @@ class Evolution(Strategy):
 
     def _random_genome(self):
         for _ in range(1000):
-            genome = self.space.canonical(self.space.sample(self.rng))
+            genome = self.space.draw(self.rng, self.config.sampling)
             if self.space.key(genome) not in self.asked_keys:
                 return genome
         return genome  # nearly exhausted space: the driver answers from its cache

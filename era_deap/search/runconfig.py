@@ -73,10 +73,20 @@ def check_resume_compatible(saved_path: Path, config) -> None:
 _NO_DEFAULT = object()
 
 
+# Keys added since 0.1 whose default then depended on the run: what a run saved without them did.
+_LEGACY_DEFAULTS = {
+    # 0.1: random, local search and BO drew uniform networks, the evolutions uniform configurations.
+    "strategy.sampling": lambda config: "networks" if config.strategy.kind in (
+        "random_search", "local_search", "bayesian_optimization") else "configurations",
+}
+
+
 def _default(config, key: str):
     """What a config that leaves out the dotted `key` gets (a plain value), as `from_mapping` fills it: from
     the parent field's own default instance where it has one (`evaluator.final`: the full schedule),
     else from the field's default; or a marker that equals nothing."""
+    if key in _LEGACY_DEFAULTS:
+        return _LEGACY_DEFAULTS[key](config)
     *parents, name = key.split(".")
     node, parent_default = config, None
     for part in parents:

@@ -117,6 +117,11 @@ class SearchSpace:
         """A configuration drawn uniformly (each gene independently uniform), as the thesis samples."""
         return individual(rng.choice(g.values) for g in self.genes)
 
+    def draw(self, rng=random, sampling: str = "configurations") -> Individual:
+        """A canonical genome: of a uniform configuration (`configurations`, the thesis's sampling), or
+        uniform over the unique networks (`networks`)."""
+        return self.canonical(self.sample(rng)) if sampling == "configurations" else self.sample_unique(rng)
+
     def sample_unique(self, rng=random) -> Individual:
         """A canonical genome drawn uniformly over the unique networks (rejection sampling)."""
         while True:
