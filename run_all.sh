@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The six searches of a profile end to end, then the thesis's figures and tables (docs/run_all.md).
 #
-#   ./run_all.sh [PROFILE_DIR] [--repeats K] [--workers N] [--scheduler ADDR] [--final] [--rankcorr]
+#   ./run_all.sh [PROFILE_DIR] [--repeats K] [--jobs J] [--workers N] [--scheduler ADDR] [--final] [--rankcorr]
 #
-# PROFILE_DIR (default configs/quick) holds one YAML file per search (files with a `strategy:` key).
+# PROFILE_DIR (default configs/bench: the six searches on the digits benchmark table, 20 seeds each;
+# configs/quick trains live on digits) holds one YAML file per search (files with a `strategy:` key)
+# and optionally run_all.args, the profile's default flags (flags given here win).
+# --jobs J runs J searches at once (for look-up profiles; a training profile's workers use the cores).
 # Search S runs into runs/<profile>/S/ (with --repeats K: runs/<profile>/S/seed-k/, seeds 0..K-1),
 # always with --resume: a partial run continues, a finished one is skipped, so a second invocation
 # trains nothing. Then `era report runs/<profile>`. --final trains each search's best architecture
@@ -16,12 +19,13 @@ usage() { sed -n '4p' "$0" | sed 's/^#   /usage: /'; }
 die() { echo "run_all.sh: $*" >&2; usage >&2; exit 2; }
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PROFILE_DIR="$HERE/configs/quick"
-REPEATS="" WORKERS="" SCHEDULER="" FINAL=0 RANKCORR=0
+parse() {
 while [ $# -gt 0 ]; do
     case "$1" in
         --repeats) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--repeats: expected a positive integer"
                    REPEATS="$2"; shift 2 ;;
+        --jobs) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--jobs: expected a positive integer"
+                JOBS="$2"; shift 2 ;;
         --workers) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer"
                    WORKERS="$2"; shift 2 ;;
         --scheduler) [ $# -ge 2 ] || die "--scheduler: expected an address such as tcp://host:8786"
@@ -33,7 +37,20 @@ while [ $# -gt 0 ]; do
         *) PROFILE_DIR="$1"; shift ;;
     esac
 done
+}
+defaults() { PROFILE_DIR="$HERE/configs/bench" REPEATS="" JOBS=1 WORKERS="" SCHEDULER="" FINAL=0 RANKCORR=0; }
+# The command line names the profile; the profile's run_all.args are defaults the command line overrides.
+defaults; parse "$@"
 [ -d "$PROFILE_DIR" ] || die "profile folder not found: $PROFILE_DIR"
+PROFILE_ARGS=()
+if [ -f "$PROFILE_DIR/run_all.args" ]; then
+    read -r -a PROFILE_ARGS < <(grep -v '^ *#' "$PROFILE_DIR/run_all.args" | tr '\n' ' ')
+    GIVEN_PROFILE="$PROFILE_DIR"; defaults; parse "${PROFILE_ARGS[@]}"; PROFILE_DIR="$GIVEN_PROFILE"; parse "$@"
+fi
+if [ "$JOBS" -gt 1 ] && { [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${BASH_VERSINFO[1]}" -lt 1 ]; }; }; then
+    echo "run_all.sh: --jobs needs bash 5.1 or newer (this is $BASH_VERSION); running one search at a time" >&2
+    JOBS=1
+fi
 PROFILE="$(basename "$(cd "$PROFILE_DIR" && pwd)")"
 RUNS="runs/$PROFILE"
 
@@ -51,7 +68,10 @@ fi
 PROGRESS=(); [ -t 2 ] || PROGRESS=(--no-progress)
 
 FAILED=() DONE=()
-on_interrupt() { echo; echo "run_all.sh: interrupted; rerun the same command to continue where it stopped" >&2; exit 130; }
+on_interrupt() {
+    [ ${#RUNNING[@]} -gt 0 ] && kill -INT "${!RUNNING[@]}" 2> /dev/null && wait
+    echo; echo "run_all.sh: interrupted; rerun the same command to continue where it stopped" >&2; exit 130
+}
 trap on_interrupt INT TERM
 
 # step NAME COMMAND...: run one step, time it, remember a failure and carry on (but stop on Ctrl-C).
@@ -60,12 +80,32 @@ step() {
     local started=$SECONDS
     echo "==> $name: $*"
     "$@"
-    local rc=$?
-    [ $rc -eq 130 ] || [ $rc -eq 143 ] && on_interrupt
-    if [ $rc -eq 0 ]; then DONE+=("$name ($((SECONDS - started)) s)")
-    else FAILED+=("$name (exit $rc)"); echo "run_all.sh: $name failed (exit $rc); going on" >&2
+    finished "$name" $? "$started"
+}
+finished() {   # NAME EXIT_CODE STARTED
+    [ "$2" -eq 130 ] || [ "$2" -eq 143 ] && on_interrupt
+    if [ "$2" -eq 0 ]; then DONE+=("$1 ($((SECONDS - $3)) s)")
+    else FAILED+=("$1 (exit $2)"); echo "run_all.sh: $1 failed (exit $2); going on" >&2
     fi
 }
+# step_parallel NAME COMMAND...: as step, but up to JOBS at once; `wait_all` collects the last ones.
+declare -A RUNNING=() STARTED=()
+step_parallel() {
+    [ "$JOBS" -le 1 ] && { step "$@"; return; }
+    while [ ${#RUNNING[@]} -ge "$JOBS" ]; do wait_one; done
+    local name="$1"; shift
+    echo "==> $name: $*"
+    "$@" &
+    RUNNING[$!]="$name" STARTED[$!]=$SECONDS
+}
+wait_one() {
+    local pid rc
+    wait -n -p pid "${!RUNNING[@]}"; rc=$?
+    local name="${RUNNING[$pid]}" started="${STARTED[$pid]}"
+    unset "RUNNING[$pid]" "STARTED[$pid]"
+    finished "$name" $rc "$started"
+}
+wait_all() { while [ ${#RUNNING[@]} -gt 0 ]; do wait_one; done; }
 
 # run_state CONFIG RUN_DIR SEED (SEED may be empty): "finished" when RUN_DIR holds a finished run of
 # this very config (same config hash, budget reached): resuming it would train nothing, so we skip it
@@ -109,6 +149,7 @@ for file in "$PROFILE_DIR"/*.yaml; do
 done
 [ ${#SEARCHES[@]} -gt 0 ] || die "no search files (YAML with a top-level strategy:) in $PROFILE_DIR"
 SEEDS=(""); [ -n "$REPEATS" ] && SEEDS=($(seq 0 $((REPEATS - 1))))
+[ "$JOBS" -gt 1 ] && PROGRESS=(--no-progress)   # bars of parallel searches would overwrite each other
 SEARCH_FLAGS=("${PROGRESS[@]}")
 [ -n "$WORKERS" ] && SEARCH_FLAGS+=(--workers "$WORKERS")
 [ -n "$SCHEDULER" ] && SEARCH_FLAGS+=(--scheduler "$SCHEDULER")
@@ -126,10 +167,11 @@ for config in "${SEARCHES[@]}"; do
             DONE+=("search $search${seed:+ seed $seed} (finished before)")
             continue
         fi
-        step "search $search${seed:+ seed $seed}" \
+        step_parallel "search $search${seed:+ seed $seed}" \
             "${ERA_CMD[@]}" search "$config" --out "$out" --resume "${seed_flags[@]}" "${SEARCH_FLAGS[@]}"
     done
 done
+wait_all
 
 if [ $FINAL -eq 1 ]; then
     for entry in "${RUN_DIRS[@]}"; do
