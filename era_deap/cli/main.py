@@ -122,13 +122,18 @@ def build_parser() -> Parser:
     p.set_defaults(run="era_deap.cli.train:run_train", parser=p)
 
     p = sub.add_parser("search", help="run (or resume) one architecture search")
-    p.add_argument("config", metavar="CONFIG")
+    p.add_argument("config", metavar="CONFIG", help="a search config (YAML), e.g. configs/quick/evolution.yaml")
     p.add_argument("--out", help="run directory (default runs/<name>)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--budget", type=_positive)
+    p.add_argument("--seed", type=int, help="the run's seed (data split, strategy, training seeds); "
+                                           "overrides the config's")
+    p.add_argument("--budget", type=_positive, help="unique networks to evaluate; overrides the config's. On "
+                                                    "--resume it may only grow; left out, the run keeps its own")
     p.add_argument("--workers", type=_count, help="evaluations in parallel (0: in this process)")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://host:8786")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue the run in --out (start it if there is none)")
+    start.add_argument("--fresh", action="store_true",
+                       help="move a run already in --out aside (to OUT.old-1, OUT.old-2, ...) and start anew")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run="era_deap.cli.search:run_search", parser=p)
 

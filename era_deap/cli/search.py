@@ -1,4 +1,4 @@
-"""`era search CONFIG [--out DIR] [--seed S] [--budget N] [--workers N] [--scheduler ADDR] [--resume]`."""
+"""`era search CONFIG [--out DIR] [--seed S] [--budget N] [--workers N] [--scheduler ADDR] [--resume | --fresh]`."""
 from __future__ import annotations
 
 import os
@@ -46,11 +46,23 @@ class _FlagWhere:
 def run_search(args) -> int:
     from ..search.safe_write import WriteFailed
     from ..search.driver import Interrupted, SearchAborted, run_search as search
+    from ..config import ConfigError
+    from ..search.runconfig import saved_budget
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
+    budget = saved_budget(out) if args.resume else None
+    if budget is not None and args.budget is None and budget > config.budget:
+        # A plain --resume keeps the budget the run last ran with (a --budget N may have grown it past
+        # the file's); a budget raised in the config file still grows the run.
+        config = replace(config, budget=budget)
+    if budget is not None and args.budget is not None and args.budget < budget:
+        raise ConfigError(f"--budget: expected at least the run's budget {budget} ({out / 'config.yaml'}; a "
+                          f"budget may only grow on resume, and without --budget the run keeps its own), "
+                          f"got {args.budget}")
     command = " ".join(shlex.quote(a) for a in ["era", *sys.argv[1:]])
     try:
-        summary = search(config, out, resume=args.resume, progress=not args.no_progress, command=command)
+        summary = search(config, out, resume=args.resume, fresh=args.fresh, progress=not args.no_progress,
+                         command=command, log=lambda line: print(f"era search: {line}", file=sys.stderr, flush=True))
     except SearchAborted as exc:
         print(f"era search: stopped: {exc}", file=sys.stderr)
         return EXIT_ABORTED
@@ -64,8 +76,17 @@ def run_search(args) -> int:
               f"Continue with: era search {shlex.quote(args.config)} --out {shlex.quote(str(out))} --resume",
               file=sys.stderr)
         return EXIT_SIGNAL.get(exc.signum, 130)
+    print(summary_line(summary, out))
+    return 0
+
+
+def summary_line(summary: dict, out) -> str:
+    """One line with the counts of summary.json: trained (those that failed in training by status),
+    invalid genomes (spent budget, never trained), cache hits, why it stopped, the best."""
+    failed = summary["failed"]
+    failures = f"{sum(failed.values())} failed: " + ", ".join(f"{k} {v}" for k, v in failed.items()) \
+        if failed else "none failed"
     best = summary["best"]
     line = f"best {best['error']:.2f}% {best['key']}" if best else "no successful evaluation"
-    print(f"{config.name}: {summary['trained']} trained, {summary['cached']} cached, "
-          f"{sum(summary['failed'].values())} failed ({summary['stop_reason']}); {line}; run dir {out}")
-    return 0
+    return (f"{summary['name']}: {summary['trained']} trained ({failures}), {summary['invalid']} invalid "
+            f"(never trained), {summary['cached']} cached; stopped: {summary['stop_reason']}; {line}; run dir {out}")

@@ -256,11 +256,16 @@ class Search:
     # --- outputs -----------------------------------------------------------------------------------
 
     def summary(self, finished: bool) -> dict:
-        counts = {"asked": self.next_n, "trained": self.trained,
+        # The budget counts every result that is not a cache hit, invalid genomes included; but an
+        # invalid genome is never trained, so it is counted apart from the trainings and their failures:
+        # budget_used = trained + invalid, trained = ok + sum(failed).
+        invalid = self.failed.get(INVALID, 0)
+        failed = {status: count for status, count in sorted(self.failed.items()) if status != INVALID}
+        counts = {"asked": self.next_n, "budget_used": self.trained, "trained": self.trained - invalid,
                   "cached": sum(r["cached"] for r in self.recorder.rows), "ok": len(self.recorder.errors)}
         return {"name": self.config.name, "kind": self.config.strategy.kind, "seed": self.config.seed,
                 "budget": self.config.budget, "finished": finished, "stop_reason": self.stop_reason,
-                **counts, "failed": dict(sorted(self.failed.items())), "in_flight": len(self.running),
+                **counts, "failed": failed, "invalid": invalid, "in_flight": len(self.running),
                 "best": self.recorder.best(), "elapsed": round(self.elapsed(), 3),
                 "clock": "simulated" if self.simulated else "wall",
                 "config_hash": config_hash(self.config), "versions": versions(),
@@ -303,15 +308,41 @@ def preflight(config) -> None:
         check_space(space)
 
 
-def run_search(config, run_dir, *, resume: bool = False, progress: bool = False, command: str = "") -> dict:
-    """Run (or resume) a search into `run_dir`; returns the summary. Raises RunDirError for a run
-    directory in use or holding another run, SearchAborted when most evaluations fail, Interrupted on
-    SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
+def move_aside(run_dir: Path) -> Path:
+    """Rename a run directory to the first free `<run_dir>.old-K` (K = 1, 2, ...) and return the new
+    path; nothing is deleted. Refused (RunDirError) while another process holds the run: the lock
+    file moves with the directory, so the lock is taken first and held across the rename."""
+    k = 1
+    while (aside := run_dir.with_name(f"{run_dir.name}.old-{k}")).exists():
+        k += 1
+    with RunLock(run_dir):
+        try:
+            run_dir.rename(aside)
+        except OSError as exc:
+            raise RunDirError(f"{run_dir}: cannot move the earlier run aside to {aside}: "
+                              f"{exc.strerror or exc}") from None
+    return aside
+
+
+def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
+               command: str = "", log=None) -> dict:
+    """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
+    `run_dir` is moved aside (`move_aside`, said through `log`) and a new one starts. Raises
+    RunDirError for a run directory in use or holding another run, SearchAborted when most
+    evaluations fail, Interrupted on SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
     run_dir = Path(run_dir)
-    preflight(config)
+    if resume and fresh:
+        raise ValueError("resume continues the run in run_dir and fresh moves it aside: pass one of them")
+    preflight(config)   # before anything moves: a config that cannot run leaves the old run in place
+    # Only a directory that holds a run moves (never, say, a working directory given as --out).
+    if fresh and any((run_dir / name).exists() for name in (rundir.JOURNAL, rundir.CONFIG)):
+        aside = move_aside(run_dir)
+        if log is not None:
+            log(f"moved the earlier run in {run_dir} to {aside}")
     started_before = (run_dir / rundir.JOURNAL).exists()
     if started_before and not resume:
-        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --out")
+        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, --fresh to move it "
+                          f"aside and start anew, or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         if started_before:

@@ -17,6 +17,7 @@ import yaml
 
 from ..config import default_instance, field_default
 from ..errors import RunDirError
+from . import rundir
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
@@ -50,12 +51,43 @@ def write_config(path: Path, config, command: str) -> None:
     write_atomic(Path(path), yaml.safe_dump(data, sort_keys=False).encode())
 
 
-def check_resume_compatible(saved_path: Path, config) -> None:
+def read_saved_config(saved_path: Path) -> dict:
+    """The config a run directory saved (plain data, without the command that started it)."""
     try:
         saved = yaml.safe_load(Path(saved_path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise RunDirError(f"{saved_path}: cannot read the saved config of this run: {exc}") from None
+    if not isinstance(saved, dict):
+        raise RunDirError(f"{saved_path}: expected the saved config of a run (a mapping), got {type(saved).__name__}")
     saved.pop("command", None)
+    return saved
+
+
+def load_run_config(saved_path: Path):
+    """The SearchConfig a run directory saved (its paths are absolute already)."""
+    from ..settings import search_config_from
+    saved_path = Path(saved_path)
+    return search_config_from(read_saved_config(saved_path), source=str(saved_path), base_dir=saved_path.parent)
+
+
+def is_run_config(path: Path) -> bool:
+    """Whether `path` is the config.yaml a run directory saved (beside its journal), not a config file."""
+    path = Path(path)
+    return path.name == rundir.CONFIG and (path.parent / rundir.JOURNAL).exists()
+
+
+def saved_budget(run_dir: Path) -> int | None:
+    """The budget the run in `run_dir` last ran with (it may have grown past its config file's), or
+    None when the directory holds no run yet."""
+    path = Path(run_dir) / rundir.CONFIG
+    if not path.is_file():
+        return None
+    budget = read_saved_config(path).get("budget")
+    return budget if isinstance(budget, int) else None
+
+
+def check_resume_compatible(saved_path: Path, config) -> None:
+    saved = read_saved_config(saved_path)
     old = {k: v for k, v in _flat(saved).items() if k not in RUNTIME_KEYS}
     new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
     changed = sorted(k for k in set(old) | set(new)
@@ -64,7 +96,8 @@ def check_resume_compatible(saved_path: Path, config) -> None:
         shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
         details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
         raise RunDirError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
-                          f"may grow and only {', '.join(RUNTIME_KEYS)} may change")
+                          f"may grow and only {', '.join(RUNTIME_KEYS)} may change (--fresh moves the old run "
+                          f"aside and starts anew)")
     if new.get("budget", 0) < old.get("budget", 0):
         raise RunDirError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
                           f"(a budget may only grow on resume), got {new['budget']}")
