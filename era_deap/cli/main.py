@@ -16,9 +16,19 @@ EXIT_USAGE = 2
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the flag and what it allows, exit code 2."""
+    """argparse, but a usage error is one line naming the flag and what it allows, exit code 2. A
+    command left out (bare `era`, `era bench`) lists the commands first, one line each."""
 
     def error(self, message):
+        commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if commands is not None and message.startswith("the following arguments are required") \
+                and commands.metavar in message:
+            width = max(len(c.dest) for c in commands._choices_actions)
+            listing = "".join(f"  {c.dest:<{width}}  {c.help}\n" for c in commands._choices_actions)
+            what = commands.metavar.lower().replace("_", " ")
+            self.exit(EXIT_USAGE, f"{self.format_usage()}\ncommands:\n{listing}\n{self.prog}: error: expected a "
+                                  f"{what} (one of those above); `{self.prog} {commands.metavar} --help` describes "
+                                  f"one\n")
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
@@ -49,13 +59,13 @@ def _at_least(minimum: int, what: str):
         except ValueError:
             value = None
         if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
     return parse
 
 
-_positive = _at_least(1, "positive")
-_count = _at_least(0, "non-negative")
+_positive = _at_least(1, "a positive integer")
+_count = _at_least(0, "a non-negative integer")
 
 
 def _add_genome_flags(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -66,14 +76,31 @@ def _add_genome_flags(p: argparse.ArgumentParser, required: bool = True) -> None
     g.add_argument("--filters", required=required, type=int, help="width of the first section")
     g.add_argument("--filter-update", required=required, type=int, help="width factor between sections (1 or 2)")
     g.add_argument("--group-size", required=required, type=int, help="filters per group of the 3x3 convolutions")
-    g.add_argument("--space", help="space file the genome must belong to (default: configs/space.yaml's space)")
+    g.add_argument("--space", help="space file the genome must belong to (default: the --config's space, "
+                                   "else the built-in default, configs/space.yaml)")
+
+
+def search_config_of(args):
+    """The search config named by --config (loaded once), or None without one."""
+    if getattr(args, "config", None) is None:
+        return None
+    if getattr(args, "_search_config", None) is None:
+        from ..search.runconfig import is_run_config, load_run_config
+        from ..settings import load_search_config
+        # A run's saved config.yaml works too: the settings that run used.
+        load = load_run_config if is_run_config(args.config) else load_search_config
+        args._search_config = load(args.config)
+    return args._search_config
 
 
 def genome_from_args(parser: argparse.ArgumentParser, args):
-    """The canonical DEAP individual the genome flags describe, or a one-line usage error (exit 2)."""
+    """The canonical DEAP individual the genome flags describe, checked against --space, else the
+    --config's space, else the default space; or a one-line usage error (exit 2)."""
     from ..space.genome import individual
     from ..space.space import load_space
-    space = load_space(args.space)
+    config = search_config_of(args)
+    space_file = args.space or (config.space if config is not None else None)
+    space = load_space(space_file)
     genes = [args.block, *args.sections, args.filters, args.filter_update, args.group_size]
     for name, value in zip(GENES, genes):
         gene = space[name]
@@ -82,7 +109,8 @@ def genome_from_args(parser: argparse.ArgumentParser, args):
             what = f" (section {name[1]})" if flag == "--sections" else ""
             allowed = ", ".join(map(str, gene.values)) if len(gene.values) <= 8 else \
                 f"{gene.values[0]}..{gene.values[-1]}"
-            parser.error(f"argument {flag}{what}: expected one of {allowed}, got {value!r}")
+            source = f" ({args.space})" if args.space else f" ({args.config}'s space)" if config is not None else ""
+            parser.error(f"argument {flag}{what}: expected one of {allowed}{source}, got {value!r}")
     return space, space.canonical(individual(genes))
 
 
@@ -93,29 +121,45 @@ def build_parser() -> Parser:
     sub.required = True
 
     p = sub.add_parser("space", help="count the configurations and unique networks of a space")
-    p.add_argument("space_file", nargs="?", metavar="SPACE_YAML", help="default: the built-in thesis space")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("space_file", nargs="?", metavar="SPACE_YAML",
+                   help="a space file (default: the built-in thesis space, configs/space.yaml)")
+    p.add_argument("--json", action="store_true", help="print the two counts as JSON")
     p.set_defaults(run="era_deap.cli.main:run_space", parser=p)
 
     p = sub.add_parser("arch", help="depth, parameters and multiply-adds of one architecture")
     _add_genome_flags(p)
-    p.add_argument("--input", type=_shape, default=(3, 32, 32), metavar="CxHxW", help="default 3x32x32")
-    p.add_argument("--classes", type=_positive, default=10)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", help="a search config, or a run's config.yaml: its dataset's input shape and classes, "
+                                         "and its space")
+    p.add_argument("--dataset", choices=["cifar10", "digits", "synthetic"],
+                   help="the input shape and classes of this dataset (cifar10 3x32x32, digits 1x8x8, synthetic: "
+                        "the config's shape); default: the --config's dataset, else cifar10 as the thesis")
+    p.add_argument("--input", type=_shape, metavar="CxHxW", help="input shape; overrides the dataset's")
+    p.add_argument("--classes", type=_positive, help="output classes; overrides the dataset's")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run="era_deap.cli.main:run_arch", parser=p)
 
     p = sub.add_parser("train", help="train one architecture with the full schedule")
-    _add_genome_flags(p)
-    p.add_argument("--config", help="a search config whose evaluator settings to use")
-    p.add_argument("--dataset", choices=["cifar10", "digits", "synthetic"])
-    p.add_argument("--data-dir")
-    p.add_argument("--train-size", type=_positive)
-    p.add_argument("--epochs", type=_positive)
-    p.add_argument("--seed", type=int, default=0)
+    _add_genome_flags(p, required=False)
+    g = p.add_argument_group("or a network of a search run")
+    g.add_argument("--from", dest="from_run", metavar="RUN_DIR",
+                   help="train the run's K-th best network (--rank) with the run's own config and space")
+    g.add_argument("--rank", type=_positive, metavar="K",
+                   help="with --from: the K-th best successful network of the run (default 1, the best)")
+    g.add_argument("--repeats", type=_at_least(2, "an integer of at least 2"), metavar="N",
+                   help="with --from: instead of full training, retrain the run's K best networks at search "
+                        "fidelity (evaluator.training) on N seeds each and print mean and spread")
+    p.add_argument("--config", help="a search config, or a run's config.yaml: its evaluator.final schedule, "
+                                    "dataset, split seed and space")
+    p.add_argument("--dataset", choices=["cifar10", "digits", "synthetic"], help="overrides the config's dataset")
+    p.add_argument("--data-dir", help="where cifar10 is (torchvision's layout); overrides the config's")
+    p.add_argument("--train-size", type=_positive, help="use only this many training images")
+    p.add_argument("--epochs", type=_positive, help="overrides the schedule's epochs (its lr drops follow)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--out", help="directory for the result and learning curve")
+    p.add_argument("--out", help="directory for final.json: the result and learning curve (RUN_DIR/final is "
+                                 "where era report looks for a search's final training)")
     p.add_argument("--name", help="name recorded in final.json (default: the genome key)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 autocast on CUDA, fp32 on CPU (default: the config's)")
@@ -158,13 +202,15 @@ def build_parser() -> Parser:
     b.set_defaults(run="era_deap.cli.bench:run_verify", parser=b)
 
     p = sub.add_parser("report", help="figures and tables from run directories")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or folders holding them")
     p.add_argument("--out", help="report directory (default: report/ beside the runs)")
     p.set_defaults(run="era_deap.report.report:run_report", parser=p)
 
     p = sub.add_parser("rankcorr", help="rank correlation between training fidelities (thesis §4.2)")
-    p.add_argument("config", metavar="CONFIG")
-    p.add_argument("--out", help="output directory")
+    p.add_argument("config", metavar="CONFIG", help="a rankcorr config, e.g. configs/quick/rankcorr.yaml")
+    p.add_argument("--out", help="output directory (default runs/<profile folder>/rankcorr); a study there "
+                                 "is continued")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run="era_deap.cli.rankcorr:run_rankcorr", parser=p)
     return parser
 
@@ -191,21 +237,48 @@ def run_space(args) -> int:
     return 0
 
 
+def arch_input(args) -> tuple[tuple, int, str]:
+    """(input shape, classes, where they come from) for `era arch`: --input/--classes, else --dataset,
+    else the --config's dataset, else CIFAR-10's (the thesis's, for which its tables count parameters).
+    The search counts parameters on its config's dataset, so --config gives the same numbers."""
+    from ..settings import DatasetConfig
+    from ..training.evaluate import describe   # no torch: shapes are known without loading data
+    config = search_config_of(args)
+    if args.dataset:
+        dataset = DatasetConfig(name=args.dataset, **({"shape": config.evaluator.dataset.shape,
+                                                       "num_classes": config.evaluator.dataset.num_classes}
+                                                      if config is not None else {}))
+        source = f"--dataset {args.dataset}"
+    elif config is not None:
+        dataset, source = config.evaluator.dataset, f"{args.config}'s dataset {config.evaluator.dataset.name}"
+    else:
+        dataset, source = DatasetConfig(name="cifar10"), "cifar10 by default, as the thesis's tables; " \
+                                                         "--dataset or --config for another"
+    shape, classes = describe(dataset)
+    shape_from, classes_from = ("--input" if args.input else source), ("--classes" if args.classes else source)
+    if shape_from != classes_from:
+        source = f"shape: {shape_from}; classes: {classes_from}"
+    return tuple(args.input or shape), args.classes or classes, source
+
+
 def run_arch(args) -> int:
     from ..space.genome import to_arch
     from ..space.architecture import cardinality, complexity
     space, genome = genome_from_args(args.parser, args)
     arch = to_arch(genome)
-    info = complexity(arch, args.input, args.classes)
-    result = {"key": space.key(genome), "genome": arch, "cardinality": cardinality(arch), **info}
+    shape, classes, source = arch_input(args)
+    info = complexity(arch, shape, classes)
+    result = {"key": space.key(genome), "genome": arch, "cardinality": cardinality(arch), **info,
+              "input": list(shape), "classes": classes}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"genome:      {result['key']}")
+        print(f"input:       {'x'.join(map(str, shape))}, {classes} classes ({source})")
         print(f"depth:       {info['depth']} weighted layers")
         print(f"params:      {info['params']:,} ({info['params'] / 1e6:.2f} M)")
         print(f"cardinality: {result['cardinality']}")
-        print(f"mult-adds:   {info['macs']:,} per {'x'.join(map(str, args.input))} image")
+        print(f"mult-adds:   {info['macs']:,} per {'x'.join(map(str, shape))} image")
     return 0
 
 
