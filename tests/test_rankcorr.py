@@ -3,6 +3,7 @@ against scipy, the outputs, and resuming a study."""
 import csv
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -144,10 +145,14 @@ def test_spearman_matrix_is_scipy_pairwise_over_complete_networks():
 
 # --- the study --------------------------------------------------------------------------------------
 
-def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
+def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny, capsys):
     config = rankcorr.load_rankcorr_config(tiny)
     out = tiny.parent / "out"
     assert main(["rankcorr", str(tiny), "--out", str(out)]) == 0
+    # Each training's error, as every era command reports results, above a progress bar; the legend.
+    err = capsys.readouterr().err
+    assert len(re.findall(r"ResNet-\d+ w\d+ +\d epochs: error \d+\.\d\d% \(validation\)", err)) == 12
+    assert "accuracy" not in err and f"rankcorr: {rankcorr.WIDTH_LEGEND}" in err and "12/12" in err
     for stem in ("spearman_width", "spearman_width_in_space", "spearman_depth", "spearman_in_space"):
         assert (out / f"{stem}.csv").is_file() and (out / f"{stem}.png").stat().st_size > 1000
         assert (out / f"{stem}.svg").read_text().startswith("<?xml")
@@ -158,6 +163,10 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
     assert "![spearman_in_space](spearman_in_space.png)" in page
 
     networks = {r["network"]: r for r in read_csv(out / "networks.csv")}
+    assert {n: (r["width"], r["filters"]) for n, r in networks.items()} == {   # He et al.'s width, the gene
+        "ResNet-8 w4": ("4", "2"), "ResNet-8 w8": ("8", "4"), "ResNet-8 w16": ("16", "8"), "ResNet-14 w4": ("4", "2")}
+    assert f"Names are ResNet-<depth> w<W>; {rankcorr.WIDTH_LEGEND}." in page
+    assert "e.g. w16 = filters 8" in rankcorr.WIDTH_LEGEND
     assert {n: r["in_space"] for n, r in networks.items()} == {
         "ResNet-8 w4": "1", "ResNet-8 w8": "1", "ResNet-8 w16": "0", "ResNet-14 w4": "0"}
     assert networks["ResNet-14 w4"]["why_outside"] == "s2 2 not in 1; s3 2 not in 1; s4 2 not in 1"
@@ -182,7 +191,8 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
     def trained():
         lines = []
         run_study(config, out, log=lines.append)
-        return sorted(" ".join(line.split()[:3]) for line in lines[1:])
+        assert lines[1] == f"rankcorr: {rankcorr.WIDTH_LEGEND}"
+        return sorted(" ".join(line.split()[:3]) for line in lines[2:])
 
     def edit(name, change):
         path = out / "trainings" / f"{name}.json"
@@ -191,6 +201,8 @@ def test_study_writes_tables_matrices_and_heatmaps_and_resumes(tiny):
         path.write_text(json.dumps(data))
 
     assert trained() == []
+    assert main(["rankcorr", str(tiny), "--out", str(out), "--no-progress"]) == 0     # nothing to train
+    assert "0 to train" in capsys.readouterr().err
     (out / "trainings" / "resnet14-w4-e3.json").unlink()
     edit("resnet8-w4-e1", lambda d: d["setup"]["training"].update(lr=0.5))
     edit("resnet8-w8-e2", lambda d: d.update(status="oom"))

@@ -1,4 +1,4 @@
-"""`era rankcorr CONFIG [--out DIR]`: the fidelity rank-correlation study (thesis §4.2)."""
+"""`era rankcorr CONFIG [--out DIR] [--no-progress]`: the fidelity rank-correlation study (thesis §4.2)."""
 from __future__ import annotations
 
 import sys
@@ -23,6 +23,7 @@ def run_rankcorr(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out, command="era rankcorr"):
         write_atomic(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False).encode())
-        run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True))
+        run_study(config, out, log=lambda line: print(line, file=sys.stderr, flush=True),
+                  progress=not args.no_progress)
     print(out / "rankcorr.md")
     return 0

@@ -85,6 +85,11 @@ def load_rankcorr_config(path) -> RankcorrConfig:
     return config
 
 
+# Printed with the study's log and written on its page: the names' widths are He et al.'s, not genes.
+WIDTH_LEGEND = ("wW is He et al.'s width: W channels in the first section that holds blocks, the genome's "
+                "filters W/2 (section 1 is empty), e.g. w16 = filters 8")
+
+
 # --- one training per (network, fidelity) -----------------------------------------------------------
 
 def training_seed(seed: int, network: Network, epochs: int) -> int:

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from ..space.families import Network
+from .study import WIDTH_LEGEND
 from ..report.plots import save
 from ..report.tables import MISSING, markdown
 
@@ -72,7 +73,7 @@ def accuracy_section(stem, networks, fidelities, accuracy, error_kind) -> tuple[
             for i, e in enumerate(fidelities)]
     md = markdown(["Epochs", *(n.name for n in networks)],
                   [[e, *(_fmt(a, 1) for a in accuracy[i])] for i, e in enumerate(fidelities)])
-    return rows, f"### {TITLES[stem]}\n\nAccuracy on {error_kind} data.\n\n{md}"
+    return rows, f"### {TITLES[stem]}\n\nAccuracy (100 − error) on {error_kind} data; {WIDTH_LEGEND}.\n\n{md}"
 
 
 def spearman_section(stem, networks, fidelities, accuracy) -> tuple[list | None, str, np.ndarray | None]:
@@ -173,6 +174,7 @@ def _write_networks(out, info, results, fidelities) -> Path:
         slug = Network(r["depth"], r["width"]).slug
         done = [results.get((slug, e)) for e in fidelities]
         rows.append({"network": r["network"], "depth": r["depth"], "width": r["width"],
+                     "filters": Network(r["depth"], r["width"]).filters,   # the gene (WIDTH_LEGEND)
                      "families": " ".join(r["families"]), "in_space": int(r["in_space"]), "key": r["key"] or "",
                      "why_outside": "; ".join(r["why_outside"]),
                      "params": next((d["params"] for d in done if d and d.get("params")), ""),
@@ -195,6 +197,7 @@ def _page(config, info, results, sections, error_kind) -> str:
         f"fidelity and its learning-rate drops at the same fractions ({config.training.lr_milestones}) of it "
         "(docs/rankcorr.md says why).", "",
         "## Networks", "",
+        f"Names are ResNet-<depth> w<W>; {WIDTH_LEGEND}.", "",
         markdown(["Network", "Families", "Genome in the space", "Outside the space because"],
                  [[r["network"], ", ".join(r["families"]), r["key"] or "—", "; ".join(r["why_outside"]) or "—"]
                   for r in info]),
