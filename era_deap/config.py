@@ -106,6 +106,8 @@ def read_with_base(path: str | os.PathLike, _seen: tuple = ()) -> Located:
     base_path = (path.parent / base).resolve()
     if base_path in _seen:
         raise ConfigError(f"{path}: base: {base} includes itself")
+    if not base_path.is_file():   # name the file (and line) that points to it, as `space:` does
+        raise ConfigError(f"{data.where.get('base', path)}: base: file not found: {base_path}")
     return merge(read_with_base(base_path, _seen + (base_path,)), data)
 
 
