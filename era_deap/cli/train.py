@@ -238,7 +238,8 @@ def _run_repeats(args, config, space, networks) -> int:
                "min": min(errors, default=None), "max": max(errors, default=None)}
         rows.append(row)
         if not args.json:
-            spread = f"{row['mean']:.2f} ± {row['std']:.2f}" if row["std"] is not None else                 f"{row['mean']:.2f}" if errors else "-"
+            spread = "-" if not errors else f"{row['mean']:.2f}" if row["std"] is None else \
+                f"{row['mean']:.2f} ± {row['std']:.2f}"
             extent = f"{row['min']:.2f}..{row['max']:.2f}" if errors else "-"
             print(f"{rank:>4}  {row['key']:<28} {found.error:>7.2f}  {spread:>14}  {extent:>13}  "
                   f"{', '.join(failed) or '-'}", flush=True)
