@@ -190,13 +190,13 @@ if [ $FINAL -eq 1 ]; then
         [ -f "$out/final.json" ] && { DONE+=("final $name (trained before)"); continue; }
         step "final $name" "${ERA_CMD[@]}" train --block basic --sections 0,18,18,18 --filters "$filters" \
             --filter-update 2 --group-size "$group" --name "$name" --config "${SEARCHES[0]}" --out "$out" \
-            "${PROGRESS[@]}"
+            --space "$HERE/configs/space.yaml" "${PROGRESS[@]}"   # ResNet-110 lies outside small spaces
     done
 fi
 
 if [ $RANKCORR -eq 1 ]; then
     if [ -f "$PROFILE_DIR/rankcorr.yaml" ]; then
-        step "rankcorr" "${ERA_CMD[@]}" rankcorr "$PROFILE_DIR/rankcorr.yaml" --out "$RUNS/rankcorr"
+        step "rankcorr" "${ERA_CMD[@]}" rankcorr "$PROFILE_DIR/rankcorr.yaml" --out "$RUNS/rankcorr" "${PROGRESS[@]}"
     else
         FAILED+=("rankcorr (no $PROFILE_DIR/rankcorr.yaml)")
     fi

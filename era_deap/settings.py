@@ -133,20 +133,26 @@ class EvolutionConfig(StrategyConfig):
     max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
     mutate: Union[str, OperatorSpec] = _operator("era_deap.operators:mut_uniform_reset", n_genes=1)
     mate: Union[str, OperatorSpec] = _operator("deap.tools:cxUniform", indpb=0.5)
+    select: Union[str, OperatorSpec, None] = None   # a DEAP selection (population, k): picks the parents;
+                                                    # None: the thesis's tournament of tournament_size
+    encoding: Literal["values", "positions"] = "values"   # what operators see: gene values, or positions
+                                                          # (DEAP's integer operators; variation.py)
 
     def __post_init__(self):
         # Complete when constructed, from a file (from_mapping) or in Python: defaults by kind, and an
         # operator given by name alone becomes an OperatorSpec without arguments.
         if self.tournament_size is None:
             self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
-        for name in ("mutate", "mate"):
+        for name in ("mutate", "mate", "select"):
             if isinstance(getattr(self, name), str):
                 setattr(self, name, OperatorSpec(getattr(self, name)))
 
     def check(self, at):
         if self.tournament_size > self.population_size:
             at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
-        for name in ("mutate", "mate"):
+        for name in ("mutate", "mate", "select"):
+            if getattr(self, name) is None:
+                continue
             function = getattr(self, name).function
             if ":" not in function:   # (a mapping's function was checked by OperatorSpec.check)
                 at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", function)
@@ -204,6 +210,9 @@ class SearchConfig(ConfigFile):
     space: Optional[str] = None             # path (resolved absolute on load); None: the default space
     seed: int = 0
     budget: int = bounded(200, min=1)
+    # 0: asynchronous (a free worker gets the next ask at once). N: deterministic batches of N asks told
+    # in ask order, so a seed gives the same run with any number of workers (workers idle meanwhile).
+    ask_batch: int = bounded(0, min=0)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
 

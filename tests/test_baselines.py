@@ -52,7 +52,7 @@ def test_asks_are_canonical_valid_and_never_repeated(kind, workers):
     assert len(set(keys(history))) == 40
     for individual, _ in history:
         assert SPACE.is_valid(individual) and SPACE.canonical(individual) == individual
-        assert type(individual).__name__ == "Individual"
+        assert type(individual).__name__ == "EraIndividual"
 
 
 @pytest.mark.parametrize("kind", KINDS)

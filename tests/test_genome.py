@@ -21,4 +21,15 @@ def test_individual_unpickles_in_a_fresh_process():
     code = ("import pickle, sys, era_deap; ind = pickle.loads(sys.stdin.buffer.read()); "
             "print(type(ind).__name__, list(ind), ind.fitness.values, ind.birth)")
     out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, check=True).stdout
-    assert out.decode().strip() == "Individual ['basic', 0, 18, 18, 18, 8, 2, 8] (7.5,) 3"
+    assert out.decode().strip() == "EraIndividual ['basic', 0, 18, 18, 18, 8, 2, 8] (7.5,) 3"
+
+
+def test_a_users_own_creator_individual_neither_changes_ours_nor_is_changed():
+    # The DEAP tutorial's classes, made before era_deap is imported: the search still minimises.
+    code = ("from deap import base, creator; import warnings; warnings.simplefilter('error');"
+            "creator.create('FitnessMax', base.Fitness, weights=(1.0,));"
+            "creator.create('Individual', list, fitness=creator.FitnessMax);"
+            "from era_deap.space.genome import individual;"
+            "print(individual(['basic', 0, 1, 1, 1, 8, 2, 8]).fitness.weights, creator.Individual().fitness.weights)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(-1.0,) (1.0,)"

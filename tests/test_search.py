@@ -128,17 +128,24 @@ def test_most_evaluations_failing_stops_the_search_with_the_run_dir_named(tmp_pa
 
 
 def test_a_user_operator_producing_invalid_genomes_gives_invalid_results(tmp_path):
+    # An operator that leaves the space only after a while passes the check before the search (an
+    # operator that always does is refused there, tests/test_operators.py): its children are `invalid`.
+    break_filters_later.calls = 0
     config = config_for(tmp_path, "evolution", budget=16,
-                        strategy={"mutate": {"function": "test_search:break_filters", "kwargs": {"value": 3}}})
+                        strategy={"mutate": {"function": "test_search:break_filters_later", "kwargs": {"value": 3}}})
     result = run_search(config, tmp_path / "run")
     table = rows(tmp_path / "run")
     invalid = [r for r in table if r["status"] == "invalid"]
     assert invalid and all("filters" in r["message"] and r["filters"] == "3" for r in invalid)
-    assert result["trained"] == 16 and result["failed"]["invalid"] == len(invalid)
+    assert result["budget_used"] == 16 and result["invalid"] == len(invalid)
+    assert result["operators"]["invalid"] == len(invalid)
 
 
-def break_filters(individual, value):
-    individual[5] = value
+def break_filters_later(individual, value, after=12):
+    """A mutation that sets an impossible filter count from its `after`-th call on."""
+    break_filters_later.calls = getattr(break_filters_later, "calls", 0) + 1
+    if break_filters_later.calls >= after:
+        individual[5] = value
     return (individual,)
 
 

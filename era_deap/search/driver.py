@@ -28,7 +28,8 @@ from ..training.result import INVALID, EvalResult
 from .runlock import RunLock
 from .runconfig import check_resume_compatible, config_hash, write_config
 from ..space.space import load_space
-from .strategy import SearchExhausted, make_strategy
+from .strategy import SearchExhausted, make_strategy, strategy_class
+from .variation import OperatorFailed
 
 # Consecutive asks answered from the cache before the driver concludes the strategy is stuck.
 MAX_CACHED_IN_A_ROW = 2000
@@ -65,6 +66,11 @@ class Search:
         # A benchmark table reports the training time each look-up stands for: the run's clock is then
         # simulated (those seconds summed, shared over the workers), not the look-ups' wall time.
         self.simulated = config.evaluator.objective == "table"
+        self.operators_changed = False          # resuming with other operators: adopt the journal's asks
+        self.operator_failure = None
+        self.exhausted = False                  # asking has stopped (space exhausted, stuck, operator)
+        self.session_notes = {}                 # extra fields of this session's journal record
+        self.held = None                        # n -> result of the current batch (ask_batch mode)
         self.simulated_seconds = 0.0
         self.started = time.monotonic()
         self.stop_reason = None
@@ -121,6 +127,8 @@ class Search:
             kind = record["type"]
             if kind == "ask":
                 n, individual, _ = self._ask()
+                if n == record["n"] and list(individual) != record["genome"] and self.operators_changed:
+                    individual = self._adopt(n, individual, record["genome"])
                 if n != record["n"] or list(individual) != record["genome"]:
                     raise ReplayMismatch(
                         f"{self.journal.path}: record {number}: resuming asked {list(individual)} as ask "
@@ -131,6 +139,17 @@ class Search:
                 self.elapsed_base = max(self.elapsed_base, record["elapsed"])
             elif kind == "session":
                 self.elapsed_base = max(self.elapsed_base, record.get("elapsed", 0.0))
+
+    def _adopt(self, n: int, individual, genome):
+        """Operators changed since the journal was written: its genome, not the new operator's, was
+        asked (and maybe trained) then. The strategy takes it in the same role, when it can."""
+        try:
+            adopted = self.strategy.adopt(individual, genome)
+        except NotImplementedError:
+            return individual
+        key = self.space.key(adopted) if self.space.is_valid(adopted) else "invalid"
+        self.open[n] = (adopted, key)
+        return adopted
 
     # --- live loop ---------------------------------------------------------------------------------
 
@@ -149,7 +168,7 @@ class Search:
             self.cached_in_a_row += 1
             cached = EvalResult.from_dict({**self.cache[key].to_dict(), "cached": True, "seconds": 0.0})
             self._record(n, cached)
-        elif key in self.running.values():
+        elif key in self.running.values() or (self.held and key in {self.open[m][1] for m in self.held}):
             self.waiting.setdefault(key, []).append(n)
         else:
             self.cached_in_a_row = 0
@@ -164,7 +183,8 @@ class Search:
         session that has nothing to do (a finished run resumed) leaves the journal untouched."""
         if not self.session_written:
             self.session_written = True
-            self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3)})
+            self.journal.append({"type": "session", "started": time.time(), "elapsed": round(self.elapsed_base, 3),
+                                 **self.session_notes})
         self.journal.append(record)
 
     def _simulated_cost(self, result: EvalResult) -> float:
@@ -184,33 +204,87 @@ class Search:
     def _capacity(self) -> int:
         return self.executor.capacity if self.executor is not None else max(1, self.config.evaluator.workers)
 
+    def _ask_one(self) -> int | None:
+        """Ask the strategy once and journal it; None when asking must stop (then `exhausted` is set)."""
+        if self.held_signal is not None:
+            raise Interrupted(self.held_signal)
+        if self.cached_in_a_row >= MAX_CACHED_IN_A_ROW:
+            self.exhausted, self.stop_reason = True, "stuck"
+            return None
+        try:
+            n, individual, _ = self._ask()
+        except SearchExhausted:
+            self.exhausted, self.stop_reason = True, "exhausted"
+            return None
+        except OperatorFailed as exc:
+            # Ask nothing more, but keep what is training: every finished network is kept.
+            self.exhausted, self.operator_failure = True, exc
+            return None
+        self._journal({"type": "ask", "n": n, "genome": list(individual)})
+        return n
+
     def run(self) -> dict:
         if self.config.evaluator.executor != "local":
             # Connect before writing anything: a mistyped scheduler address must leave no run behind.
             self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
+        if self.config.ask_batch:
+            self._run_batches(self.config.ask_batch)
+        else:
+            self._run_asynchronously()
+        if self.operator_failure is not None:
+            self.stop_reason = "operator"
+            self.save(finished=False)
+            raise OperatorFailed(f"{self.operator_failure}. Every network evaluated so far is in "
+                                 f"{self.run_dir / rundir.JOURNAL}; fix the operator and continue with --resume")
+        self.stop_reason = self.stop_reason or "budget"
+        return self.save(finished=True)
+
+    def _run_asynchronously(self) -> None:
+        """A worker gets the next ask as soon as it is free; results are told as they arrive."""
         for n in sorted(self.open):  # in flight when the last session ended
             self._dispatch(n)
-        exhausted = False
         while True:
-            while (not exhausted and self._budget_left() > 0 and len(self.running) < self._capacity()):
-                if self.held_signal is not None:
-                    raise Interrupted(self.held_signal)
-                if self.cached_in_a_row >= MAX_CACHED_IN_A_ROW:
-                    exhausted, self.stop_reason = True, "stuck"
+            while not self.exhausted and self._budget_left() > 0 and len(self.running) < self._capacity():
+                n = self._ask_one()
+                if n is None:
                     break
-                try:
-                    n, individual, key = self._ask()
-                except SearchExhausted:
-                    exhausted, self.stop_reason = True, "exhausted"
-                    break
-                self._journal({"type": "ask", "n": n, "genome": list(individual)})
                 self._dispatch(n)
             if not self.running:
                 break
             self._handle(self._next_event())
             self._check_failures()
-        self.stop_reason = self.stop_reason or "budget"
-        return self.save(finished=True)
+
+    def _run_batches(self, size: int) -> None:
+        """`ask_batch: N`: N asks, evaluated on however many workers there are, told in ask order once all
+        are back. The order of asks and tells never depends on timing, so a seed gives the same run with
+        any number of workers; the price is idle workers while the slowest of a batch trains."""
+        batch = sorted(self.open)  # the batch in flight when the last session ended
+        while True:
+            while len(batch) < size and not self.exhausted and self._budget_left() - len(batch) > 0:
+                n = self._ask_one()
+                if n is None:
+                    break
+                batch.append(n)
+            if not batch:
+                break
+            self._evaluate_batch(batch)
+            self._check_failures()
+            batch = []
+
+    def _evaluate_batch(self, batch: list) -> None:
+        self.held = {}
+        queue = list(batch)
+        while queue or self.running:
+            while queue and len(self.running) < self._capacity():
+                self._dispatch(queue.pop(0))   # a cache hit or an invalid genome is told at once
+            if self.running:
+                self._handle(self._next_event())
+        held, self.held = self.held, None
+        for n in sorted(held):
+            key = self.open[n][1]
+            self._record(n, held[n])
+            for waiter in self.waiting.pop(key, []):
+                self._dispatch(waiter)
 
     def _next_event(self):
         if self.held_signal is not None:
@@ -232,6 +306,9 @@ class Search:
             self._journal({"type": "resubmitted", "n": n, "reason": payload})
             return
         key = self.running.pop(n)
+        if self.held is not None:   # a batch tells its results together, in ask order
+            self.held[n] = payload
+            return
         self._record(n, payload)
         for waiter in self.waiting.pop(key, []):
             self._dispatch(waiter)
@@ -268,7 +345,7 @@ class Search:
                 **counts, "failed": failed, "invalid": invalid, "in_flight": len(self.running),
                 "best": self.recorder.best(), "elapsed": round(self.elapsed(), 3),
                 "clock": "simulated" if self.simulated else "wall",
-                "config_hash": config_hash(self.config), "versions": versions(),
+                **self.strategy.summary(), "config_hash": config_hash(self.config), "versions": versions(),
                 "run_dir": str(self.run_dir)}
 
     def save(self, finished: bool) -> dict:
@@ -302,6 +379,7 @@ def preflight(config) -> None:
     executor: the space loads, the objective imports (a typo is one ConfigError, not a traceback per
     worker), and an objective that serves one space only (a benchmark table) accepts the run's."""
     space = load_space(config.space)
+    strategy_class(config.strategy.kind).preflight(space, config.strategy)
     objective = make_objective(config.evaluator)
     check_space = getattr(objective, "check_space", None)
     if check_space is not None:
@@ -345,10 +423,11 @@ def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, pr
                           f"aside and start anew, or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
-        if started_before:
-            check_resume_compatible(run_dir / rundir.CONFIG, config)
+        changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
         write_config(run_dir / rundir.CONFIG, config, command)
         search = Search(config, run_dir)
+        search.operators_changed = bool(changed_operators)
+        search.session_notes = {"operators_changed": changed_operators} if changed_operators else {}
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             search.replay()

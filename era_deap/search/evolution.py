@@ -4,31 +4,23 @@
     regularized_evolution   the same, but remove the oldest (Real et al. 2019)
     crossover_evolution     draw 3; uniform crossover of the best two, then mutate; remove the oldest
 
-The population starts with `population_size` random genomes. Asynchronous and steady state: any
-number of children may be in flight, tells arrive in any order, no generation barrier. A child whose
-network was already asked is mutated again (up to `max_mutation_retries`), as the thesis author's
-HyperMapper implementation did. Failed evaluations never enter the population, so they are never
-parents. Operators come from the config (`strategy.mutate`, `strategy.mate`) and are registered on a
-DEAP `Toolbox`; an operator with a `space` parameter receives the run's SearchSpace.
+The population starts with `population_size` random genomes (`strategy.sampling`). Asynchronous and
+steady state: any number of children may be in flight, tells arrive in any order, no generation
+barrier. A child whose network was already asked is mutated again (up to `max_mutation_retries`), as
+the thesis author's HyperMapper implementation did. Failed evaluations never enter the population, so
+they are never parents. Operators come from the config and run on a DEAP `Toolbox` (variation.py):
+`strategy.mutate`, `strategy.mate`, and optionally `strategy.select`, a DEAP selection
+`select(population, k)` (e.g. deap.tools:selTournament) that picks the parents instead of the
+thesis's tournament; removal (the tournament's loser, or the oldest) stays its own step.
+
+Every child is recorded for the logbook: how many times it was re-mutated, whether the first variation
+gave back its parent unchanged (a no-op), whether it left the space (invalid, never trained).
 """
 from __future__ import annotations
 
-import inspect
-
-from deap import base
-
-from ..config import resolve_callable
 from ..operators import sel_oldest, sel_tournament_loser
 from .strategy import Strategy
-
-
-def resolve_operator(spec, space):
-    """Import "package.module:function"; bind `space` when the function takes one."""
-    function = resolve_callable(spec.function, f"strategy operator {spec.function!r}")
-    kwargs = dict(spec.kwargs)
-    if "space" in inspect.signature(function).parameters:
-        kwargs["space"] = space
-    return function, kwargs
+from .variation import Variation
 
 
 class Evolution(Strategy):
@@ -39,15 +31,18 @@ class Evolution(Strategy):
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)
         self.population = []        # successful individuals, each with `.birth`
-        self.asked_keys = {}        # canonical key -> True, for every genome asked (insertion ordered)
-        self.in_flight = {}         # key -> {"random": bool, "loser": individual or None}
+        self.asked_keys = {}        # canonical key -> times asked, for every genome asked (insertion ordered)
+        self.in_flight = {}         # key -> {"random", "loser", "child"}: how it was made
         self.births = 0
-        self.toolbox = base.Toolbox()
-        mutate, kwargs = resolve_operator(config.mutate, space)
-        self.toolbox.register("mutate", mutate, **kwargs)
-        mate, kwargs = resolve_operator(config.mate, space)
-        self.toolbox.register("mate", mate, **kwargs)
-        self.toolbox.register("select", sel_tournament_loser, tournsize=config.tournament_size)
+        self.variation = Variation(space, config)
+        self.toolbox = self.variation.toolbox
+        self.last_ask = None        # (key, whether that ask opened its in_flight entry), for `adopt`
+        self.last_child = {}        # the latest told child's diagnostics, for the logbook
+        self.counts = {"children": 0, "remutated": 0, "noop": 0, "invalid": 0}
+
+    @classmethod
+    def preflight(cls, space, config) -> None:
+        Variation(space, config).check(config.tournament_size)
 
     # --- ask ----------------------------------------------------------------------------------------
 
@@ -55,14 +50,32 @@ class Evolution(Strategy):
         random_in_flight = sum(1 for v in self.in_flight.values() if v["random"])
         if (len(self.population) + random_in_flight < self.config.population_size
                 or len(self.population) < self.config.tournament_size):
-            child, loser, is_random = self._random_genome(), None, True
+            child, info = self._random_genome(), {"random": True, "loser": None, "child": None}
         else:
-            child, loser = self._offspring()
-            is_random = False
-        key = self._key(child)
-        self.asked_keys[key] = True
-        self.in_flight.setdefault(key, {"random": is_random, "loser": loser})
+            child, info = self._offspring()
+        self._remember(child, info)
         return child
+
+    def _remember(self, child, info) -> None:
+        key = self._key(child)
+        self.asked_keys[key] = self.asked_keys.get(key, 0) + 1
+        opened = key not in self.in_flight
+        self.in_flight.setdefault(key, info)
+        self.last_ask = (key, opened)
+
+    def adopt(self, asked, genome):
+        """Resuming with changed operators: the journal's genome replaces the one just asked, with the
+        same role (random or child, and its tournament's loser). Returns the individual to use."""
+        key, opened = self.last_ask
+        info = self.in_flight.pop(key) if opened else dict(self.in_flight[key])
+        self.asked_keys[key] -= 1
+        if not self.asked_keys[key]:
+            del self.asked_keys[key]
+        adopted = self.space.canonical(genome) if self.space.is_valid(genome) else self.toolbox.clone(asked)
+        if not self.space.is_valid(genome):
+            adopted[:] = genome
+        self._remember(adopted, info)
+        return adopted
 
     def _random_genome(self):
         for _ in range(1000):
@@ -72,20 +85,33 @@ class Evolution(Strategy):
         return genome  # nearly exhausted space: the driver answers from its cache
 
     def _offspring(self):
-        """Tournament, variation and re-mutation of already-asked children, on the strategy's stream."""
+        """Parents, variation and re-mutation of already-asked children, on the strategy's stream."""
         with self.seeded():
-            winners, loser = self.toolbox.select(self.population)
-            for _ in range(self.config.max_mutation_retries + 1):
-                child = self._vary(winners)
-                if not self.space.is_valid(child) or self.space.key(child) not in self.asked_keys:
+            parents, loser = self._parents()
+            child_info = {"remutations": 0, "noop": False, "invalid": False}
+            for attempt in range(self.config.max_mutation_retries + 1):
+                child = self._vary(parents)
+                valid = self.space.is_valid(child)
+                if attempt == 0:
+                    child_info["noop"] = valid and self.space.key(child) == self.space.key(parents[0])
+                if not valid or self.space.key(child) not in self.asked_keys:
                     break
-        return child, loser
+                child_info["remutations"] += 1
+            child_info["invalid"] = not valid
+        return child, {"random": False, "loser": loser, "child": child_info}
 
-    def _vary(self, winners):
-        child = self.toolbox.clone(winners[0])
+    def _parents(self):
+        """(parents best first, the tournament's loser or None): the thesis's tournament, or the
+        configured DEAP selection (whose picks are parents only; removal decides on its own)."""
+        if "select" in self.variation.names:
+            return self.variation.select(self.population, 2 if self.crossover else 1), None
+        return sel_tournament_loser(self.population, self.config.tournament_size)
+
+    def _vary(self, parents):
+        child = self.variation.encode(parents[0])
         if self.crossover:
-            child, _ = self.toolbox.mate(child, self.toolbox.clone(winners[1]))
-        (child,) = self.toolbox.mutate(child)
+            child, _ = self.variation.mate(child, self.variation.encode(parents[-1]))
+        child = self.variation.decode(self.variation.mutate(child))
         del child.fitness.values
         return self.space.canonical(child) if self.space.is_valid(child) else child
 
@@ -96,7 +122,8 @@ class Evolution(Strategy):
     # --- tell ---------------------------------------------------------------------------------------
 
     def tell(self, individual, result) -> None:
-        info = self.in_flight.pop(self._key(individual), {"random": False, "loser": None})
+        info = self.in_flight.pop(self._key(individual), {"random": False, "loser": None, "child": None})
+        self._count(info["child"])
         if not result.ok:
             return  # failures are never parents
         individual.birth = self.births
@@ -105,20 +132,34 @@ class Evolution(Strategy):
         if len(self.population) > self.config.population_size:
             self._remove(info["loser"])
 
+    def _count(self, child) -> None:
+        self.last_child = {} if child is None else {
+            "remutations": child["remutations"], "noop": child["noop"], "invalid_child": child["invalid"]}
+        if child is not None:
+            self.counts["children"] += 1
+            self.counts["remutated"] += child["remutations"] > 0
+            self.counts["noop"] += child["noop"]
+            self.counts["invalid"] += child["invalid"]
+
     def _remove(self, loser):
         if self.removes_oldest:
             victim = sel_oldest(self.population)
         elif loser is not None and any(p is loser for p in self.population):
             victim = loser
         else:
-            # The tournament's loser already left (another child replaced it): a fresh tournament decides.
+            # No loser (a DEAP selection picked the parents), or it already left: a fresh tournament decides.
             with self.seeded():
-                _, victim = self.toolbox.select(self.population)
+                _, victim = sel_tournament_loser(self.population, self.config.tournament_size)
         self.population = [p for p in self.population if p is not victim]
 
     def stats(self) -> dict:
         errors = [p.fitness.values[0] for p in self.population]
-        return {"population": len(errors), "population_best": min(errors) if errors else None}
+        return {"population": len(errors), "population_best": min(errors) if errors else None,
+                **self.last_child}
+
+    def summary(self) -> dict:
+        """What the operators did over the run: children made, re-mutated, no-ops, invalid."""
+        return {"operators": dict(self.counts)}
 
 
 class RegularizedEvolution(Evolution):

@@ -149,3 +149,4 @@ def _json(data) -> bytes:
     buffer = io.StringIO()
     json.dump(data, buffer, indent=1, default=str)
     return buffer.getvalue().encode()
+

@@ -27,6 +27,16 @@ RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "
                 "evaluator.final.cuda_graph", "evaluator.final.eval_batch_size")
 
 
+# Operators may change on resume: the journal keeps what was asked and measured, and an evolution
+# adopts the journal's genomes where its new operators would ask others (docs/search.md). What they
+# act on and what is measured (space, objective, dataset, schedule, population, seed) may not change.
+OPERATOR_KEYS = ("strategy.mutate", "strategy.mate", "strategy.select", "strategy.encoding")
+
+
+def _operator_key(key: str) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in OPERATOR_KEYS)
+
+
 def _flat(data, prefix="") -> dict:
     if isinstance(data, dict):
         out = {}
@@ -86,21 +96,25 @@ def saved_budget(run_dir: Path) -> int | None:
     return budget if isinstance(budget, int) else None
 
 
-def check_resume_compatible(saved_path: Path, config) -> None:
+def check_resume_compatible(saved_path: Path, config) -> list[str]:
+    """RunDirError unless `config` may resume the run that saved `saved_path`; returns the operator
+    keys that changed (allowed: the search then adopts its journal's genomes)."""
     saved = read_saved_config(saved_path)
     old = {k: v for k, v in _flat(saved).items() if k not in RUNTIME_KEYS}
     new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
-    changed = sorted(k for k in set(old) | set(new)
-                     if k != "budget" and old.get(k, _default(config, k)) != new.get(k))
+    differ = sorted(k for k in set(old) | set(new)
+                    if k != "budget" and old.get(k, _default(config, k)) != new.get(k))
+    changed = [k for k in differ if not _operator_key(k)]
     if changed:
         shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
         details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
         raise RunDirError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
-                          f"may grow and only {', '.join(RUNTIME_KEYS)} may change (--fresh moves the old run "
+                          f"may grow, operators ({', '.join(OPERATOR_KEYS)}) and {', '.join(RUNTIME_KEYS)} may change (--fresh moves the old run "
                           f"aside and starts anew)")
     if new.get("budget", 0) < old.get("budget", 0):
         raise RunDirError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
                           f"(a budget may only grow on resume), got {new['budget']}")
+    return [k for k in differ if _operator_key(k)]
 
 
 _NO_DEFAULT = object()

@@ -37,6 +37,19 @@ class Strategy:
     def tell(self, individual, result) -> None:
         raise NotImplementedError
 
+    @classmethod
+    def preflight(cls, space, config) -> None:
+        """Check what can be checked before a search writes or trains anything (ConfigError)."""
+
+    def adopt(self, asked, genome):
+        """Resume with changed operators: take the journal's `genome` in place of the one just asked.
+        Strategies without operators never need to, and refuse."""
+        raise NotImplementedError
+
+    def summary(self) -> dict:
+        """Extra entries for summary.json (e.g. what the operators did)."""
+        return {}
+
     def stats(self) -> dict:
         """Extra numbers for the logbook record of the latest tell (e.g. seconds per suggestion)."""
         return {}

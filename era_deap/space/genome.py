@@ -2,7 +2,10 @@
 
 The `creator` classes are made here, once, when this module is first imported; `era_deap/__init__`
 imports it, so any process that imports the package (a worker, a resumed run) can unpickle an
-individual. A genome is a list of the eight genes in `GENES` order.
+individual. They have names of their own, `EraFitnessMin` and `EraIndividual`: a user's script that
+makes the DEAP tutorial's `creator.Individual` (with a maximising `FitnessMax`) before or after
+importing era_deap changes nothing here, and nothing here changes it. A genome is a list of the eight
+genes in `GENES` order.
 """
 from __future__ import annotations
 
@@ -11,14 +14,16 @@ from deap import base, creator
 GENES = ("block", "s1", "s2", "s3", "s4", "filters", "filter_update", "group_size")
 SECTION_GENES = GENES[1:5]
 
-if not hasattr(creator, "FitnessMin"):
+if not hasattr(creator, "EraFitnessMin"):
     # Fitness is the validation error in percent: minimised.
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", list, fitness=creator.FitnessMin)
+    creator.create("EraFitnessMin", base.Fitness, weights=(-1.0,))
+if not hasattr(creator, "EraIndividual"):
+    creator.create("EraIndividual", list, fitness=creator.EraFitnessMin)
 
-Individual = creator.Individual
-FitnessMin = creator.FitnessMin
+Individual = creator.EraIndividual
+FitnessMin = creator.EraFitnessMin
+# (DEAP pickles creator classes with their definition, so the pickles of era-deap 0.1, whose classes
+# were creator.FitnessMin and creator.Individual, still load.)
 
 
 def individual(genes) -> Individual:
