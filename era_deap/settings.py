@@ -213,6 +213,9 @@ class SearchConfig(ConfigFile):
     # 0: asynchronous (a free worker gets the next ask at once). N: deterministic batches of N asks told
     # in ask order, so a seed gives the same run with any number of workers (workers idle meanwhile).
     ask_batch: int = bounded(0, min=0)
+    # Logbook statistics of the evolutions' population, the DEAP way: name -> "package.module:function"
+    # of a list of errors (registered on a deap.tools.Statistics beside population_best/_mean).
+    statistics: dict = field(default_factory=dict)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
 

@@ -134,3 +134,19 @@ def test_deterministic_batches_give_the_same_run_with_any_number_of_workers(tmp_
         era("search", path, "--out", tmp_path / name, "--workers", workers, "--no-progress", cwd=tmp_path)
         outs.append(rows(tmp_path / name))
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_the_logbook_compiles_deap_statistics_of_the_population_including_the_users_own(tmp_path):
+    import numpy
+    path = config(tmp_path, {}, budget=20, statistics={"population_std": "numpy:std", "population_worst": "builtins:max"})
+    run_search(load_search_config(path), tmp_path / "run")
+    logbook = json.loads((tmp_path / "run" / "logbook.json").read_text())
+    last = logbook[-1]
+    table = rows(tmp_path / "run")
+    assert {"population_best", "population_mean", "population_std", "population_worst"} <= set(last)
+    assert last["population_best"] >= last["best"] and last["population_worst"] >= last["population_mean"]
+    assert last["population"] == 8 and last["population_std"] > 0
+    # Regularized evolution's population after 20 evaluations is the 8 youngest successes.
+    youngest = [float(r["error"]) for r in table if r["status"] == "ok"][-8:]
+    assert last["population_std"] == pytest.approx(float(numpy.std(youngest)))
+    assert last["population_worst"] == max(youngest) and last["population_best"] == min(youngest)

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from . import rundir
+from ..config import resolve_callable
 from ..errors import ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from .executors import make_executor
 from .journal import Journal
-from .records import RunRecorder
+from .records import RunRecorder, population_statistics
 from ..training.evaluate import make_objective
 from ..training.result import INVALID, EvalResult
 from .runlock import RunLock
@@ -53,7 +54,8 @@ class Search:
         self.space = load_space(config.space)
         self.strategy = make_strategy(self.space, config.strategy, config.seed)
         self.journal = Journal(self.run_dir / rundir.JOURNAL)
-        self.recorder = RunRecorder(self.run_dir)
+        extra = {name: resolve_callable(spec, f"statistics.{name}") for name, spec in config.statistics.items()}
+        self.recorder = RunRecorder(self.run_dir, statistics=population_statistics(extra))
         self.cache: dict[str, EvalResult] = {}
         self.open: dict[int, tuple] = {}        # n -> (individual, key): asked, no result yet
         self.running: dict[int, str] = {}       # n -> key, at the executor
@@ -97,7 +99,8 @@ class Search:
         params, depth = self._complexity(individual, result)
         self.strategy.tell(individual, result)
         self.recorder.add(individual, result, key=key, elapsed=elapsed, seed=evaluation_seed(self.config.seed, n),
-                          extras=self.strategy.stats(), params=params, depth=depth)
+                          extras=self.strategy.stats(), params=params, depth=depth,
+                          population=getattr(self.strategy, "population", None))
         if self.bar is not None:
             self.bar.n = self.trained
             best = self.recorder.best()

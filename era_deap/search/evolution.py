@@ -153,9 +153,9 @@ class Evolution(Strategy):
         self.population = [p for p in self.population if p is not victim]
 
     def stats(self) -> dict:
-        errors = [p.fitness.values[0] for p in self.population]
-        return {"population": len(errors), "population_best": min(errors) if errors else None,
-                **self.last_child}
+        # population_best, population_mean and the config's own statistics come from the recorder's
+        # DEAP Statistics, compiled over `self.population`.
+        return {"population": len(self.population), **self.last_child}
 
     def summary(self) -> dict:
         """What the operators did over the run: children made, re-mutated, no-ops, invalid."""

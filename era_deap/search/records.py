@@ -51,11 +51,24 @@ class RunningErrors:
                 "mean_last50": statistics.fmean(self.recent)}
 
 
+def population_statistics(extra: dict | None = None) -> tools.Statistics:
+    """A DEAP `Statistics` of a population's errors: best and mean, plus `extra` {name: function}
+    (the config's `statistics:`, e.g. {"population_std": numpy.std})."""
+    stats = tools.Statistics(key=lambda individual: individual.fitness.values[0])
+    stats.register("population_best", min)
+    stats.register("population_mean", statistics.fmean)
+    for name, function in (extra or {}).items():
+        stats.register(name, function)
+    return stats
+
+
 class RunRecorder:
     """Keeps the per-evaluation tables and statistics of one run and writes them to its directory."""
 
-    def __init__(self, run_dir: Path, hall_of_fame_size: int = 10):
+    def __init__(self, run_dir: Path, hall_of_fame_size: int = 10, statistics: tools.Statistics | None = None):
         self.run_dir = Path(run_dir)
+        # Compiled over the strategy's population (the evolutions'), DEAP-style, into every logbook record.
+        self.statistics = statistics if statistics is not None else population_statistics()
         self.rows: list[dict] = []
         self.logbook = tools.Logbook()
         self.logbook.header = rundir.LOGBOOK_FIELDS
@@ -67,7 +80,7 @@ class RunRecorder:
     # --- per evaluation -----------------------------------------------------------------------------
 
     def add(self, individual, result, *, key: str, elapsed: float, seed: int, extras: dict | None = None,
-            params: int | None = None, depth: int | None = None) -> dict:
+            params: int | None = None, depth: int | None = None, population=None) -> dict:
         """Record one finished evaluation; returns its logbook record."""
         index = len(self.rows) + 1
         arch = to_arch(individual)
@@ -88,7 +101,8 @@ class RunRecorder:
             individual.key = key  # kept by the hall of fame's copy
             self.hall_of_fame.update([individual])
         record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
-                  "cached": bool(result.cached), **self.running.values(), **(extras or {})}
+                  "cached": bool(result.cached), **self.running.values(), **(extras or {}),
+                  **(self.statistics.compile(population) if population else {})}
         self.logbook.record(**record)
         return record
 
@@ -149,4 +163,3 @@ def _json(data) -> bytes:
     buffer = io.StringIO()
     json.dump(data, buffer, indent=1, default=str)
     return buffer.getvalue().encode()
-
