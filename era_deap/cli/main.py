@@ -201,9 +201,20 @@ def build_parser() -> Parser:
     b.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     b.set_defaults(run="era_deap.cli.bench:run_verify", parser=b)
 
+    p = sub.add_parser("compare", help="the same searches with paired seeds, and a verdict: is B better than A?")
+    p.add_argument("configs", nargs="+", metavar="CONFIG",
+                   help="search configs, the first is the baseline (e.g. the stock operator, then yours)")
+    p.add_argument("--seeds", default="0-19", help="paired seeds, e.g. 0-19 (default) or 0,3,5")
+    p.add_argument("--budget", type=_positive, help="evaluations per run (default: each config's)")
+    p.add_argument("--out", help="directory for the runs and compare.md (default runs/compare/A-vs-B)")
+    p.add_argument("--jobs", type=_positive, default=1, help="runs at once (default 1)")
+    p.set_defaults(run="era_deap.cli.compare:run_compare", parser=p)
+
     p = sub.add_parser("report", help="figures and tables from run directories")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or folders holding them")
     p.add_argument("--out", help="report directory (default: report/ beside the runs)")
+    p.add_argument("--window", type=_positive, default=50, metavar="N",
+                   help="figure 5 (c): mean of the last N successful evaluations (default 50, as the thesis)")
     p.set_defaults(run="era_deap.report.report:run_report", parser=p)
 
     p = sub.add_parser("rankcorr", help="rank correlation between training fidelities (thesis §4.2)")

@@ -1,0 +1,207 @@
+"""`era compare A.yaml B.yaml [...] --seeds 0-19`: is variant B better than A? Paired seeds, one verdict.
+
+Every variant runs with the same seeds (seed k of A and seed k of B start from the same random
+population and draw the same evaluation seeds), into `<out>/<variant>/seed-k/`; finished runs are
+reused, partial ones resumed. On a benchmark table a search takes seconds, and the true optimum is
+known; on any other objective the runs train. Then, per variant against the first (the baseline):
+
+    best error       the lowest error observed within the first N budget-consuming evaluations
+    AUC              the mean over those N evaluations of the best error so far (rewards finding good
+                     networks early; 100 counts until the first success)
+    regret           on a table: the table's mean error of the variant's best network minus the optimum's
+    operators        per run, the mean number of children that were invalid, no-ops (the first variation
+                     gave back the parent) or re-mutated (already evaluated), from summary.json
+
+with mean ± 95% t-interval over seeds, the paired two-sided Wilcoxon signed-rank test on seed k of A
+against seed k of B (`scipy.stats.wilcoxon`), Holm's adjustment over the variants, and Vargha–Delaney
+A (the chance that the variant's seed beats the baseline's; 0.5: no difference). N is the smallest
+budget every run reached, so every seed is compared at the same count.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..search import rundir
+from ..search.runconfig import config_hash
+from ..training.result import WORST_ERROR
+from .benchmark import Benchmark, _locate
+from .runs_read import read_run
+from .stats import mean_ci, pairwise
+from .tables import markdown
+
+METRICS = ("best", "auc", "regret")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"0-19" or "0,3,5" or "4" -> seeds."""
+    seeds = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            seeds += list(range(int(first), int(last) + 1)) if dash else [int(first)]
+        except ValueError:
+            raise ConfigError(f"--seeds: expected seeds such as 0-19 or 0,3,5, got {text!r}") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds: expected at least two distinct seeds for a paired comparison, got {text!r}")
+    return seeds
+
+
+def variant_names(configs) -> list[str]:
+    """Each variant's folder: its config name, or its file name where names repeat."""
+    names = [c.name for c in configs]
+    if len(set(names)) < len(names):
+        names = [Path(c.source).stem for c in configs]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"era compare: expected variants with distinct names or file names, got {names}")
+    return names
+
+
+def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
+    """{variant: [run dir per seed]}: each (variant, seed) run resumed or started, `jobs` at once."""
+    tasks = []
+    for config, name in zip(configs, names):
+        for seed in seeds:
+            tasks.append((dataclasses.replace(config, seed=seed), out / name / f"seed-{seed}"))
+    todo = [(c, d) for c, d in tasks if not _finished(c, d)]
+    log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
+        f"before, {len(todo)} to run")
+    if jobs > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for (config, run_dir), _ in zip(todo, pool.map(_run_one, todo)):
+                log(f"  {run_dir}")
+    else:
+        for task in todo:
+            _run_one(task)
+            log(f"  {task[1]}")
+    return {name: [out / name / f"seed-{seed}" for seed in seeds] for name in names}
+
+
+def _finished(config, run_dir: Path) -> bool:
+    try:
+        summary = json.loads((run_dir / rundir.SUMMARY).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(summary.get("finished")) and summary.get("config_hash") == config_hash(config) \
+        and summary.get("budget", 0) >= config.budget
+
+
+def _run_one(task) -> None:
+    from ..search.driver import run_search
+    config, run_dir = task
+    run_search(config, run_dir, resume=(run_dir / rundir.JOURNAL).exists())
+
+
+# --- the verdict ------------------------------------------------------------------------------------
+
+def measure(run_dirs: dict) -> tuple[dict, int]:
+    """({variant: {metric: [per seed]}, operator counts}, N): every run measured at the same N."""
+    runs = {name: [read_run(Path(d)) for d in dirs] for name, dirs in run_dirs.items()}
+    n = min(len(_budget_rows(run)) for rs in runs.values() for run in rs)
+    out = {}
+    for name, rs in runs.items():
+        bench = _benchmark(rs[0])
+        rows = {m: [] for m in METRICS}
+        for run in rs:
+            curve = _best_so_far(_budget_rows(run)[:n])
+            rows["best"].append(curve[-1])
+            rows["auc"].append(statistics.fmean(curve))
+            if bench is not None:
+                index = _budget_rows(run)[n - 1].index    # the row of the n-th budget-consuming evaluation
+                rows["regret"].append(bench.at(run, index)[1])
+        rows["operators"] = _operators([Path(run.path) for run in rs])
+        out[name] = rows
+    return out, n
+
+
+def _budget_rows(run) -> list:
+    return [e for e in run.evaluations if not e.cached]
+
+
+def _best_so_far(evaluations) -> list:
+    best, curve = WORST_ERROR, []
+    for e in evaluations:
+        if e.ok:
+            best = min(best, e.error)
+        curve.append(best)
+    return curve
+
+
+def _benchmark(run):
+    """The run's table (None off a table); a table named but not found is an error, not a silent gap."""
+    if not run.table:
+        return None
+    table, reason = _locate(run.table, Path(run.path))
+    if table is None:
+        raise ConfigError(f"era compare: {reason}")
+    return Benchmark(table)
+
+
+def _operators(paths) -> dict:
+    counts = [json.loads((p / rundir.SUMMARY).read_text()).get("operators") for p in paths]
+    counts = [c for c in counts if c]
+    if not counts:
+        return {}
+    return {k: statistics.fmean(c[k] for c in counts) for k in ("children", "invalid", "noop", "remutated")}
+
+
+def verdict(measured: dict, n: int) -> str:
+    """The markdown verdict: per variant mean ± CI, and against the baseline the paired tests."""
+    names = list(measured)
+    metrics = [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in names)]
+    lines = [f"Compared at N = {n} evaluations (the smallest budget every run reached), "
+             f"{len(measured[names[0]]['best'])} paired seeds; baseline: {names[0]}.\n"]
+    header = ["Variant", *[f"{_title(m)} (mean ± 95% CI)" for m in metrics],
+              "Children / run", "Invalid", "No-op", "Re-mutated"]
+    body = []
+    for name in names:
+        ops = measured[name]["operators"]
+        body.append([name, *[_mean_ci(measured[name][m]) for m in metrics],
+                     *([f"{ops['children']:.1f}", f"{ops['invalid']:.1f}", f"{ops['noop']:.1f}",
+                        f"{ops['remutated']:.1f}"] if ops else ["—"] * 4)])
+    lines.append(markdown(header, body))
+    tests = []
+    for m in metrics:
+        for name in names[1:]:
+            test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
+            tests.append((m, name, test))
+    adjusted = _holm_by_metric(tests)
+    lines.append(markdown(["Metric", "Variant vs baseline", "Median variant", "Median baseline", "Wilcoxon p",
+                           "p (Holm)", "A (variant better)", "Verdict"],
+                          [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
+                            f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
+                           for (m, name, t), p in zip(tests, adjusted)]))
+    lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
+                 "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
+                 "Verdict at p (Holm) < 0.05.\n")
+    return "\n".join(lines)
+
+
+def _holm_by_metric(tests) -> list:
+    from .stats import holm
+    adjusted = [None] * len(tests)
+    for metric in dict.fromkeys(m for m, _, _ in tests):
+        index = [i for i, (m, _, _) in enumerate(tests) if m == metric]
+        for i, p in zip(index, holm([tests[i][2].p_value for i in index])):
+            adjusted[i] = p
+    return adjusted
+
+
+def _say(test, p_holm: float) -> str:
+    if p_holm >= 0.05:
+        return "no significant difference"
+    return "variant better" if test.effect < 0.5 else "baseline better"
+
+
+def _title(metric: str) -> str:
+    return {"best": "Best error (%)", "auc": "AUC of best so far (%)", "regret": "Regret (points)"}[metric]
+
+
+def _mean_ci(values) -> str:
+    mean, half = mean_ci(values)
+    return f"{float(mean):.3f} ± {float(half):.3f}"

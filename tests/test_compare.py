@@ -1,0 +1,54 @@
+"""`era compare`: paired seeds of two variants on a table, finished runs reused, and a verdict whose
+numbers are the runs' own (recomputed here with scipy)."""
+import json
+
+import pytest
+import yaml
+from scipy import stats
+
+from era_deap.cli import main
+from era_deap.errors import ConfigError
+from era_deap.report.compare import parse_seeds
+from searchkit import rows
+from test_bench import built
+
+
+def variant(tmp_path, name, strategy, table):
+    data = {"name": name, "space": str(tmp_path / "space.yaml"), "budget": 30,
+            "strategy": {"kind": "regularized_evolution", "population_size": 8, **strategy},
+            "evaluator": {"objective": "table", "table": str(table), "workers": 0}}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_compare_runs_paired_seeds_and_reports_the_paired_test(tmp_path, capsys):
+    table = built(tmp_path)
+    stock = variant(tmp_path, "stock", {}, table)
+    random_parents = variant(tmp_path, "random_init", {"population_size": 30}, table)
+    out = tmp_path / "cmp"
+    assert main(["compare", str(stock), str(random_parents), "--seeds", "0-5", "--out", str(out)]) == 0
+    page = (out / "compare.md").read_text()
+    assert "Compared at N = 30 evaluations" in page and "6 paired seeds; baseline: stock" in page
+    best = {}
+    for name in ("stock", "random_init"):
+        best[name] = []
+        for seed in range(6):
+            run = out / name / f"seed-{seed}"
+            assert json.loads((run / "summary.json").read_text())["seed"] == seed
+            best[name].append(min(float(r["error"]) for r in rows(run) if r["status"] == "ok"))
+    p = stats.wilcoxon(best["stock"], best["random_init"]).pvalue
+    line = next(line for line in page.splitlines() if line.startswith("| Best error (%) | random_init vs stock"))
+    assert f"| {p:.3g} |" in line
+    first = (out / "stock" / "seed-0" / "journal.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(["compare", str(stock), str(random_parents), "--seeds", "0-5", "--out", str(out)]) == 0
+    assert "12 runs finished before, 0 to run" in capsys.readouterr().err
+    assert (out / "stock" / "seed-0" / "journal.jsonl").read_bytes() == first
+
+
+def test_seeds_and_variant_names_are_checked():
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("1,5,7") == [1, 5, 7]
+    for bad in ("4", "a-b", "1,1"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
