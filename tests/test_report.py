@@ -222,6 +222,10 @@ def test_rank_sum_p_values_equal_scipy(profile):
     test = stats.mannwhitneyu(a, b, alternative="two-sided")
     assert float(row["p_value"]) == pytest.approx(test.pvalue, rel=1e-12)
     assert float(row["u_statistic"]) == test.statistic
+    assert row["evaluations"] == "60"   # every seed ran 60: compared at all of them
+    # Vargha-Delaney A: the share of (a, b) seed pairs where a's best is lower, ties counting half
+    wins = sum((x < y) + 0.5 * (x == y) for x in a for y in b)
+    assert float(row["vargha_delaney_a"]) == pytest.approx(wins / (len(a) * len(b)))
     assert "Mann–Whitney" in (profile / "report" / "rank_sum.md").read_text()
 
 
@@ -289,25 +293,28 @@ def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
 def test_each_search_has_its_colour_in_every_figure(profile):
     from matplotlib.colors import to_hex
     from era_deap.report import plots, runs_read
+    from era_deap.report.figure4 import figure4
+    from era_deap.report.figure5 import figure5
     searches = runs_read.load([profile]).searches
-    palette = plots.colours([s.name for s in searches])
+    palette = plots.colours([s.key for s in searches])
     unit = plots.time_unit(3600)
-    fig4 = plots.figure4(searches, palette, unit)
+    fig4 = figure4(searches, palette, unit)
     seen = {}
     for ax in fig4.axes:
         for collection in ax.collections:
-            if collection.get_gid() and collection.get_gid().startswith("ok:") and len(collection.get_offsets()):
-                seen.setdefault(collection.get_gid()[3:], set()).add(to_hex(collection.get_facecolor()[0]))
-    assert seen == {s.name: {palette[s.name]} for s in searches}
+            gid = collection.get_gid() or ""
+            if gid.split(":")[0] in ("ok", "median") and len(collection.get_offsets()):
+                seen.setdefault(gid.split(":", 1)[1], set()).add(to_hex(collection.get_facecolor()[0]))
+    assert seen == {s.key: {palette[s.key]} for s in searches}
     local = next(ax for ax in fig4.axes if ax.get_title().startswith("Local Search"))
     assert "3 failed, 1 cached" in local.get_title()
-    labels = {s.label: s.name for s in searches}
+    labels = {s.label: s.key for s in searches}
     for against in ("evaluations", "time"):
-        fig5 = plots.figure5(searches, palette, against, unit)
+        fig5 = figure5(searches, palette, against, unit)
         for ax in fig5.axes:
             lines = {line.get_label().split(" (")[0].split(" —")[0]: to_hex(line.get_color())
                      for line in ax.get_lines()}
-            assert lines == {label: palette[name] for label, name in labels.items()}
+            assert lines == {label: palette[key] for label, key in labels.items()}
 
 
 def test_run_just_started_with_a_header_only_csv(tmp_path):
@@ -326,7 +333,7 @@ def test_run_just_started_with_a_header_only_csv(tmp_path):
 
 def test_confidence_band_is_scipys_t_interval_over_the_seeds_present():
     from era_deap.report.plots import mean_band, step_at
-    from era_deap.report.tables import mean_ci
+    from era_deap.report.stats import mean_ci
     mean, half, n = mean_band([[1.0, 2.0], [3.0, None], [5.0, 6.0]])
     assert list(n) == [3, 2]
     for k, values in enumerate(([1.0, 3.0, 5.0], [2.0, 6.0])):

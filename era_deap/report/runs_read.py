@@ -1,12 +1,12 @@
 """Find and read run directories (era_deap.search.rundir's contract) into plain records for the report.
 
     collection = load(["runs/quick"])      # every run dir and final-training dir beneath
-    for search in collection.searches:     # grouped by config `name`, in the thesis's order
+    for search in collection.searches:     # grouped by name and config (searches.py), thesis order
         for run in search.runs:            # one per seed
-            run.evaluations, anytime_curves(run.evaluations), best_evaluation(run.evaluations)
+            run.evaluations                # curves.py derives the figures' series from these
 
-`evaluations.csv` is the source of truth; the logbook is only cross-checked (`logbook_mismatches`).
-No pandas: lists of frozen dataclasses.
+`evaluations.csv` is the source of truth; the logbook is only cross-checked (curves.logbook_mismatches).
+No pandas: lists of dataclasses.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,20 +22,9 @@ import yaml
 
 from ..errors import RunDirError
 from ..search import rundir
-from ..search.records import RUNNING_FIELDS, RunningErrors
 from ..space.genome import GENES, to_arch
 from ..training.result import INTERRUPTED, OK
-
-# Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
-SEARCH_NAMES = {
-    "random_search": "Random Search",
-    "local_search": "Local Search",
-    "bayesian_optimization": "Bayesian Optimization",
-    "evolution": "Evolution",
-    "regularized_evolution": "Regularized Evolution",
-    "crossover_evolution": "Crossover Evolution",
-}
-EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution")  # thesis table 10
+from .searches import Collection, FinalResult, group, search_config
 
 # Standalone final-training dirs: final.json `name` (lower case, letters and digits only) -> label.
 BASELINE_NAMES = {"resnet110": "ResNet-110 (baseline)", "resnet110wide": "ResNet-110 wide"}
@@ -72,7 +62,7 @@ class Evaluation:
 @dataclass
 class Run:
     path: Path
-    name: str               # config `name`: the grouping key
+    name: str               # config `name`
     kind: str               # config strategy.kind
     seed: int | None
     finished: bool
@@ -81,67 +71,16 @@ class Run:
     final: dict | None      # <run>/final/final.json, when present
     notes: list = field(default_factory=list)  # things the reader should know (shown in report.md)
     stop_reason: str = ""   # summary.json's, when the driver gave one (e.g. "failures")
+    clock: str = "wall"     # summary.json's: "simulated" on a benchmark table (summed training seconds)
+    search_config: dict | None = None   # what config.yaml says is searched (searches.search_config)
+    table: str | None = None            # evaluator.table of a run on a benchmark table
+    # counted once from `evaluations` (a run is not changed after reading)
+    failed: dict = field(init=False)    # status -> evaluations that failed with it
+    cached: int = field(init=False)     # evaluations answered from the run's cache
 
-    @property
-    def final_path(self) -> Path:
-        return self.path / rundir.FINAL_DIR
-
-    @property
-    def failed(self) -> dict:
-        counts: dict = {}
-        for e in self.evaluations:
-            if not e.ok:
-                counts[e.status] = counts.get(e.status, 0) + 1
-        return counts
-
-    @property
-    def cached(self) -> int:
-        return sum(e.cached for e in self.evaluations)
-
-
-@dataclass
-class Search:
-    name: str
-    kind: str
-    runs: list              # [Run], by seed
-
-    @property
-    def label(self) -> str:
-        return SEARCH_NAMES.get(self.name, self.name)
-
-    @property
-    def evolutionary(self) -> bool:
-        return self.kind in EVOLUTIONARY_KINDS or "evolution" in self.kind
-
-    @property
-    def finished(self) -> bool:
-        return all(r.finished for r in self.runs)
-
-
-@dataclass
-class FinalResult:
-    path: Path
-    label: str
-    data: dict              # final.json as written
-    search: str | None = None   # config name of the search it came from; None for a baseline
-    seed: int | None = None
-
-
-@dataclass
-class Collection:
-    searches: list          # [Search], thesis order
-    baselines: list         # [FinalResult] from standalone final-training dirs
-
-    @property
-    def runs(self) -> list:
-        return [r for s in self.searches for r in s.runs]
-
-    @property
-    def finals(self) -> list:
-        """Table 1 rows: baselines first (as in the thesis), then each search's final training."""
-        from_runs = [FinalResult(r.final_path, s.label, r.final, s.name, r.seed)
-                     for s in self.searches for r in s.runs if r.final is not None]
-        return self.baselines + from_runs
+    def __post_init__(self):
+        self.failed = dict(Counter(e.status for e in self.evaluations if not e.ok))
+        self.cached = sum(e.cached for e in self.evaluations)
 
 
 # --- discovery ------------------------------------------------------------------------------------
@@ -186,24 +125,6 @@ def load(paths) -> Collection:
     return Collection(group(runs), baselines)
 
 
-def group(runs) -> list:
-    """Runs grouped by config name into Searches: thesis order first, then other names by their
-    strategy kind's thesis position and name; runs within a search by seed."""
-    by_name: dict = {}
-    for run in runs:
-        by_name.setdefault(run.name, []).append(run)
-    searches = [Search(name, rs[0].kind, sorted(rs, key=lambda r: (r.seed is None, r.seed or 0, str(r.path))))
-                for name, rs in by_name.items()]
-    return sorted(searches, key=lambda s: search_order(s.name, s.kind))
-
-
-def search_order(name: str, kind: str = "") -> tuple:
-    order = list(SEARCH_NAMES)
-    if name in SEARCH_NAMES:
-        return (0, order.index(name), name)
-    return (1, order.index(kind) if kind in SEARCH_NAMES else len(order), name)
-
-
 # --- reading one run ------------------------------------------------------------------------------
 
 def read_run(path: Path) -> Run:
@@ -218,11 +139,14 @@ def read_run(path: Path) -> Run:
     if not summary:
         notes.append(f"no {rundir.SUMMARY}: treated as unfinished")
     logbook = _read_json(path / rundir.LOGBOOK_JSON, default=None)
-    final_path = path / rundir.FINAL_DIR / rundir.FINAL
-    final = _read_json(final_path, default=None)
+    final = _read_json(path / rundir.FINAL_DIR / rundir.FINAL, default=None)
+    evaluator = config.get("evaluator") if isinstance(config.get("evaluator"), dict) else {}
+    on_table = evaluator.get("objective") == "table" and evaluator.get("table")
     return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
                evaluations, logbook if isinstance(logbook, list) else None, final, notes,
-               str(summary.get("stop_reason") or ""))
+               str(summary.get("stop_reason") or ""), clock=str(summary.get("clock") or "wall"),
+               search_config=search_config(config) if config else None,
+               table=str(evaluator["table"]) if on_table else None)
 
 
 def read_evaluations(path: Path) -> tuple[list, list]:
@@ -321,46 +245,3 @@ def _read_baseline(path: Path) -> FinalResult:
 def _baseline_rank(label: str) -> int:
     labels = list(BASELINE_NAMES.values())
     return labels.index(label) if label in labels else len(labels)
-
-
-# --- derived series -------------------------------------------------------------------------------
-
-def best_evaluation(evaluations) -> Evaluation | None:
-    """The successful evaluation with the lowest error, earliest on ties. Cached rows are left out: each
-    repeats the first evaluation of its network, which is the one to credit (as the driver does)."""
-    ok = [e for e in evaluations if e.ok and not e.cached]
-    return min(ok, key=lambda e: (e.error, e.index)) if ok else None
-
-
-def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
-    """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
-    index, elapsed (s), and the driver's logbook statistics (search/records.py's RunningErrors: best so
-    far, mean of all successes, mean of the last `window`), None before the first success."""
-    out = {k: [] for k in ("index", "elapsed", *RUNNING_FIELDS)}
-    running = RunningErrors(window)
-    for e in evaluations:
-        running.add(e)
-        out["index"].append(e.index)
-        out["elapsed"].append(e.elapsed)
-        for name, value in running.values().items():
-            out[name].append(value)
-    return out
-
-
-def logbook_mismatches(run: Run, tolerance: float = 1e-6) -> list:
-    """Where logbook.json disagrees with the curves recomputed from evaluations.csv (first few)."""
-    if run.logbook is None:
-        return []
-    curves = anytime_curves(run.evaluations)
-    at = {i: n for n, i in enumerate(curves["index"])}
-    problems = []
-    for record in run.logbook:
-        n = at.get(record.get("index"))
-        if n is None:
-            continue   # e.g. the CSV lost its last row
-        for field_ in RUNNING_FIELDS:
-            ours, theirs = curves[field_][n], record.get(field_)
-            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > tolerance):
-                problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")
-    return problems
-

@@ -5,24 +5,18 @@
     table2  best architecture per search at search fidelity: layers, params, validation error (thesis 2)
     table10 genes of the best architecture of each evolutionary search (thesis A.4, table 10)
     table11 the same for the baselines: random search, local search, BO (thesis A.4, table 11)
-    rank_sum pairwise Mann-Whitney U tests on per-seed best-of-run errors (several seeds only)
 
-"Best" over several seeds of a search is the best over all of them; the seed is named.
+"Best" over several seeds of a search is the best over all of them; the seed is named. The comparisons
+between searches are in comparison.py, the benchmark table in benchmark.py; they share `Table`.
 """
 from __future__ import annotations
 
 import csv
-import itertools
-import statistics
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
-
 from ..space.architecture import cardinality
-from .runs_read import best_evaluation
+from .curves import best_evaluation
 
 MISSING = "—"
 
@@ -92,7 +86,7 @@ def search_best(search):
     return min(candidates, key=lambda re: re[1].error)   # min keeps the first seed on ties
 
 
-def _label(search) -> str:
+def marked_label(search) -> str:
     return search.label + ("" if search.finished else " †")
 
 
@@ -118,7 +112,7 @@ def table2(searches) -> Table:
                      "run": str(run.path) if run else "", "seeds": len(s.runs), "evaluated": evaluated,
                      "failed": failed, "finished": int(s.finished)})
         where = MISSING if best is None else f"#{best.index}" + (f" (seed {run.seed})" if len(s.runs) > 1 else "")
-        md.append([_label(s), best.depth if best and best.depth is not None else MISSING,
+        md.append([marked_label(s), best.depth if best and best.depth is not None else MISSING,
                    fmt_params(best.params if best else None), fmt_error(best.error if best else None),
                    where, f"{evaluated} ({failed} failed)"])
     notes = [UNFINISHED_NOTE] if any(not s.finished for s in searches) else []
@@ -166,7 +160,7 @@ def _gene_table(stem, title, searches) -> Table:
     parameters = ["Block type", "Sections", "Filters", "Filter update", "Cardinality", "Depth", "Weights"]
     body = [[p, *(c[i] for c in columns)] for i, p in enumerate(parameters)]
     notes = [UNFINISHED_NOTE] if any(not s.finished for s in searches) else []
-    return Table(stem, title, GENE_COLUMNS, rows, markdown(["Parameter", *(_label(s) for s in searches)], body),
+    return Table(stem, title, GENE_COLUMNS, rows, markdown(["Parameter", *(marked_label(s) for s in searches)], body),
                  notes)
 
 
@@ -198,78 +192,3 @@ def table1(collection) -> Table | None:
     return Table("table1", "Table 1: error after full training (best architecture of each search, baselines)",
                  TABLE1_COLUMNS, rows,
                  markdown(["Model/Origin", "# layers", "# params", "Error (%)", "Measured on", "Epochs"], md))
-
-
-# --- rank-sum tests -------------------------------------------------------------------------------
-
-RANK_SUM_COLUMNS = ["search_a", "search_b", "n_a", "n_b", "median_a", "median_b", "u_statistic", "p_value",
-                    "p_holm"]
-
-
-def seed_bests(search) -> list:
-    """Best-of-run error of each seed that had a success, in seed order."""
-    bests = [best_evaluation(r.evaluations) for r in search.runs]
-    return [b.error for b in bests if b is not None]
-
-
-def rank_sum(searches) -> tuple[Table | None, str]:
-    """Pairwise two-sided Mann-Whitney U (Wilcoxon rank-sum) tests between searches on their per-seed
-    best errors, with Holm-adjusted p-values; (None, reason) with fewer than two multi-seed searches."""
-    eligible = [s for s in searches if len(seed_bests(s)) >= 2]
-    if len(eligible) < 2:
-        return None, ("Rank-sum tests skipped: they need at least two searches with two or more seeds "
-                      f"each (found {len(eligible)}). Run a search with several seeds to compare strategies.")
-    rows = []
-    for a, b in itertools.combinations(eligible, 2):
-        xa, xb = seed_bests(a), seed_bests(b)
-        test = stats.mannwhitneyu(xa, xb, alternative="two-sided")
-        rows.append({"search_a": a.label, "search_b": b.label, "n_a": len(xa), "n_b": len(xb),
-                     "median_a": float(statistics.median(xa)), "median_b": float(statistics.median(xb)),
-                     "u_statistic": float(test.statistic), "p_value": float(test.pvalue)})
-    for row, adjusted in zip(rows, holm([r["p_value"] for r in rows])):
-        row["p_holm"] = adjusted
-    seeds_md = markdown(["Search", "Seeds", "Best error per seed (%)", "Mean ± 95% CI (%)"],
-                        [[_label(s), len(seed_bests(s)), ", ".join(fmt_error(e) for e in seed_bests(s)),
-                          _mean_ci_text(seed_bests(s))] for s in eligible])
-    pairs_md = markdown(["Search A", "Search B", "n A", "n B", "Median A (%)", "Median B (%)", "U", "p", "p (Holm)"],
-                        [[r["search_a"], r["search_b"], r["n_a"], r["n_b"], fmt_error(r["median_a"]),
-                          fmt_error(r["median_b"]), f"{r['u_statistic']:g}", f"{r['p_value']:.3g}",
-                          f"{r['p_holm']:.3g}"] for r in rows])
-    notes = ["Two-sided Mann–Whitney U (Wilcoxon rank-sum) test, `scipy.stats.mannwhitneyu`, on the best "
-             "error of each seed. p (Holm): adjusted for the number of pairs. With few seeds the smallest "
-             "attainable p is large (3 vs 3 seeds: 0.1), so read these as a guide, not a verdict."]
-    if any(not s.finished for s in eligible):
-        notes.append(UNFINISHED_NOTE)
-    return Table("rank_sum", "Pairwise rank-sum tests between searches (best error per seed)", RANK_SUM_COLUMNS,
-                 rows, seeds_md + "\n" + pairs_md, notes), ""
-
-
-def holm(pvalues) -> list:
-    """Holm–Bonferroni adjusted p-values, in the input order."""
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
-    adjusted, running = [0.0] * len(pvalues), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def mean_ci(values, confidence: float = 0.95):
-    """Mean and half-width of the Student-t confidence interval of the mean (`scipy.stats.t.interval`)
-    over the last axis of `values`, nan left out: a list gives two numbers, a points × samples array two
-    arrays (figure 5's band: plots.mean_band). The mean is nan with no value, the half-width with fewer
-    than two."""
-    data = np.asarray(values, dtype=float)
-    n = np.sum(~np.isnan(data), axis=-1)
-    with warnings.catch_warnings():   # empty and one-value slices give nan, as said above
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(data, axis=-1)
-        sem = np.nanstd(data, axis=-1, ddof=1) / np.sqrt(n)
-    # t.interval around 0 with scale 1 is ±t; times the standard error (possibly 0: all values equal)
-    _, t = stats.t.interval(confidence, np.maximum(n - 1, 1))
-    return mean, np.where(n >= 2, t * sem, np.nan)[()]
-
-
-def _mean_ci_text(values) -> str:
-    mean, half = mean_ci(values)
-    return f"{mean:.2f} ± {half:.2f}"

@@ -1,0 +1,160 @@
+"""What the report can say when the runs of a search looked their networks up in a benchmark table
+(config `evaluator: {objective: table, table: ...}`): the true optimum is known.
+
+    regret       the table's mean error (over its training seeds) of the search's best network so far
+                 (the one with the lowest error the search observed) minus the optimum's mean error.
+                 The mean over seeds, not the one seed the search saw, keeps it >= 0 and measures the
+                 network the search would return, not that seed's luck.
+    top 1%       a network whose mean error is within the best 1% of the table's networks (at most the
+                 1st percentile of their mean errors, as `era bench info` says: bench/summary.py).
+
+`benchmarks(searches)` groups the searches by the table they ran on; a search it cannot place is named
+in the reasons it returns, and searches not on a table are left to the caller to mention.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..bench import table as bench_table
+from ..errors import ConfigError
+from .curves import best_evaluation, counted, incumbents
+from .stats import mean_ci
+from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
+
+COUNTS = (50, 100, 200)      # evaluations at which the benchmark table reports (thesis budget: 200)
+
+
+@dataclass
+class Benchmark:
+    table: bench_table.Table
+    searches: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.means = self.table.mean_errors()
+        self.optimum_key, self.optimum = self.table.optimum()
+        values = np.array(sorted(self.means.values()))
+        self.top_threshold = float(np.percentile(values, 1))
+        self.top_count = int(np.sum(values <= self.top_threshold))
+        gaps = values[values > self.optimum] - self.optimum
+        # the smallest regret above 0 a single seed can have: where a log axis can stop
+        self.smallest_gap = float(gaps.min()) if len(gaps) else 1.0
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def regrets(self, run) -> list:
+        """Per evaluation: the regret of the run's best network so far (None before its first success)."""
+        return [None if best is None else self.means[best.key] - self.optimum
+                for best in incumbents(run.evaluations)]
+
+    def found_top(self, run) -> list:
+        """Per evaluation: 1 once the run has evaluated a top-1% network successfully, else 0."""
+        out, found = [], 0
+        for e in run.evaluations:
+            found = found or int(e.ok and not e.cached and self.means[e.key] <= self.top_threshold)
+            out.append(found)
+        return out
+
+    def at(self, run, n: int) -> tuple:
+        """(best error observed, regret, found a top-1% network) after the run's first n evaluations;
+        the first two are None before its first success."""
+        best = best_evaluation(run.evaluations[:n])
+        found = any(self.means[e.key] <= self.top_threshold for e in counted(run.evaluations[:n]))
+        return (None, None, found) if best is None else (best.error, self.means[best.key] - self.optimum, found)
+
+
+def benchmarks(searches) -> tuple[list, list]:
+    """([Benchmark] one per table with its searches, in order; [reason] for each table search left out)."""
+    found: dict = {}
+    reasons = []
+    for search in searches:
+        specs = {r.table for r in search.runs}
+        if specs == {None}:
+            continue
+        if len(specs) > 1:   # one config, one table; several would be configs grouped apart
+            reasons.append(f"{search.label}: its runs name different tables ({', '.join(map(str, specs))})")
+            continue
+        table, problem = _locate(specs.pop(), search.runs[0].path)
+        problem = problem or _mismatch(search, table)
+        if problem:
+            reasons.append(f"{search.label}: {problem}")
+            continue
+        found.setdefault(table.source, Benchmark(table)).searches.append(search)
+    return list(found.values()), reasons
+
+
+def _locate(spec: str, run_path: Path):
+    """The table a run's config names: a shipped name, a path from where `era report` runs, or a path
+    relative to a folder above the run (where `era search` ran: run_all.sh runs from the repository)."""
+    tries = [spec]
+    if not Path(spec).is_absolute():
+        tries += [str(parent / spec) for parent in Path(run_path).resolve().parents]
+    for attempt in tries:
+        try:
+            table = bench_table.Table.load(attempt)
+        except ConfigError:
+            continue
+        if not table.complete:
+            return None, f"table {spec} ({table.source}) is partial: its optimum is not known"
+        return table, ""
+    return None, f"table {spec} not found (as a shipped name, or a path here or above {run_path})"
+
+
+def _mismatch(search, table) -> str:
+    means = table.mean_errors()
+    missing = {e.key for r in search.runs for e in counted(r.evaluations)} - set(means)
+    if missing:
+        return (f"{len(missing)} of its evaluated networks have no mean error in table {table.name} "
+                f"(e.g. {min(missing)}): was the table rebuilt since?")
+    return ""
+
+
+def report_counts(search) -> list:
+    """The COUNTS every seed of `search` reached; when it reached none, the count all its seeds reached."""
+    reached = min(len(r.evaluations) for r in search.runs)
+    return [n for n in COUNTS if n <= reached] or ([reached] if reached else [])
+
+
+# --- the table: best error and regret at fixed counts ----------------------------------------------
+
+BENCHMARK_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "best_mean", "best_ci", "regret_mean",
+                     "regret_ci", "top1_found"]
+
+
+def benchmark_table(bench: Benchmark, stem: str) -> Table:
+    """Per search and count of report_counts: mean ± 95% CI over seeds of the best error observed and of
+    the regret, and how many seeds had found a top-1% network."""
+    rows, md = [], []
+    for s in bench.searches:
+        for n in report_counts(s):
+            at = [bench.at(r, n) for r in s.runs]
+            bests = [best for best, _, _ in at if best is not None]
+            regrets = [regret for _, regret, _ in at if regret is not None]
+            found = sum(top for _, _, top in at)
+            (best_mean, best_half), (regret_mean, regret_half) = mean_ci(bests), mean_ci(regrets)
+            rows.append({"table": bench.name, "search": s.label, "name": s.name, "evaluations": n,
+                         "seeds": len(bests), "best_mean": best_mean, "best_ci": best_half,
+                         "regret_mean": regret_mean, "regret_ci": regret_half, "top1_found": found})
+            md.append([marked_label(s), n, len(bests), _mean_ci_text(best_mean, best_half, 2),
+                       _mean_ci_text(regret_mean, regret_half, 3), f"{found} of {len(s.runs)}"])
+    notes = [f"Optimum of table `{bench.name}`: {bench.optimum_key}, mean error {bench.optimum:.2f}% over its "
+             f"training seeds. Regret: the table's mean error of the search's best network so far minus the "
+             f"optimum's (percentage points). Top 1%: the {bench.top_count} networks with a mean error of at most "
+             f"{bench.top_threshold:.2f}%. Seeds: those with a successful evaluation by then; a count is shown "
+             "when every seed of the search reached it."]
+    if any(not s.finished for s in bench.searches):
+        notes.append(UNFINISHED_NOTE)
+    return Table(stem, f"Benchmark `{bench.name}`: best error and regret at a number of evaluations "
+                 "(mean ± 95% CI over seeds)", BENCHMARK_COLUMNS, rows,
+                 markdown(["Search", "Evaluations", "Seeds", "Best error (%)", "Regret (points)",
+                           "Found a top-1% network"], md), notes)
+
+
+def _mean_ci_text(mean, half, digits: int) -> str:
+    if np.isnan(mean):
+        return MISSING
+    return f"{mean:.{digits}f}" + ("" if np.isnan(half) else f" ± {half:.{digits}f}")

@@ -1,0 +1,81 @@
+"""Searches compared on their seeds at one evaluation count that every compared seed reached.
+
+Seeds of one search may have run different budgets (one resumed with a larger --budget, one stopped
+early): a best error after 400 evaluations is no match for one after 200. So the comparison takes
+each seed's best error over its first N evaluations, N the smallest count every compared seed reached,
+and says N. The tests are stats.py's: two-sided Mann–Whitney U between every pair of searches with
+two or more seeds, Holm-adjusted, with the Vargha–Delaney A of each pair.
+"""
+from __future__ import annotations
+
+import statistics
+
+from .curves import best_evaluation
+from .stats import mean_ci, pairwise
+from .tables import UNFINISHED_NOTE, Table, fmt_error, markdown, marked_label
+
+RANK_SUM_COLUMNS = ["search_a", "search_b", "evaluations", "n_a", "n_b", "median_a", "median_b", "u_statistic",
+                    "p_value", "p_holm", "vargha_delaney_a"]
+
+
+def common_count(searches) -> int:
+    """The smallest number of evaluations any run of `searches` reached."""
+    return min((len(r.evaluations) for s in searches for r in s.runs), default=0)
+
+
+def seed_bests(search, n: int) -> list:
+    """Best error of each seed over its first n evaluations, for the seeds with a success by then."""
+    bests = [best_evaluation(r.evaluations[:n]) for r in search.runs]
+    return [b.error for b in bests if b is not None]
+
+
+def unequal_budget_notes(searches) -> list:
+    """One line per search whose seeds reached different evaluation counts."""
+    lines = []
+    for s in searches:
+        counts = {r.seed: len(r.evaluations) for r in s.runs}
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"seed {seed}: {n}" for seed, n in counts.items())
+            lines.append(f"The seeds of {s.label} reached different evaluation counts ({shown}); figures count "
+                         "each seed up to its last evaluation, comparisons cut every seed at the same count.")
+    return lines
+
+
+def rank_sum(searches) -> tuple[Table | None, str]:
+    """Pairwise tests on the best error at the common count; (None, reason) with fewer than two searches
+    of two or more seeds."""
+    several = [s for s in searches if len(s.runs) >= 2]
+    n = common_count(several)
+    samples = {s.label: seed_bests(s, n) for s in several}
+    eligible = [s for s in several if len(samples[s.label]) >= 2]
+    if len(eligible) < 2:
+        return None, ("Rank-sum tests skipped: they need at least two searches with two or more seeds "
+                      f"each (found {len(eligible)}). Run a search with several seeds to compare strategies.")
+    tests = pairwise({s.label: samples[s.label] for s in eligible})
+    rows = [{"search_a": t.a, "search_b": t.b, "evaluations": n, "n_a": t.n_a, "n_b": t.n_b,
+             "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
+             "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
+    seeds_md = markdown(["Search", "Seeds", f"Best error at {n} (%): mean ± 95% CI", "Median", "Range"],
+                        [[marked_label(s), len(samples[s.label]), _mean_ci_text(samples[s.label]),
+                          fmt_error(statistics.median(samples[s.label])),
+                          f"{fmt_error(min(samples[s.label]))}–{fmt_error(max(samples[s.label]))}"]
+                         for s in eligible])
+    pairs_md = markdown(["Search A", "Search B", "Median A (%)", "Median B (%)", "U", "p", "p (Holm)",
+                         "A: P(A lower)"],
+                        [[t.a, t.b, fmt_error(t.median_a), fmt_error(t.median_b), f"{t.statistic:g}",
+                          f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
+    notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: "
+             f"each seed's best error over its first {n} evaluations. Two-sided Mann–Whitney U (Wilcoxon "
+             "rank-sum) test, `scipy.stats.mannwhitneyu`; p (Holm): adjusted for the number of pairs. "
+             "A (Vargha–Delaney, from U): the probability that a seed of search A ends with a lower best error "
+             "than a seed of search B, ties counting half; 0.5 is no difference. With few seeds the smallest "
+             "attainable p is large (3 vs 3 seeds: 0.1), so read these as a guide, not a verdict."]
+    if any(not s.finished for s in eligible):
+        notes.append(UNFINISHED_NOTE)
+    return Table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} evaluations)",
+                 RANK_SUM_COLUMNS, rows, seeds_md + "\n" + pairs_md, notes), ""
+
+
+def _mean_ci_text(values) -> str:
+    mean, half = mean_ci(values)
+    return f"{mean:.2f} ± {half:.2f}"

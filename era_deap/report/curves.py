@@ -1,0 +1,65 @@
+"""Series derived from one run's evaluations (runs_read.Evaluation rows, in arrival order).
+
+Only successful evaluations that cost budget count: a failure has no error, and a cached row repeats
+a network already counted, whose first evaluation is the one credited (as the driver does).
+"""
+from __future__ import annotations
+
+from ..search import rundir
+from ..search.records import RUNNING_FIELDS, RunningErrors
+
+
+def counted(evaluations) -> list:
+    """The successful, non-cached evaluations."""
+    return [e for e in evaluations if e.ok and not e.cached]
+
+
+def best_evaluation(evaluations):
+    """The counted evaluation with the lowest error, earliest on ties; None before the first."""
+    ok = counted(evaluations)
+    return min(ok, key=lambda e: (e.error, e.index)) if ok else None
+
+
+def incumbents(evaluations) -> list:
+    """Per evaluation (failed and cached ones included): best_evaluation of the evaluations up to it."""
+    out, best = [], None
+    for e in evaluations:
+        if e.ok and not e.cached and (best is None or e.error < best.error):
+            best = e
+        out.append(best)
+    return out
+
+
+def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
+    """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
+    index, elapsed (s), and the driver's logbook statistics (search/records.py's RunningErrors: best so
+    far, mean of all successes, and under the logbook's name "mean_last50" the mean of the last
+    `window`), None before the first success."""
+    out = {k: [] for k in ("index", "elapsed", *RUNNING_FIELDS)}
+    running = RunningErrors(window)
+    for e in evaluations:
+        running.add(e)
+        out["index"].append(e.index)
+        out["elapsed"].append(e.elapsed)
+        for name, value in running.values().items():
+            out[name].append(value)
+    return out
+
+
+def logbook_mismatches(run, tolerance: float = 1e-6) -> list:
+    """Where logbook.json disagrees with the curves recomputed from evaluations.csv (the logbook's own
+    window of 50, whatever the report's --window)."""
+    if run.logbook is None:
+        return []
+    curves = anytime_curves(run.evaluations)
+    at = {i: n for n, i in enumerate(curves["index"])}
+    problems = []
+    for record in run.logbook:
+        n = at.get(record.get("index"))
+        if n is None:
+            continue   # e.g. the CSV lost its last row
+        for field_ in RUNNING_FIELDS:
+            ours, theirs = curves[field_][n], record.get(field_)
+            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > tolerance):
+                problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")
+    return problems

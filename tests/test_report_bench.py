@@ -1,0 +1,116 @@
+"""The report's benchmark part: searches run on a tiny table (test_bench's), their regret, top-1% share
+and the benchmark table recomputed here from evaluations.csv and the table file; runs not on a table
+leave the part out with a reason."""
+import csv
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from era_deap.bench.table import Table
+from era_deap.cli import main
+from era_deap.search.driver import run_search
+from era_deap.settings import load_search_config
+from searchkit import write_config
+from test_bench import built
+from test_report import read_csv, write_run
+
+SEEDS = (0, 1, 2)
+BUDGET = 30
+
+
+@pytest.fixture(scope="module")
+def bench_runs(tmp_path_factory):
+    """Two searches x 3 seeds on a tiny table named by a relative path, as run_all.sh does from the
+    repository: the report, run from elsewhere, finds it above the run directories."""
+    root = tmp_path_factory.mktemp("bench")
+    table_file = built(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for kind in ("random_search", "regularized_evolution"):
+            for seed in SEEDS:
+                config = write_config(root, kind, objective="table", space=root / "space.yaml", seed=seed,
+                                      budget=BUDGET, evaluator={"table": "build"})
+                run_search(load_search_config(config), root / "runs" / kind / f"seed-{seed}")
+    (root / "elsewhere").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root / "elsewhere")
+        assert main(["report", str(root / "runs"), "--out", str(root / "report")]) == 0
+    return root, Table.load(str(table_file))
+
+
+def evaluations(run_dir):
+    with open(run_dir / "evaluations.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_benchmark_table_equals_a_recomputation_from_the_runs_and_the_table(bench_runs):
+    root, table = bench_runs
+    means = table.mean_errors()
+    optimum = min(means.values())
+    top = np.percentile(sorted(means.values()), 1)
+    rows = {r["name"]: r for r in read_csv(root / "report" / "benchmark.csv")}
+    assert set(rows) == {"random_search", "regularized_evolution"}
+    for name, row in rows.items():
+        assert row["evaluations"] == str(BUDGET)   # below 50: the count every seed reached
+        bests, regrets, found = [], [], 0
+        for seed in SEEDS:
+            counted = [r for r in evaluations(root / "runs" / name / f"seed-{seed}")
+                       if r["status"] == "ok" and r["cached"] == "0"]
+            best = min(counted, key=lambda r: (float(r["error"]), int(r["index"])))
+            bests.append(float(best["error"]))
+            regrets.append(means[best["key"]] - optimum)
+            found += any(means[r["key"]] <= top for r in counted)
+        assert float(row["best_mean"]) == pytest.approx(np.mean(bests))
+        assert float(row["regret_mean"]) == pytest.approx(np.mean(regrets))
+        low, high = stats.t.interval(0.95, len(regrets) - 1, loc=np.mean(regrets), scale=stats.sem(regrets))
+        assert float(row["regret_ci"]) == pytest.approx((high - low) / 2)
+        assert int(row["top1_found"]) == found and min(regrets) >= 0
+
+
+def test_report_shows_regret_and_top1_figures_and_names_the_table(bench_runs):
+    root, table = bench_runs
+    out = root / "report"
+    for name in ("regret.png", "regret.svg", "top1.png", "top1.svg", "benchmark.csv"):
+        assert (out / name).stat().st_size > 0, name
+    page = (out / "report.md").read_text()
+    assert "](regret.png)" in page and "](top1.png)" in page
+    assert f"Table `{table.name}`" in page and table.optimum()[0] in page
+    assert "their time is simulated" in page and "(simulated)" in page   # the clock of runs on a table
+    assert "Benchmark `" in (out / "tables.md").read_text()
+
+
+def test_regret_figure_is_log_scaled_and_never_below_its_floor(bench_runs):
+    root, _ = bench_runs
+    from era_deap.report import benchmark, plots, runs_read
+    from era_deap.report.bench_figures import regret_figure, top_share_figure
+    searches = runs_read.load([root / "runs"]).searches
+    (bench,), reasons = benchmark.benchmarks(searches)
+    assert reasons == []
+    palette = plots.colours([s.key for s in searches])
+    ax = regret_figure(bench, palette).axes[0]
+    assert ax.get_yscale() == "log"
+    floor = bench.smallest_gap / (2 * len(SEEDS))
+    for line in ax.get_lines():
+        if (line.get_gid() or "").startswith("regret:"):
+            assert min(line.get_ydata()) >= floor and len(line.get_ydata()) == BUDGET
+    shares = [line.get_ydata() for line in top_share_figure(bench, palette).axes[0].get_lines()]
+    assert all(0 <= y <= 100 for share in shares for y in share)
+    assert all(list(share) == sorted(share) for share in shares)   # a seed that found one keeps it
+
+
+def test_runs_not_on_a_table_leave_the_benchmark_part_out_with_a_reason(tmp_path):
+    write_run(tmp_path / "runs" / "evolution", "evolution", 0, 10)
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "Left out: the runs were not made on a benchmark table" in page
+    assert not (tmp_path / "report" / "regret.png").exists()
+
+
+def test_a_table_that_cannot_be_found_is_named(tmp_path):
+    write_run(tmp_path / "runs" / "evolution", "evolution", 0, 10)
+    config = tmp_path / "runs" / "evolution" / "config.yaml"
+    config.write_text(config.read_text().replace("objective: train", "objective: table\n  table: no-such-table"))
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "table no-such-table not found" in page

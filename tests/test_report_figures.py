@@ -1,0 +1,87 @@
+"""Figures that must stay readable and say what they show: figure 4 with twenty seeds and overlapping
+failures, figure 5's window (`era report --window`), and the time axis of runs on a simulated clock."""
+import json
+
+import pytest
+
+from era_deap.cli import main
+from era_deap.report import plots, runs_read
+from era_deap.report.curves import anytime_curves, best_evaluation
+from era_deap.report.figure4 import figure4
+from era_deap.report.figure5 import figure5
+from era_deap.search import rundir
+from test_report import write_run
+
+SEEDS = 20
+
+
+def test_figure4_with_twenty_seeds_highlights_the_median_seed_and_counts_failures(tmp_path):
+    root = tmp_path / "runs"
+    for seed in range(SEEDS):   # seed 0 has 14 failures in a row: they overlap in time
+        failures = {i: "oom" for i in range(20, 34)} if seed == 0 else {}
+        write_run(root / f"seed-{seed}", "evolution", seed, 60, failures=failures, low=2.0 + seed % 7)
+    (search,) = runs_read.load([root]).searches
+    palette = plots.colours([search.key])
+    (ax,) = [a for a in figure4([search], palette, plots.time_unit(3600)).axes if a.get_visible()]
+    bests = sorted((best_evaluation(r.evaluations).error, k) for k, r in enumerate(search.runs))
+    median = search.runs[bests[(SEEDS - 1) // 2][1]]
+    highlighted = [c for c in ax.collections if c.get_gid() == "median:evolution"]
+    assert len(highlighted) == 1
+    assert len(highlighted[0].get_offsets()) == len([e for e in median.evaluations if e.ok and not e.cached])
+    faint = [c for c in ax.collections if c.get_gid() == "ok:evolution"]
+    assert len(faint) == SEEDS - 1 and all(c.get_alpha() < 0.5 for c in faint)
+    assert f"median seed (full colour): seed {median.seed}" in ax.get_title()
+    # one marker shape for every seed (no seed can look like a failure), failures as a number in a box
+    assert len({tuple(map(tuple, c.get_paths()[0].vertices)) for c in faint + highlighted}) == 1
+    assert not any(line.get_marker() == "x" for line in ax.get_lines())
+    (box,) = [t for t in ax.texts if t.get_gid() == "failed:evolution"]
+    assert box.get_text() == "failed: 14 oom" and "14 failed" in ax.get_title()
+
+
+def test_window_sets_figure5_c_and_the_caption_says_when_c_equals_b(tmp_path):
+    run = tmp_path / "runs" / "evolution"
+    write_run(run, "evolution", 0, 30)
+    assert main(["report", str(run), "--out", str(tmp_path / "w50")]) == 0
+    page = (tmp_path / "w50" / "report.md").read_text()
+    assert "Here (c) equals (b): no run has more than 50 counted evaluations" in page
+    assert main(["report", str(run), "--out", str(tmp_path / "w10"), "--window", "10"]) == 0
+    page = (tmp_path / "w10" / "report.md").read_text()
+    assert "last 10 successful evaluations" in page and "until a run's 10th counted evaluation" in page
+    (search,) = runs_read.load([run]).searches
+    fig = figure5([search], plots.colours([search.key]), "evaluations", plots.time_unit(60), window=10)
+    panel_c = fig.axes[2]
+    assert panel_c.get_title() == "(c) mean of the last 10 evaluated"
+    errors = [e.error for e in search.runs[0].evaluations]
+    last10 = [errors[max(0, i - 9):i + 1] for i in range(len(errors))]
+    assert list(panel_c.get_lines()[0].get_ydata()) == pytest.approx([sum(w) / len(w) for w in last10])
+    # the logbook holds the last 50 whatever --window says: it is still checked against that
+    assert "disagrees" not in page
+    assert anytime_curves(search.runs[0].evaluations)["mean_last50"][-1] == pytest.approx(sum(errors) / len(errors))
+
+
+def test_window_must_be_positive(tmp_path, capsys):
+    write_run(tmp_path / "evolution", "evolution", 0, 5)
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(tmp_path / "evolution"), "--window", "0"])
+    assert exit_.value.code == 2 and "--window" in capsys.readouterr().err
+
+
+def test_time_axis_of_runs_on_a_table_says_simulated_training_time(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root / "evolution", "evolution", 0, 10)
+    write_run(root / "random_search", "random_search", 0, 10)
+    for name in ("evolution", "random_search"):
+        summary = root / name / rundir.SUMMARY
+        summary.write_text(json.dumps({**json.loads(summary.read_text()), "clock": "simulated"}))
+    searches = runs_read.load([root]).searches
+    palette, unit = plots.colours([s.key for s in searches]), plots.time_unit(600)
+    fig4 = figure4(searches, palette, unit)
+    assert "simulated training time" in fig4.get_suptitle()
+    assert all("simulated training time (min" in ax.get_xlabel() for ax in fig4.axes if ax.get_xlabel())
+    assert "simulated training time (min" in figure5(searches, palette, "time", unit).axes[0].get_xlabel()
+    # one run on wall time: the axis says both
+    summary = root / "evolution" / rundir.SUMMARY
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "clock": "wall"}))
+    searches = runs_read.load([root]).searches
+    label = figure5(searches, palette, "time", unit).axes[0].get_xlabel()
+    assert label.startswith("elapsed time (min") and "simulated" in label

@@ -1,0 +1,64 @@
+"""era_deap/report/stats.py: scipy's tests, Holm's adjustment and the Vargha–Delaney A, checked against
+scipy and against a count over all pairs."""
+import math
+import random
+
+import pytest
+from scipy import stats as scipy_stats
+
+from era_deap.report.stats import holm, mean_ci, pairwise, vargha_delaney
+
+
+def pair_count(a, b):
+    """A by definition: over every pair (x from a, y from b), 1 when x < y, 0.5 on a tie."""
+    return sum((x < y) + 0.5 * (x == y) for x in a for y in b) / (len(a) * len(b))
+
+
+def test_vargha_delaney_is_the_share_of_pairs_where_a_is_lower_ties_counting_half():
+    rng = random.Random(0)
+    for _ in range(20):
+        a = [round(rng.uniform(0, 5)) for _ in range(rng.randint(2, 9))]   # rounded: many ties
+        b = [round(rng.uniform(1, 6)) for _ in range(rng.randint(2, 9))]
+        assert vargha_delaney(a, b) == pytest.approx(pair_count(a, b))
+        assert vargha_delaney(a, b) + vargha_delaney(b, a) == pytest.approx(1.0)
+    assert vargha_delaney([1, 2], [3, 4]) == 1.0 and vargha_delaney([3, 3], [3, 3]) == 0.5
+
+
+def test_holm_multiplies_the_k_th_smallest_p_by_m_minus_k_and_keeps_the_order():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]
+    assert holm([]) == []
+
+
+def test_pairwise_independent_is_mann_whitney_with_holm_and_a():
+    samples = {"a": [21.0, 21.5, 22.0, 21.2], "b": [23.0, 22.1, 22.5, 24.0], "c": [21.1, 23.5, 22.2, 21.9]}
+    tests = pairwise(samples)
+    assert [(t.a, t.b) for t in tests] == [("a", "b"), ("a", "c"), ("b", "c")]
+    expected = [scipy_stats.mannwhitneyu(samples[t.a], samples[t.b], alternative="two-sided") for t in tests]
+    assert [t.p_value for t in tests] == pytest.approx([e.pvalue for e in expected], rel=1e-12)
+    assert [t.statistic for t in tests] == [e.statistic for e in expected]
+    assert [t.p_holm for t in tests] == pytest.approx(holm([e.pvalue for e in expected]))
+    assert [t.effect for t in tests] == pytest.approx([pair_count(samples[t.a], samples[t.b]) for t in tests])
+    assert tests[0].test == "mann-whitney-u" and tests[0].median_a == 21.35
+
+
+def test_pairwise_paired_is_wilcoxon_signed_rank_on_the_seeds():
+    samples = {"a": [21.0, 21.5, 22.0, 21.2, 20.9, 21.7], "b": [21.4, 22.1, 22.3, 22.0, 21.0, 22.4]}
+    (test,) = pairwise(samples, paired=True)
+    expected = scipy_stats.wilcoxon(samples["a"], samples["b"], alternative="two-sided")
+    assert test.test == "wilcoxon" and test.statistic == expected.statistic
+    assert test.p_value == pytest.approx(expected.pvalue) and test.p_holm == test.p_value
+    with pytest.raises(ValueError, match="equal lengths"):
+        pairwise({"a": [1.0, 2.0], "b": [1.0]}, paired=True)
+    (same,) = pairwise({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0]}, paired=True)
+    assert same.p_value == 1.0 and same.effect == 0.5
+
+
+def test_mean_ci_is_scipys_t_interval():
+    values = [20.1, 21.3, 22.0, 20.8, 21.1]
+    mean, half = mean_ci(values)
+    low, high = scipy_stats.t.interval(0.95, len(values) - 1, loc=scipy_stats.tmean(values),
+                                       scale=scipy_stats.sem(values))
+    assert (mean - half, mean + half) == pytest.approx((low, high))
+    one_mean, one_half = mean_ci([3.0])
+    assert one_mean == 3.0 and math.isnan(one_half)   # no interval from one value
