@@ -58,3 +58,23 @@ def run_verify(args) -> int:
     if result["spearman_means"] is not None:
         print(f"Spearman between the table's and the one-by-one mean errors: {result['spearman_means']:.3f}")
     return 0
+
+
+def run_analyse(args) -> int:
+    from ..bench.analysis import analyse
+    from ..bench.analysis_page import write_outputs
+    from ..bench.table import Table
+    table = Table.load(args.table)
+    out = Path(args.out) if args.out else Path("runs") / "bench" / "analysis" / table.name
+    analysis = analyse(table)
+    written = write_outputs(analysis, out)
+    c = analysis.curves
+    state = "complete" if c.complete else f"PARTIAL, {c.built:,} of {c.total:,} networks"
+    print(f"era bench analyse: table {table.name} ({state}); {c.n:,} networks x {len(c.seeds)} seeds x "
+          f"{c.epochs} epochs")
+    for r in analysis.panels:
+        rho, depth = analysis.fidelity["rows"][r - 1]["mean"], analysis.bias["rows"][r - 1]["depth"]
+        print(f"  epoch {r:>3}: Spearman with the last epoch {rho['rho']:.3f}; rank shift vs depth "
+              f"{depth['rho']:+.3f} (p {depth['p']:.2g})")
+    print(f"{written[0]}  ({len(written)} files in {out})")
+    return 0

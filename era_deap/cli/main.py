@@ -200,6 +200,11 @@ def build_parser() -> Parser:
     b.add_argument("--seed", type=int, default=0, help="which networks are sampled (default 0)")
     b.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     b.set_defaults(run="era_deap.cli.bench:run_verify", parser=b)
+    b = bench.add_parser("analyse", help="is short training biased against deep networks? rank correlation by epoch")
+    b.add_argument("table", nargs="?", default="digits-quick", metavar="TABLE",
+                   help="a shipped table's name, a table file or a build directory (default digits-quick)")
+    b.add_argument("--out", help="folder for analysis.md and its figures (default runs/bench/analysis/<table name>)")
+    b.set_defaults(run="era_deap.cli.bench:run_analyse", parser=b)
 
     p = sub.add_parser("compare", help="the same searches with paired seeds, and a verdict: is B better than A?")
     p.add_argument("configs", nargs="+", metavar="CONFIG",
