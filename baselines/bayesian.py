@@ -13,6 +13,11 @@ exclude every network asked so far, in flight included, so no network is propose
 
 The seconds of every suggestion (fit and acquisition apart) are in `timings`; `stats()` gives those
 of the network just told, so each logbook record carries the time its own suggestion took.
+
+Several objectives (`objectives: [error, params, ...]`): ParEGO (Knowles 2006). Every suggestion draws
+a weight vector uniformly from the simplex, scalarises each observed network's objectives (error as
+is, costs as log10; each put on [0, 1] by the observed range) with the augmented Chebyshev function
+max_i(w_i f_i) + 0.05 sum_i(w_i f_i), and maximises EI of the GP fitted to that scalar.
 """
 from __future__ import annotations
 
@@ -30,6 +35,9 @@ from .gp import Surrogate
 from .sampling import UniqueSampler
 
 
+PAREGO_RHO = 0.05     # Knowles 2006: the augmentation that makes weakly dominated points lose
+
+
 class BayesianOptimization(Strategy):
     kind = "bayesian_optimization"
 
@@ -42,6 +50,8 @@ class BayesianOptimization(Strategy):
         self.asked: list[str] = []                 # ask order
         self.asked_codes = np.zeros(0, dtype=np.int64)
         self.errors: dict[str, float | None] = {}  # told: error, or None for a failure
+        self.values: dict[str, tuple] = {}         # told successes: the fitness values (all objectives)
+        self.targets: dict[str, float] = {}        # this suggestion's GP target per observed network
         self.observed: list[str] = []              # successful tells, in tell order (the GP's data)
         self.timings: list[dict] = []              # per ask: suggest/fit/acquisition seconds
         self._neighbour_rows: dict[int, np.ndarray] = {}
@@ -71,6 +81,7 @@ class BayesianOptimization(Strategy):
         self.errors[key] = result.error if result.ok else None
         if result.ok:
             self.observed.append(key)
+            self.values[key] = tuple(individual.fitness.values)
         self.last = self._timing_of.get(key, self.last)
 
     def stats(self) -> dict:
@@ -89,7 +100,8 @@ class BayesianOptimization(Strategy):
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[]), _one_thread():
             torch.manual_seed(self.seed)  # nothing here draws, but keep torch's stream ours if it did
-            self.surrogate.fit(self._encode(self.observed), [self.errors[k] for k in self.observed])
+            self.targets = self._targets()
+            self.surrogate.fit(self._encode(self.observed), [self.targets[k] for k in self.observed])
             self.surrogate.believe(self._encode([k for k in self.asked if k not in self.errors]))
             t1 = time.perf_counter()
             genome = self._maximise_ei()
@@ -124,9 +136,23 @@ class BayesianOptimization(Strategy):
             uniform = [self.arrays.positions(g) for g in self.sampler.draw_many(self.rng, wanted)]
         else:
             uniform = self.arrays.sample(np.random.default_rng(self.rng.getrandbits(64)), wanted)
-        incumbents = sorted(self.observed, key=lambda k: self.errors[k])[:self.config.local_candidates]
+        incumbents = sorted(self.observed, key=lambda k: self.targets[k])[:self.config.local_candidates]
         local = [self._neighbours(self.rows[k]) for k in incumbents]
         return np.concatenate([np.reshape(uniform, (-1, len(self.arrays.sizes))), *local])
+
+    def _targets(self) -> dict:
+        """What the GP fits: the error, or with several objectives ParEGO's augmented Chebyshev
+        scalarisation under a weight vector drawn for this suggestion (module docstring)."""
+        if len(self.values[self.observed[0]]) <= 1:   # one objective (or a test that sets no fitness)
+            return {k: self.errors[k] for k in self.observed}
+        points = np.array([self.values[k] for k in self.observed], dtype=float)
+        points[:, 1:] = np.log10(np.maximum(points[:, 1:], 1e-12))
+        low, span = points.min(axis=0), np.ptp(points, axis=0)
+        scaled = (points - low) / np.where(span > 0, span, 1.0)
+        draws = np.array([-np.log(1.0 - self.rng.random()) for _ in range(points.shape[1])])
+        weights = draws / draws.sum()
+        scalar = (scaled * weights).max(axis=1) + PAREGO_RHO * (scaled * weights).sum(axis=1)
+        return dict(zip(self.observed, scalar.tolist()))
 
     def _neighbours(self, row) -> np.ndarray:
         """Rows of `space.neighbours`, remembered: the best networks stay the same for many asks."""

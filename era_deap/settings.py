@@ -159,6 +159,12 @@ class EvolutionConfig(StrategyConfig):
 
 
 @dataclass
+class NSGA2Config(EvolutionConfig):
+    """nsga2: parents by binary tournaments on (rank, crowding), survival by DEAP's selNSGA2."""
+    offspring_size: Optional[int] = bounded(None, min=1)   # children told between survivals; None: population_size
+
+
+@dataclass
 class RandomSearchConfig(StrategyConfig):
     pass
 
@@ -186,6 +192,7 @@ STRATEGIES = {
     "evolution": EvolutionConfig,
     "regularized_evolution": EvolutionConfig,
     "crossover_evolution": EvolutionConfig,
+    "nsga2": NSGA2Config,
     "random_search": RandomSearchConfig,
     "local_search": LocalSearchConfig,
     "bayesian_optimization": BayesianConfig,
@@ -203,6 +210,9 @@ class ConfigFile:
         return data
 
 
+OBJECTIVES = ("error", "params", "macs", "seconds")
+
+
 @dataclass
 class SearchConfig(ConfigFile):
     name: str
@@ -213,11 +223,21 @@ class SearchConfig(ConfigFile):
     # 0: asynchronous (a free worker gets the next ask at once). N: deterministic batches of N asks told
     # in ask order, so a seed gives the same run with any number of workers (workers idle meanwhile).
     ask_batch: int = bounded(0, min=0)
+    # What is minimised: [error] (the thesis), or error and costs (search/fitness.py): params, macs,
+    # seconds, or "package.module:function" (arch, result) -> float. Several: a multi-objective search.
+    objectives: list[str] = field(default_factory=lambda: ["error"])
     # Logbook statistics of the evolutions' population, the DEAP way: name -> "package.module:function"
     # of a list of errors (registered on a deap.tools.Statistics beside population_best/_mean).
     statistics: dict = field(default_factory=dict)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
+
+    def check(self, at):
+        names = self.objectives
+        unknown = [n for n in names if n not in OBJECTIVES and ":" not in n]
+        if not names or names[0] != "error" or len(set(names)) != len(names) or unknown:
+            at.fail("objectives", f"distinct objectives starting with error, among {', '.join(OBJECTIVES)} or "
+                                  f"'package.module:function', e.g. [error, params]", names)
 
 
 def _strategy_from(data, where: str):

@@ -23,8 +23,9 @@ from ..config import resolve_callable
 from ..errors import ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from .executors import make_executor
 from .journal import Journal
+from .fitness import Objectives
 from .records import RunRecorder, population_statistics
-from ..training.evaluate import make_objective
+from ..training.evaluate import describe, make_objective
 from ..training.result import INVALID, EvalResult
 from .runlock import RunLock
 from .runconfig import check_resume_compatible, config_hash, write_config
@@ -51,11 +52,13 @@ class Search:
     def __init__(self, config, run_dir):
         self.config = config
         self.run_dir = Path(run_dir)
-        self.space = load_space(config.space)
+        shape, classes = describe(config.evaluator.dataset)
+        self.objectives = Objectives(config.objectives, shape, classes)
+        self.space = load_space(config.space).with_objectives(len(self.objectives))
         self.strategy = make_strategy(self.space, config.strategy, config.seed)
         self.journal = Journal(self.run_dir / rundir.JOURNAL)
         extra = {name: resolve_callable(spec, f"statistics.{name}") for name, spec in config.statistics.items()}
-        self.recorder = RunRecorder(self.run_dir, statistics=population_statistics(extra))
+        self.recorder = RunRecorder(self.run_dir, statistics=population_statistics(extra), objectives=self.objectives)
         self.cache: dict[str, EvalResult] = {}
         self.open: dict[int, tuple] = {}        # n -> (individual, key): asked, no result yet
         self.running: dict[int, str] = {}       # n -> key, at the executor
@@ -88,7 +91,7 @@ class Search:
 
     def _finish(self, n: int, result: EvalResult, elapsed: float) -> None:
         individual, key = self.open.pop(n)
-        individual.fitness.values = (result.fitness,)
+        individual.fitness.values = self.objectives.values(individual, result)
         if not result.cached:
             self.trained += 1
             self.simulated_seconds += self._simulated_cost(result)
@@ -348,6 +351,8 @@ class Search:
                 **counts, "failed": failed, "invalid": invalid, "in_flight": len(self.running),
                 "best": self.recorder.best(), "elapsed": round(self.elapsed(), 3),
                 "clock": "simulated" if self.simulated else "wall",
+                **({"objectives": self.objectives.names, "front": self.recorder.front(),
+                    "hypervolume": self.recorder.hypervolume} if self.objectives.multi else {}),
                 **self.strategy.summary(), "config_hash": config_hash(self.config), "versions": versions(),
                 "run_dir": str(self.run_dir)}
 
@@ -381,7 +386,8 @@ def preflight(config) -> None:
     """What can be checked before anything is written or trained, in this process whatever the
     executor: the space loads, the objective imports (a typo is one ConfigError, not a traceback per
     worker), and an objective that serves one space only (a benchmark table) accepts the run's."""
-    space = load_space(config.space)
+    space = load_space(config.space).with_objectives(len(config.objectives))
+    Objectives(config.objectives, *describe(config.evaluator.dataset))    # a cost of one's own imports
     strategy_class(config.strategy.kind).preflight(space, config.strategy)
     objective = make_objective(config.evaluator)
     check_space = getattr(objective, "check_space", None)

@@ -15,6 +15,7 @@ from deap import tools
 
 from . import rundir
 from ..space.genome import to_arch
+from .fitness import hypervolume
 from .safe_write import write_atomic, writing
 
 RUNNING_FIELDS = ("best", "mean_all", "mean_last50")   # the logbook's columns that RunningErrors fills
@@ -65,14 +66,19 @@ def population_statistics(extra: dict | None = None) -> tools.Statistics:
 class RunRecorder:
     """Keeps the per-evaluation tables and statistics of one run and writes them to its directory."""
 
-    def __init__(self, run_dir: Path, hall_of_fame_size: int = 10, statistics: tools.Statistics | None = None):
+    def __init__(self, run_dir: Path, hall_of_fame_size: int = 10, statistics: tools.Statistics | None = None,
+                 objectives=None):
         self.run_dir = Path(run_dir)
+        # Several objectives (search/fitness.py): the hall of fame is DEAP's ParetoFront and every logbook
+        # record carries the front's hypervolume on the fixed normalised scales.
+        self.objectives = objectives if objectives is not None and objectives.multi else None
+        self.hypervolume = 0.0
         # Compiled over the strategy's population (the evolutions'), DEAP-style, into every logbook record.
         self.statistics = statistics if statistics is not None else population_statistics()
         self.rows: list[dict] = []
         self.logbook = tools.Logbook()
         self.logbook.header = rundir.LOGBOOK_FIELDS
-        self.hall_of_fame = tools.HallOfFame(hall_of_fame_size)
+        self.hall_of_fame = tools.ParetoFront() if self.objectives else tools.HallOfFame(hall_of_fame_size)
         self.running = RunningErrors()
         self.best_row: dict | None = None
         self._csv = None
@@ -100,9 +106,13 @@ class RunRecorder:
                 self.best_row = row
             individual.key = key  # kept by the hall of fame's copy
             self.hall_of_fame.update([individual])
+            if self.objectives:   # a front of a few dozen points: recomputing costs microseconds
+                self.hypervolume = hypervolume([self.objectives.normalised(i.fitness.values)
+                                                for i in self.hall_of_fame])
         record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
                   "cached": bool(result.cached), **self.running.values(), **(extras or {}),
-                  **(self.statistics.compile(population) if population else {})}
+                  **(self.statistics.compile(population) if population else {}),
+                  **({"hypervolume": self.hypervolume} if self.objectives else {})}
         self.logbook.record(**record)
         return record
 
@@ -130,11 +140,19 @@ class RunRecorder:
         d = self.run_dir
         write_atomic(d / rundir.LOGBOOK_JSON, _json(list(self.logbook)))
         write_atomic(d / rundir.LOGBOOK_PICKLE, pickle.dumps(self.logbook))
-        hof = [{"key": getattr(ind, "key", None), "arch": to_arch(ind), "error": ind.fitness.values[0]}
-               for ind in self.hall_of_fame]
+        hof = [{"key": getattr(ind, "key", None), "arch": to_arch(ind), "error": ind.fitness.values[0],
+                **({"objectives": self._named(ind)} if self.objectives else {})} for ind in self.hall_of_fame]
         write_atomic(d / rundir.HALL_OF_FAME_JSON, _json(hof))
         write_atomic(d / rundir.HALL_OF_FAME_PICKLE, pickle.dumps(self.hall_of_fame))
         write_atomic(d / rundir.SUMMARY, _json(summary))
+
+    def front(self) -> list:
+        """The Pareto front (several objectives): key, arch and the named objective values, error first."""
+        return [{"key": getattr(ind, "key", None), "arch": to_arch(ind), "objectives": self._named(ind)}
+                for ind in sorted(self.hall_of_fame, key=lambda i: i.fitness.values)] if self.objectives else []
+
+    def _named(self, individual) -> dict:
+        return dict(zip(self.objectives.names, individual.fitness.values))
 
     def best(self) -> dict | None:
         r = self.best_row

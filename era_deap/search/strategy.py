@@ -72,6 +72,7 @@ REGISTRY = {
     "evolution": "era_deap.search.evolution:Evolution",
     "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
     "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
+    "nsga2": "era_deap.search.nsga2:NSGA2",
     "random_search": "era_deap.baselines.random_search:RandomSearch",
     "local_search": "era_deap.baselines.local_search:LocalSearch",
     "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",

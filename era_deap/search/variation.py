@@ -136,7 +136,7 @@ class Variation:
             population = []
             for i in range(max(DRY_RUNS, tournament_size)):
                 genome = self.space.draw(rng)
-                genome.fitness.values = (float(i),)
+                genome.fitness.values = (float(i),) * self.space.objectives
                 population.append(genome)
             for _ in range(DRY_RUNS):
                 a, b = rng.sample(population, 2)

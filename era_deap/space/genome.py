@@ -26,9 +26,21 @@ FitnessMin = creator.EraFitnessMin
 # were creator.FitnessMin and creator.Individual, still load.)
 
 
-def individual(genes) -> Individual:
+def individual_class(objectives: int = 1):
+    """The DEAP individual class whose fitness minimises `objectives` values (error, then costs):
+    EraIndividual for one, EraIndividual2 (with EraFitnessMin2) for two, and so on, made once."""
+    if objectives == 1:
+        return Individual
+    name = f"EraIndividual{objectives}"
+    if not hasattr(creator, name):
+        creator.create(f"EraFitnessMin{objectives}", base.Fitness, weights=(-1.0,) * objectives)
+        creator.create(name, list, fitness=getattr(creator, f"EraFitnessMin{objectives}"))
+    return getattr(creator, name)
+
+
+def individual(genes, objectives: int = 1) -> Individual:
     """A fresh DEAP individual holding `genes` (fitness invalid)."""
-    return Individual(list(genes))
+    return individual_class(objectives)(list(genes))
 
 
 def to_arch(genome) -> dict:

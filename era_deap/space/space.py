@@ -48,7 +48,16 @@ class SearchSpace:
             raise ConfigError(f"{source}: genes.{missing[0]}: missing (the space needs all of {', '.join(GENES)})")
         self.genes = tuple(Gene(name, tuple(values[name]), name == "block") for name in GENES)
         self._by_name = {g.name: g for g in self.genes}
+        self.objectives = 1     # the length of the fitness of every individual this space makes
         self._check(source)
+
+    def with_objectives(self, count: int) -> "SearchSpace":
+        """Make individuals whose DEAP fitness holds `count` objectives (a multi-objective search)."""
+        self.objectives = count
+        return self
+
+    def individual(self, genes) -> Individual:
+        return individual(genes, self.objectives)
 
     # --- construction ------------------------------------------------------------------------------
 
@@ -115,7 +124,7 @@ class SearchSpace:
 
     def sample(self, rng=random) -> Individual:
         """A configuration drawn uniformly (each gene independently uniform), as the thesis samples."""
-        return individual(rng.choice(g.values) for g in self.genes)
+        return self.individual(rng.choice(g.values) for g in self.genes)
 
     def draw(self, rng=random, sampling: str = "configurations") -> Individual:
         """A canonical genome: of a uniform configuration (`configurations`, the thesis's sampling), or
@@ -155,7 +164,7 @@ class SearchSpace:
         self.check(genome)
         filters, effective = genome[5], self.effective_group_size(genome)
         group = next(g for g in self["group_size"].values if min(g, filters) == effective)
-        return individual([*genome[:7], group])
+        return self.individual([*genome[:7], group])
 
     def key(self, genome) -> str:
         """Stable, readable key of the canonical genome, e.g. `basic-0.18.18.18-f8-u2-g8`."""
@@ -197,7 +206,7 @@ class SearchSpace:
 
     def unique_genomes(self) -> list:
         """Every distinct network once, as its canonical genome, in product order of the gene values."""
-        return [individual(c) for c in itertools.product(*(g.values for g in self.genes))
+        return [self.individual(c) for c in itertools.product(*(g.values for g in self.genes))
                 if self.canonical(list(c)) == list(c)]
 
     # --- counts -------------------------------------------------------------------------------------
