@@ -165,6 +165,22 @@ class NSGA2Config(EvolutionConfig):
 
 
 @dataclass
+class MultiFidelityConfig(StrategyConfig):
+    """asha, hyperband (search/asha.py): rungs of min_epochs * eta**k epochs up to the full schedule."""
+    min_epochs: int = bounded(1, min=1)
+    max_epochs: Optional[int] = bounded(None, min=1)    # None: the search schedule's epochs (filled in)
+    eta: int = bounded(3, min=2)                        # keep the top 1/eta of a rung
+    brackets: Optional[int] = bounded(None, min=1)      # None: 1 (asha), every rung (hyperband)
+    propose: Literal["random", "evolution"] = "random"  # new networks: drawn, or regularized evolution's
+    population_size: int = bounded(20, min=2)           # evolution: the most recent results of the top rung
+    tournament_size: int = bounded(2, min=2)
+
+    def check(self, at):
+        if self.max_epochs is not None and self.min_epochs > self.max_epochs:
+            at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
+
+
+@dataclass
 class RandomSearchConfig(StrategyConfig):
     pass
 
@@ -193,6 +209,8 @@ STRATEGIES = {
     "regularized_evolution": EvolutionConfig,
     "crossover_evolution": EvolutionConfig,
     "nsga2": NSGA2Config,
+    "asha": MultiFidelityConfig,
+    "hyperband": MultiFidelityConfig,
     "random_search": RandomSearchConfig,
     "local_search": LocalSearchConfig,
     "bayesian_optimization": BayesianConfig,
@@ -220,6 +238,9 @@ class SearchConfig(ConfigFile):
     space: Optional[str] = None             # path (resolved absolute on load); None: the default space
     seed: int = 0
     budget: int = bounded(200, min=1)
+    # Training epochs in all (each evaluation costs the epochs it trained: a multi-fidelity search's rungs
+    # cost less than full trainings); the search stops at whichever budget it reaches first. None: no limit.
+    budget_epochs: Optional[int] = bounded(None, min=1)
     # 0: asynchronous (a free worker gets the next ask at once). N: deterministic batches of N asks told
     # in ask order, so a seed gives the same run with any number of workers (workers idle meanwhile).
     ask_batch: int = bounded(0, min=0)

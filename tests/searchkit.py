@@ -22,8 +22,10 @@ SMALL = {
     "local_search": {"random_samples": 8, "starts": 2},
     "bayesian_optimization": {"initial_points": 5, "random_candidates": 200},
     "nsga2": {"population_size": 8, "offspring_size": 4},
+    "asha": {},
+    "hyperband": {},
 }
-KINDS = tuple(k for k in SMALL if k != "nsga2")   # the thesis's six
+KINDS = tuple(k for k in SMALL if k not in ("nsga2", "asha", "hyperband"))   # the thesis's six
 # Columns that depend on timing or on which process evaluated, not on what was searched.
 TIMING = ("elapsed", "seconds", "worker")
 

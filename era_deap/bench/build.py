@@ -121,7 +121,9 @@ def write_table(out: Path, config, space, records: list) -> dict:
     for record in sorted((r for r in records if r["type"] == "network"), key=lambda r: r["key"]):
         info = complexity(record["arch"], shape, classes)
         networks.append({"key": record["key"], "arch": record["arch"], **info, "results": record["results"]})
-    epochs = config.evaluator.training.epochs
+    # The schedule's length: the curves' (a cheap objective's curve may not be the training config's).
+    lengths = {len(r["val_error"]) for n in networks for r in n["results"] if r["val_error"]}
+    epochs = max(lengths) if lengths else config.evaluator.training.epochs
     header = {"format": FORMAT, "name": config.name,
               "complete": len(networks) == space.n_unique and all(len(n["results"]) == config.seeds
                                                                   for n in networks),

@@ -27,15 +27,26 @@ class TableObjective:
             raise ConfigError(f"evaluator.table: table {self.table.name!r} covers another space than this run's "
                               f"({space.source}): the table has {shown(self.table.space)}, the run has {shown(space)}")
 
-    def __call__(self, arch: dict, seed: int) -> dict:
+    def __call__(self, arch: dict, seed: int, epochs: int | None = None) -> dict:
+        """The recorded training of `arch` for seed index `seed` mod S; with `epochs`, the network
+        after that many epochs of the table's schedule (its curve there: "epoch r of the full
+        schedule", as NAS-Bench-201 answers a fidelity), and that share of the training seconds."""
         key = self.table.key(arch)
         if key not in self.table.networks:
             return {"status": "error", "message": f"{key} is not in table {self.table.name!r}"}
         result = self.table.result(key, seed)
+        full = len(result["val_error"]) or self.table.data["epochs"]
+        if epochs is not None and not result["val_error"] and result["status"] == "ok":
+            return {"status": "error", "message": f"table {self.table.name!r} records no learning curve for {key}: "
+                                                  f"it cannot answer a fidelity (epochs={epochs})"}
+        last = full if epochs is None else min(int(epochs), full)
         curve = [{"epoch": e + 1, "val_error": v, **({"train_loss": result["train_loss"][e]}
                                                       if e < len(result["train_loss"]) else {})}
-                 for e, v in enumerate(result["val_error"])]
+                 for e, v in enumerate(result["val_error"][:last])]
         # The training's CPU seconds (one thread): what it cost, however busy the build machine was.
         seconds = result["cpu_seconds"] if result.get("cpu_seconds") is not None else result["seconds"]
-        return {"status": result["status"], "error": result["error"], "seconds": seconds,
-                "curve": curve, "message": result["message"]}
+        if result["status"] != "ok":
+            return {"status": result["status"], "seconds": seconds, "curve": curve, "message": result["message"]}
+        error = result["error"] if last == full else result["val_error"][last - 1]
+        return {"status": "ok", "error": error, "seconds": seconds * last / full, "curve": curve,
+                "message": result["message"]}

@@ -10,8 +10,9 @@ from ..search.records import RUNNING_FIELDS, RunningErrors
 
 
 def counted(evaluations) -> list:
-    """The successful, non-cached evaluations."""
-    return [e for e in evaluations if e.ok and not e.cached]
+    """The successful, non-cached evaluations of full trainings (a multi-fidelity evaluation of the
+    schedule's first epochs does not compare with them)."""
+    return [e for e in evaluations if e.ok and not e.cached and e.epochs is None]
 
 
 def best_evaluation(evaluations):
@@ -24,7 +25,7 @@ def incumbents(evaluations) -> list:
     """Per evaluation (failed and cached ones included): best_evaluation of the evaluations up to it."""
     out, best = [], None
     for e in evaluations:
-        if e.ok and not e.cached and (best is None or e.error < best.error):
+        if e.ok and not e.cached and e.epochs is None and (best is None or e.error < best.error):
             best = e
         out.append(best)
     return out

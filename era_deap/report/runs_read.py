@@ -49,6 +49,7 @@ class Evaluation:
     worker: str
     seed: int | None
     message: str
+    epochs: int | None = None   # a multi-fidelity evaluation of the schedule's first epochs; None: all
 
     @property
     def ok(self) -> bool:
@@ -155,14 +156,15 @@ def read_evaluations(path: Path) -> tuple[list, list]:
     notes, rows = [], []
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in rundir.EVALUATION_COLUMNS if c not in (reader.fieldnames or ())]
+        missing = [c for c in rundir.EVALUATION_COLUMNS
+                   if c not in (reader.fieldnames or ()) and c not in rundir.OPTIONAL_COLUMNS]
         if missing:
             raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
                               f"{','.join(rundir.EVALUATION_COLUMNS)}")
         raw = list(reader)
     interrupted = 0
     for number, row in enumerate(raw, start=2):
-        if any(row.get(c) is None for c in rundir.EVALUATION_COLUMNS):
+        if any(row.get(c) is None for c in rundir.EVALUATION_COLUMNS if c not in rundir.OPTIONAL_COLUMNS):
             if number == len(raw) + 1:
                 notes.append(f"last row of {rundir.EVALUATIONS} incomplete (run stopped while writing): ignored")
                 continue
@@ -191,7 +193,8 @@ def _evaluation(row: dict) -> Evaluation:
         status=status, cached=row["cached"].strip() in ("1", "true", "True"),
         params=_int(row["params"], "params"), depth=_int(row["depth"], "depth"),
         seconds=_float(row["seconds"], "seconds"), elapsed=_float(row["elapsed"], "elapsed") or 0.0,
-        worker=row["worker"], seed=_int(row["seed"], "seed"), message=row["message"])
+        worker=row["worker"], seed=_int(row["seed"], "seed"), message=row["message"],
+        epochs=_int(row.get("epochs") or "", "epochs"))
 
 
 def _float(text: str, column: str) -> float | None:

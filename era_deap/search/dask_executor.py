@@ -180,9 +180,10 @@ class DaskExecutor:
             self._capacity_at = time.monotonic()
         return self._capacity
 
-    def submit(self, n: int, arch: dict, seed) -> None:
-        """Evaluate `arch` with `seed`, or with each seed of a tuple (a benchmark build)."""
-        self._tasks[n] = {"arch": arch, "seed": seed, "attempt": 0, "losses": 0, "future": None}
+    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
+        """Evaluate `arch` with `seed`, or with each seed of a tuple (a benchmark build); `epochs`: only
+        the first epochs of the schedule (a multi-fidelity search)."""
+        self._tasks[n] = {"arch": arch, "seed": seed, "epochs": epochs, "attempt": 0, "losses": 0, "future": None}
         self._launch(n)
 
     def next_event(self):
@@ -229,7 +230,7 @@ class DaskExecutor:
         task = self._tasks[n]
         key = f"era-eval-{n}-{task['attempt']}-{self._token}"
         future = self.client.submit(evaluate_on_worker, self._config, self._split_seed, task["arch"], task["seed"],
-                                    key=key, pure=False, resources=self.resources)
+                                    task["epochs"], key=key, pure=False, resources=self.resources)
         task["future"] = future
         self._keys[key] = n
         self._completed.add(future)
@@ -497,7 +498,7 @@ def _current_worker():
         return None
 
 
-def evaluate_on_worker(config, split_seed: int, arch: dict, seed):
+def evaluate_on_worker(config, split_seed: int, arch: dict, seed, epochs: int | None = None):
     """The Dask task: evaluate one architecture with this worker process's Evaluator. `seed` may be a
     tuple of seeds: then a list of EvalResults, one per seed."""
     worker = _current_worker()
@@ -510,6 +511,6 @@ def evaluate_on_worker(config, split_seed: int, arch: dict, seed):
         if isinstance(seed, (tuple, list)):
             return [EvalResult(ERROR, message=failed, worker=name) for _ in seed]
         return EvalResult(ERROR, message=failed, worker=name)
-    result = evaluate(arch, seed)
+    result = evaluate(arch, seed, epochs)
     label_worker(result, f"{name} {device} pid{os.getpid()}")
     return result

@@ -10,6 +10,7 @@ nothing finished is ever redone.
 """
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import rundir
 from ..config import resolve_callable
-from ..errors import ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
+from ..errors import ConfigError, ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from .executors import make_executor
 from .journal import Journal
 from .fitness import Objectives
@@ -41,6 +42,11 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+def fidelity(individual) -> int | None:
+    """The epochs a multi-fidelity strategy asked for (`individual.epochs`), None for the full schedule."""
+    return getattr(individual, "epochs", None)
 
 
 def evaluation_seed(run_seed: int, n: int) -> int:
@@ -74,6 +80,7 @@ class Search:
         self.operators_changed = False          # resuming with other operators: adopt the journal's asks
         self.operator_failure = None
         self.exhausted = False                  # asking has stopped (space exhausted, stuck, operator)
+        self.epochs_used = 0                    # training epochs of every evaluation that cost budget
         self.session_notes = {}                 # extra fields of this session's journal record
         self.held = None                        # n -> result of the current batch (ask_batch mode)
         self.simulated_seconds = 0.0
@@ -90,20 +97,23 @@ class Search:
     # --- the shared path of live and replayed results ----------------------------------------------
 
     def _finish(self, n: int, result: EvalResult, elapsed: float) -> None:
+        cache_key = self._cache_key(n)
         individual, key = self.open.pop(n)
         individual.fitness.values = self.objectives.values(individual, result)
+        epochs = fidelity(individual)
         if not result.cached:
             self.trained += 1
+            self.epochs_used += self._epochs_of(individual, result)
             self.simulated_seconds += self._simulated_cost(result)
-            if key not in self.cache:
-                self.cache[key] = result
+            if cache_key not in self.cache:
+                self.cache[cache_key] = result
             if not result.ok:
                 self.failed[result.status] = self.failed.get(result.status, 0) + 1
         params, depth = self._complexity(individual, result)
         self.strategy.tell(individual, result)
         self.recorder.add(individual, result, key=key, elapsed=elapsed, seed=evaluation_seed(self.config.seed, n),
                           extras=self.strategy.stats(), params=params, depth=depth,
-                          population=getattr(self.strategy, "population", None))
+                          population=getattr(self.strategy, "population", None), epochs=epochs)
         if self.bar is not None:
             self.bar.n = self.trained
             best = self.recorder.best()
@@ -135,7 +145,7 @@ class Search:
                 n, individual, _ = self._ask()
                 if n == record["n"] and list(individual) != record["genome"] and self.operators_changed:
                     individual = self._adopt(n, individual, record["genome"])
-                if n != record["n"] or list(individual) != record["genome"]:
+                if n != record["n"] or list(individual) != record["genome"] or fidelity(individual) != record.get("epochs"):
                     raise ReplayMismatch(
                         f"{self.journal.path}: record {number}: resuming asked {list(individual)} as ask "
                         f"{n}, but the journal holds {record['genome']} as ask {record['n']}; the strategy "
@@ -164,9 +174,16 @@ class Search:
             return self.simulated_seconds
         return self.elapsed_base + time.monotonic() - self.started
 
+    def _cache_key(self, n: int) -> str:
+        """A network at a fidelity: its key, with `@r` for the first r epochs of the schedule."""
+        individual, key = self.open[n]
+        epochs = fidelity(individual)
+        return key if epochs is None or key == "invalid" else f"{key}@{epochs}"
+
     def _dispatch(self, n: int) -> None:
         """Evaluate ask n: invalid and cached ones at once, a network already running later, else submit."""
-        individual, key = self.open[n]
+        individual, _ = self.open[n]
+        key = self._cache_key(n)
         if key == "invalid":
             problems = "; ".join(self.space.problems(individual))
             self._record(n, EvalResult(INVALID, message=f"genome not in the space: {problems}"))
@@ -174,14 +191,16 @@ class Search:
             self.cached_in_a_row += 1
             cached = EvalResult.from_dict({**self.cache[key].to_dict(), "cached": True, "seconds": 0.0})
             self._record(n, cached)
-        elif key in self.running.values() or (self.held and key in {self.open[m][1] for m in self.held}):
+        elif key in self.running.values() or (self.held and key in {self._cache_key(m) for m in self.held}):
             self.waiting.setdefault(key, []).append(n)
         else:
             self.cached_in_a_row = 0
             if self.executor is None:
                 self.executor = make_executor(self.config.evaluator, self.config.seed, self.config.evaluator.workers)
             from ..space.genome import to_arch
-            self.executor.submit(n, to_arch(individual), evaluation_seed(self.config.seed, n))
+            epochs = fidelity(individual)
+            self.executor.submit(n, to_arch(individual), evaluation_seed(self.config.seed, n),
+                                 **({"epochs": epochs} if epochs is not None else {}))
             self.running[n] = key
 
     def _journal(self, record: dict) -> None:
@@ -203,6 +222,21 @@ class Search:
                              "elapsed": round(elapsed, 3), "key": key,
                              "seed": evaluation_seed(self.config.seed, n), "result": result.to_dict()})
         self._finish(n, result, elapsed)
+
+    def _epochs_of(self, individual, result) -> int:
+        """Training epochs an evaluation cost: its curve's length (a table's, or a training's), else
+        what was asked (an early failure stops sooner, but the driver cannot know how much)."""
+        if result.curve:
+            return len(result.curve)
+        return fidelity(individual) or self.config.evaluator.training.epochs
+
+    def _epochs_left(self) -> float:
+        """`budget_epochs` minus the epochs trained and asked for; infinite without such a budget."""
+        if self.config.budget_epochs is None:
+            return float("inf")
+        pending = [self.open[n][0] for n in list(self.running) + [n for ns in self.waiting.values() for n in ns]]
+        asked = sum(fidelity(i) or self.config.evaluator.training.epochs for i in pending)
+        return self.config.budget_epochs - self.epochs_used - asked
 
     def _budget_left(self) -> int:
         return self.config.budget - self.trained - len(self.running) - sum(map(len, self.waiting.values()))
@@ -226,7 +260,8 @@ class Search:
             # Ask nothing more, but keep what is training: every finished network is kept.
             self.exhausted, self.operator_failure = True, exc
             return None
-        self._journal({"type": "ask", "n": n, "genome": list(individual)})
+        epochs = fidelity(individual)
+        self._journal({"type": "ask", "n": n, "genome": list(individual), **({"epochs": epochs} if epochs else {})})
         return n
 
     def run(self) -> dict:
@@ -250,7 +285,8 @@ class Search:
         for n in sorted(self.open):  # in flight when the last session ended
             self._dispatch(n)
         while True:
-            while not self.exhausted and self._budget_left() > 0 and len(self.running) < self._capacity():
+            while (not self.exhausted and self._budget_left() > 0 and self._epochs_left() > 0
+                   and len(self.running) < self._capacity()):
                 n = self._ask_one()
                 if n is None:
                     break
@@ -266,7 +302,8 @@ class Search:
         any number of workers; the price is idle workers while the slowest of a batch trains."""
         batch = sorted(self.open)  # the batch in flight when the last session ended
         while True:
-            while len(batch) < size and not self.exhausted and self._budget_left() - len(batch) > 0:
+            while (len(batch) < size and not self.exhausted and self._budget_left() - len(batch) > 0
+                   and self._epochs_left() > 0):
                 n = self._ask_one()
                 if n is None:
                     break
@@ -287,7 +324,7 @@ class Search:
                 self._handle(self._next_event())
         held, self.held = self.held, None
         for n in sorted(held):
-            key = self.open[n][1]
+            key = self._cache_key(n)
             self._record(n, held[n])
             for waiter in self.waiting.pop(key, []):
                 self._dispatch(waiter)
@@ -344,7 +381,8 @@ class Search:
         # budget_used = trained + invalid, trained = ok + sum(failed).
         invalid = self.failed.get(INVALID, 0)
         failed = {status: count for status, count in sorted(self.failed.items()) if status != INVALID}
-        counts = {"asked": self.next_n, "budget_used": self.trained, "trained": self.trained - invalid,
+        counts = {"asked": self.next_n, "budget_used": self.trained, "epochs_used": self.epochs_used,
+                  "trained": self.trained - invalid,
                   "cached": sum(r["cached"] for r in self.recorder.rows), "ok": len(self.recorder.errors)}
         return {"name": self.config.name, "kind": self.config.strategy.kind, "seed": self.config.seed,
                 "budget": self.config.budget, "finished": finished, "stop_reason": self.stop_reason,
@@ -393,6 +431,25 @@ def preflight(config) -> None:
     check_space = getattr(objective, "check_space", None)
     if check_space is not None:
         check_space(space)
+    _check_fidelities(config, objective)
+
+
+def _check_fidelities(config, objective) -> None:
+    """A multi-fidelity strategy's top rung is the whole search schedule (filled in when not given),
+    and its objective must be able to stop early: training, a table, or one taking `epochs`."""
+    if not hasattr(config.strategy, "max_epochs"):
+        return
+    table = getattr(objective, "table", None)
+    schedule = table.data["epochs"] if table is not None else config.evaluator.training.epochs
+    if config.strategy.max_epochs is None:
+        config.strategy.max_epochs = schedule
+    if config.strategy.max_epochs != schedule and (objective is None or table is not None):
+        raise ConfigError(f"strategy.max_epochs: expected the search schedule's epochs ({schedule}: its top rung is a "
+                          f"full training), got {config.strategy.max_epochs}")
+    if objective is not None and table is None and "epochs" not in inspect.signature(objective).parameters:
+        raise ConfigError(f"evaluator.objective: {config.evaluator.objective} has no `epochs` parameter; a "
+                          f"multi-fidelity search ({config.strategy.kind}) needs training, a table or an "
+                          f"objective (arch, seed, epochs=None)")
 
 
 def move_aside(run_dir: Path) -> Path:

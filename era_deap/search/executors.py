@@ -1,6 +1,7 @@
 """Where evaluations run: in the driver process (`workers: 0`), or in local worker processes.
 
-An executor takes `submit(n, arch, seed)` and answers `next_event()` with the first thing that
+An executor takes `submit(n, arch, seed, epochs=None)` (epochs: the first epochs of the schedule
+only, for multi-fidelity searches) and answers `next_event()` with the first thing that
 happened: `("done", n, EvalResult)` or `("resubmitted", n, reason)`. Nothing waits for a generation.
 With a tuple of seeds (the benchmark build) the result is a list of EvalResults, one per seed, unless
 the worker died: then one EvalResult stands for all of them.
@@ -72,12 +73,12 @@ class InProcessExecutor:
     def capacity(self) -> int:
         return 1
 
-    def submit(self, n: int, arch: dict, seed: int) -> None:
-        self._queue.append((n, arch, seed))
+    def submit(self, n: int, arch: dict, seed: int, epochs: int | None = None) -> None:
+        self._queue.append((n, arch, seed, epochs))
 
     def next_event(self):
-        n, arch, seed = self._queue.pop(0)
-        result = self._evaluate(arch, seed)
+        n, arch, seed, epochs = self._queue.pop(0)
+        result = self._evaluate(arch, seed, epochs)
         label_worker(result, self.name)
         return ("done", n, result)
 
@@ -106,10 +107,10 @@ class LocalProcessExecutor:
         return {"index": index, "device": device, "name": name, "conn": parent, "process": process,
                 "task": None}
 
-    def submit(self, n: int, arch: dict, seed: int) -> None:
+    def submit(self, n: int, arch: dict, seed: int, epochs: int | None = None) -> None:
         worker = next(w for w in self._workers if w["task"] is None)
-        worker["task"] = (n, arch, seed)
-        worker["conn"].send((n, arch, seed))
+        worker["task"] = (n, arch, seed, epochs)
+        worker["conn"].send((n, arch, seed, epochs))
 
     def next_event(self):
         busy = [w for w in self._workers if w["task"] is not None]
@@ -187,8 +188,8 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
             return
         if message is None:
             return
-        n, arch, seed = message
-        result = evaluate(arch, seed)
+        n, arch, seed, epochs = message
+        result = evaluate(arch, seed, epochs)
         label_worker(result, name)
         try:
             conn.send((n, result))

@@ -35,8 +35,8 @@ class RunningErrors:
 
     def add(self, result) -> bool:
         """Count `result` (anything with ok, cached and error: an EvalResult, a row of evaluations.csv)
-        if it is a success that cost budget; True when it counted."""
-        if not result.ok or result.cached:
+        if it is a success that cost budget and trained the whole schedule; True when it counted."""
+        if not result.ok or result.cached or getattr(result, "epochs", None) is not None:
             return False
         self.errors.append(result.error)
         self.recent.append(result.error)
@@ -86,8 +86,10 @@ class RunRecorder:
     # --- per evaluation -----------------------------------------------------------------------------
 
     def add(self, individual, result, *, key: str, elapsed: float, seed: int, extras: dict | None = None,
-            params: int | None = None, depth: int | None = None, population=None) -> dict:
-        """Record one finished evaluation; returns its logbook record."""
+            params: int | None = None, depth: int | None = None, population=None, epochs: int | None = None) -> dict:
+        """Record one finished evaluation; returns its logbook record. `epochs`: a multi-fidelity
+        evaluation of the first epochs of the schedule only: its error does not compare with full
+        trainings', so it stays out of the best-so-far statistics, the hall of fame and summary's best."""
         index = len(self.rows) + 1
         arch = to_arch(individual)
         row = {"index": index, "key": key, "block": arch["block"],
@@ -98,10 +100,11 @@ class RunRecorder:
                "cached": int(result.cached), "params": _blank(result.params or params),
                "depth": _blank(result.depth or depth), "seconds": round(result.seconds, 3),
                "elapsed": round(elapsed, 3), "worker": result.worker, "seed": seed,
-               "message": result.message.strip().splitlines()[-1][:300] if result.message else ""}
+               "message": result.message.strip().splitlines()[-1][:300] if result.message else "",
+               "epochs": _blank(epochs)}
         self.rows.append(row)
         self._append_csv(row)
-        if self.running.add(result):
+        if epochs is None and self.running.add(result):
             if self.best_row is None or result.error < float(self.best_row["error"]):
                 self.best_row = row
             individual.key = key  # kept by the hall of fame's copy
@@ -111,6 +114,7 @@ class RunRecorder:
                                                 for i in self.hall_of_fame])
         record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
                   "cached": bool(result.cached), **self.running.values(), **(extras or {}),
+                  **({"epochs": epochs} if epochs is not None else {}),
                   **(self.statistics.compile(population) if population else {}),
                   **({"hypervolume": self.hypervolume} if self.objectives else {})}
         self.logbook.record(**record)

@@ -30,7 +30,10 @@ LOCK = "lock"
 # evaluated before in this run (costs no budget); seconds: wall time of this evaluation.
 EVALUATION_COLUMNS = ("index", "key", "block", "s1", "s2", "s3", "s4", "filters", "filter_update",
                       "group_size", "error", "status", "cached", "params", "depth", "seconds", "elapsed",
-                      "worker", "seed", "message")
+                      "worker", "seed", "message", "epochs")
+# Columns a reader must not require: runs written before they existed lack them. epochs: empty for a
+# full training, r for a multi-fidelity evaluation of the schedule's first r epochs.
+OPTIONAL_COLUMNS = ("epochs",)
 
 # Logbook record per finished evaluation. best/mean_all/mean_last50 are over successful evaluations
 # so far (thesis figures 5a, 5b, 5c); None until the first success.

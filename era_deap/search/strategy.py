@@ -73,6 +73,8 @@ REGISTRY = {
     "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
     "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
     "nsga2": "era_deap.search.nsga2:NSGA2",
+    "asha": "era_deap.search.asha:SuccessiveHalving",
+    "hyperband": "era_deap.search.asha:Hyperband",
     "random_search": "era_deap.baselines.random_search:RandomSearch",
     "local_search": "era_deap.baselines.local_search:LocalSearch",
     "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",

@@ -66,9 +66,11 @@ class Evaluator:
             _ = self.dataset
         return self
 
-    def __call__(self, arch: dict, seed):
+    def __call__(self, arch: dict, seed, epochs: int | None = None):
         """The EvalResult of `arch` trained (or scored) with `seed`; with a tuple of seeds, a list of
-        EvalResults, one per seed (training trains them at once: seed_group.py)."""
+        EvalResults, one per seed (training trains them at once: seed_group.py). `epochs`: stop after
+        that many epochs of the search schedule, whose learning-rate drops stay where the full schedule
+        has them (a multi-fidelity search's rung; the same thing a table's curve records at that epoch)."""
         if isinstance(seed, (tuple, list)):
             return self.evaluate_seeds(arch, tuple(seed))
         started = time.perf_counter()
@@ -79,7 +81,7 @@ class Evaluator:
         try:
             info = complexity(arch, *describe(self.config.dataset))
             fields.update(params=info["params"], depth=info["depth"])
-            outcome = self._train(arch, seed) if self.objective is None else self._score(arch, seed)
+            outcome = self._train(arch, seed, epochs) if self.objective is None else self._score(arch, seed, epochs)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
@@ -115,14 +117,16 @@ class Evaluator:
         cpu_seconds = (time.process_time() - cpu_started) / len(seeds)
         return [R.EvalResult(seconds=seconds, cpu_seconds=cpu_seconds, **fields, **outcome) for outcome in outcomes]
 
-    def _train(self, arch: dict, seed: int) -> dict:
+    def _train(self, arch: dict, seed: int, epochs: int | None = None) -> dict:
         from .train import train
-        record = train(arch, self.dataset, self.config.training, self.device, seed)
+        record = train(arch, self.dataset, self.config.training, self.device, seed, stop_after=epochs)
         return {"status": R.OK, "error": record.error, "curve": record.curve,
                 "images_per_second": record.images_per_second}
 
-    def _score(self, arch: dict, seed: int) -> dict:
-        value = self.objective(dict(arch, sections=list(arch["sections"])), seed)
+    def _score(self, arch: dict, seed: int, epochs: int | None = None) -> dict:
+        arch = dict(arch, sections=list(arch["sections"]))
+        # Only an objective that takes `epochs` can score a fidelity (a table, a curve objective).
+        value = self.objective(arch, seed) if epochs is None else self.objective(arch, seed, epochs=epochs)
         if isinstance(value, dict):
             return self._reported(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):

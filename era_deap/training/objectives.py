@@ -106,3 +106,23 @@ def flaky_landscape(arch: dict, seed: int = 0):
     if mode == 4:
         return "12.5"
     return landscape(arch)
+
+
+CURVE_EPOCHS = 12   # the schedule `curved_landscape` stands for
+
+
+def curved_landscape(arch: dict, seed: int = 0, epochs: int | None = None):
+    """`noisy_landscape` as a learning curve of a CURVE_EPOCHS-epoch schedule: the error after `epochs`
+    of it, falling from ~90% towards the final error, more slowly for deeper networks (as short training
+    favours shallow ones). With `epochs` None, the final error and the whole curve (a mapping, as a
+    training reports it: `era bench build` then records the curve). For multi-fidelity tests."""
+    if epochs is None:
+        curve = [{"epoch": e, "val_error": _curve_point(arch, seed, e)} for e in range(1, CURVE_EPOCHS + 1)]
+        return {"error": curve[-1]["val_error"], "curve": curve}
+    return _curve_point(arch, seed, min(epochs, CURVE_EPOCHS))
+
+
+def _curve_point(arch: dict, seed: int, done: int) -> float:
+    final = noisy_landscape(arch, seed)
+    pace = 2.0 + 0.25 * sum(arch["sections"])
+    return final + (90.0 - final) * math.exp(-done / pace) * (1.0 - done / CURVE_EPOCHS)

@@ -61,8 +61,9 @@ def resolve_device(spec: str | torch.device | None) -> torch.device:
 
 
 def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, seed: int = 0,
-          progress: bool = False) -> TrainRecord:
+          progress: bool = False, stop_after: int | None = None) -> TrainRecord:
     """Train `arch` from scratch on `dataset` with `training`; raise `Diverged` on NaN/inf loss.
+    `stop_after`: stop after that many epochs of the schedule (its lr drops where the full one has them).
 
     With `training.use_validation_data`, the network trains on train + validation and the error is
     measured on the test part; a dataset without one trains on train and reports validation error."""
@@ -99,7 +100,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
     eval_batch = training.eval_batch_size or (CUDA_EVAL_BATCH if device.type == "cuda" else CPU_EVAL_BATCH)
     error_key = "test_error" if kind == "test" else "val_error"
     curve, train_seconds = [], 0.0
-    epochs = tqdm(range(training.epochs), desc="training", unit="epoch", disable=not progress)
+    last = training.epochs if stop_after is None else min(stop_after, training.epochs)
+    epochs = tqdm(range(last), desc="training", unit="epoch", disable=not progress)
     for epoch in epochs:
         lr = learning_rate(training, epoch)
         epoch_started = time.perf_counter()
@@ -123,9 +125,9 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
         epochs.set_postfix({"loss": f"{train_loss:.3f}", error_key: f"{error:.2f}%"})
     seconds = time.perf_counter() - started
     return TrainRecord(error=curve[-1][error_key], error_kind=kind,
-                       params=sum(p.numel() for p in model.parameters()), epochs=training.epochs,
+                       params=sum(p.numel() for p in model.parameters()), epochs=last,
                        train_images=n, seconds=seconds,
-                       images_per_second=training.epochs * per_epoch / max(train_seconds, 1e-9), precision=precision,
+                       images_per_second=last * per_epoch / max(train_seconds, 1e-9), precision=precision,
                        curve=curve)
 
 
