@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from era_deap.search import rundir
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import search_config_from
 
 EVOLUTIONARY = ("evolution", "regularized_evolution", "crossover_evolution")

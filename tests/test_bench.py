@@ -15,7 +15,7 @@ from era_deap.bench.build_config import load_build_config
 from era_deap.bench.lookup import TableObjective
 from era_deap.bench.table import Table
 from era_deap.errors import ConfigError, RunDirError
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
 from era_deap.space.space import load_space
 from era_deap.training.evaluate import Evaluator

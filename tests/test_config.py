@@ -4,7 +4,7 @@ import pytest
 
 from conftest import CONFIGS
 from era_deap.config import ConfigError
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import (STRATEGIES, EvaluatorConfig, EvolutionConfig, OperatorSpec, SearchConfig,
                                load_search_config, search_config_from)
 from searchkit import SMALL

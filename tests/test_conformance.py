@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from conftest import CONFIGS
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space
 from searchkit import KINDS, era, rows, start_era, summary, wait_for_results, write_config

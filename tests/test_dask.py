@@ -24,7 +24,7 @@ from era_deap.search import dask_executor
 from era_deap.search.dask_executor import (PLUGIN_NAME, DaskExecutor, EvaluatorsOnWorker, cluster_slots,
                                            evaluate_on_worker, gpu_resources, worker_config, worker_device)
 from era_deap.training.result import EvalResult
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 

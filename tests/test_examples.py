@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from searchkit import rows
 

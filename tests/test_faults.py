@@ -14,7 +14,7 @@ import pytest
 from era_deap.search import rundir
 from era_deap.cli import main
 from era_deap.search.safe_write import WriteFailed
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config, search_config_from
 from era_deap.space.space import default_space
 from era_deap.search.strategy import make_strategy

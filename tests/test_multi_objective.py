@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from conftest import CONFIGS
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.search.fitness import REFERENCE, Objectives, hypervolume
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space

@@ -12,7 +12,7 @@ from conftest import CONFIGS
 from era_deap.bench.table import Table
 from era_deap.errors import ConfigError
 from era_deap.search.asha import rungs
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import DatasetConfig, TrainingConfig, load_search_config
 from era_deap.training.data import load_dataset
 from era_deap.training.train import train

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import CONFIGS
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space
 from searchkit import era, rows, summary

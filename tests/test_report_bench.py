@@ -9,7 +9,7 @@ from scipy import stats
 
 from era_deap.bench.table import Table
 from era_deap.cli import main
-from era_deap.search.driver import run_search
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from searchkit import write_config
 from test_bench import built

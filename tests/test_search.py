@@ -11,7 +11,7 @@ from deap import tools
 from era_deap.search import rundir
 from era_deap.errors import JournalError, ReplayMismatch, RunDirError
 from era_deap.search.runlock import RunLock
-from era_deap.search.driver import SearchAborted, run_search
+from era_deap.search.run import SearchAborted, run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import SearchSpace, DEFAULT_GENES
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config

@@ -17,7 +17,7 @@ def run_compare(args) -> int:
     names = variant_names(configs)
     out = Path(args.out) if args.out else Path("runs") / "compare" / "-vs-".join(names)
     seeds = parse_seeds(args.seeds)
-    from ..search.driver import preflight
+    from ..search.run import preflight
     for config in configs:
         preflight(config)          # every variant's mistakes before any of them runs
     dirs = run_all(configs, names, seeds, out, jobs=args.jobs,

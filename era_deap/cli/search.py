@@ -45,7 +45,7 @@ class _FlagWhere:
 
 def run_search(args) -> int:
     from ..search.safe_write import WriteFailed
-    from ..search.driver import Interrupted, SearchAborted, run_search as search
+    from ..search.run import Interrupted, SearchAborted, run_search as search
     from ..config import ConfigError
     from ..search.runconfig import saved_budget
     config = configured(args)

@@ -92,7 +92,7 @@ def _finished(config, run_dir: Path) -> bool:
 
 
 def _run_one(task) -> None:
-    from ..search.driver import run_search
+    from ..search.run import run_search
     config, run_dir = task
     run_search(config, run_dir, resume=(run_dir / rundir.JOURNAL).exists())
 

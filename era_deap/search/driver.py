@@ -10,10 +10,8 @@ nothing finished is ever redone.
 """
 from __future__ import annotations
 
-import inspect
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,12 +24,11 @@ from .executors import make_executor
 from .journal import Journal
 from .fitness import Objectives
 from .records import RunRecorder, population_statistics
-from ..training.evaluate import describe, make_objective
+from ..training.evaluate import describe
 from ..training.result import INVALID, EvalResult
-from .runlock import RunLock
-from .runconfig import check_resume_compatible, config_hash, write_config
+from .runconfig import config_hash
 from ..space.space import load_space
-from .strategy import SearchExhausted, make_strategy, strategy_class
+from .strategy import SearchExhausted, make_strategy
 from .variation import OperatorFailed
 
 # Consecutive asks answered from the cache before the driver concludes the strategy is stuck.
@@ -418,98 +415,3 @@ def versions() -> dict:
         except PackageNotFoundError:
             pass
     return found
-
-
-def preflight(config) -> None:
-    """What can be checked before anything is written or trained, in this process whatever the
-    executor: the space loads, the objective imports (a typo is one ConfigError, not a traceback per
-    worker), and an objective that serves one space only (a benchmark table) accepts the run's."""
-    space = load_space(config.space).with_objectives(len(config.objectives))
-    Objectives(config.objectives, *describe(config.evaluator.dataset))    # a cost of one's own imports
-    strategy_class(config.strategy.kind).preflight(space, config.strategy)
-    objective = make_objective(config.evaluator)
-    check_space = getattr(objective, "check_space", None)
-    if check_space is not None:
-        check_space(space)
-    _check_fidelities(config, objective)
-
-
-def _check_fidelities(config, objective) -> None:
-    """A multi-fidelity strategy's top rung is the whole search schedule (filled in when not given),
-    and its objective must be able to stop early: training, a table, or one taking `epochs`."""
-    if not hasattr(config.strategy, "max_epochs"):
-        return
-    table = getattr(objective, "table", None)
-    schedule = table.data["epochs"] if table is not None else config.evaluator.training.epochs
-    if config.strategy.max_epochs is None:
-        config.strategy.max_epochs = schedule
-    if config.strategy.max_epochs != schedule and (objective is None or table is not None):
-        raise ConfigError(f"strategy.max_epochs: expected the search schedule's epochs ({schedule}: its top rung is a "
-                          f"full training), got {config.strategy.max_epochs}")
-    if objective is not None and table is None and "epochs" not in inspect.signature(objective).parameters:
-        raise ConfigError(f"evaluator.objective: {config.evaluator.objective} has no `epochs` parameter; a "
-                          f"multi-fidelity search ({config.strategy.kind}) needs training, a table or an "
-                          f"objective (arch, seed, epochs=None)")
-
-
-def move_aside(run_dir: Path) -> Path:
-    """Rename a run directory to the first free `<run_dir>.old-K` (K = 1, 2, ...) and return the new
-    path; nothing is deleted. Refused (RunDirError) while another process holds the run: the lock
-    file moves with the directory, so the lock is taken first and held across the rename."""
-    k = 1
-    while (aside := run_dir.with_name(f"{run_dir.name}.old-{k}")).exists():
-        k += 1
-    with RunLock(run_dir):
-        try:
-            run_dir.rename(aside)
-        except OSError as exc:
-            raise RunDirError(f"{run_dir}: cannot move the earlier run aside to {aside}: "
-                              f"{exc.strerror or exc}") from None
-    return aside
-
-
-def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
-               command: str = "", log=None) -> dict:
-    """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
-    `run_dir` is moved aside (`move_aside`, said through `log`) and a new one starts. Raises
-    RunDirError for a run directory in use or holding another run, SearchAborted when most
-    evaluations fail, Interrupted on SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
-    run_dir = Path(run_dir)
-    if resume and fresh:
-        raise ValueError("resume continues the run in run_dir and fresh moves it aside: pass one of them")
-    preflight(config)   # before anything moves: a config that cannot run leaves the old run in place
-    # Only a directory that holds a run moves (never, say, a working directory given as --out).
-    if fresh and any((run_dir / name).exists() for name in (rundir.JOURNAL, rundir.CONFIG)):
-        aside = move_aside(run_dir)
-        if log is not None:
-            log(f"moved the earlier run in {run_dir} to {aside}")
-    started_before = (run_dir / rundir.JOURNAL).exists()
-    if started_before and not resume:
-        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, --fresh to move it "
-                          f"aside and start anew, or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with RunLock(run_dir):
-        changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
-        write_config(run_dir / rundir.CONFIG, config, command)
-        search = Search(config, run_dir)
-        search.operators_changed = bool(changed_operators)
-        search.session_notes = {"operators_changed": changed_operators} if changed_operators else {}
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            search.replay()
-            if progress:
-                from tqdm import tqdm
-                search.bar = tqdm(total=config.budget, initial=search.trained, desc=config.name, unit="eval",
-                                  dynamic_ncols=True)
-            if threading.current_thread() is threading.main_thread():
-                for s in previous:
-                    signal.signal(s, search.on_signal)
-            return search.run()
-        except Interrupted as exc:
-            search.interrupt(exc.signum)
-            raise
-        finally:
-            if threading.current_thread() is threading.main_thread():
-                for s, handler in previous.items():
-                    signal.signal(s, handler)
-            search.close()
