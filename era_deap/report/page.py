@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import plots, tables
+from . import pareto_section, plots, tables
 from .comparison import unequal_budget_notes
 from .curves import logbook_mismatches
 from .figure5 import window_equals_all
@@ -33,6 +33,8 @@ def report_markdown(collection, out: Path, built) -> str:
             parts.append("Table 1 (final training) is left out: no `final.json` was found.\n")
     if searches:
         parts += _benchmark(searches, built)
+    if built.pareto is not None:
+        parts += pareto_section.markdown(built.pareto)
     parts.append("## Rank-sum tests between searches\n")
     parts.append(built.rank_table.section() if built.rank_table is not None else built.rank_reason + "\n")
     return "\n".join(parts)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..search import rundir
-from . import bench_figures, benchmark, comparison, page, plots, runs_read, tables
+from . import bench_figures, benchmark, comparison, page, pareto_section, plots, runs_read, tables
 from .figure4 import figure4
 from .figure5 import figure5
 
@@ -45,6 +45,7 @@ class Built:
     rank_reason: str = ""
     benches: list = field(default_factory=list)         # [Bench]
     bench_reasons: list = field(default_factory=list)   # why a search on a table is left out
+    pareto: pareto_section.Part | None = None           # when some run minimised several objectives
 
 
 def run_report(args) -> int:
@@ -89,17 +90,21 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
                      f"top1{suffix}": plots.save(bench_figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
             built.benches.append(Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}")))
             written += [p for paths in saved.values() for p in paths]
+        built.pareto = pareto_section.build(searches, [b.data for b in built.benches], palette, out)
+        written += built.pareto.written if built.pareto else []
     built.tables = [t for t in [tables.table1(collection)] if t is not None]
     if searches:
         built.tables += [tables.table2(searches), *tables.gene_tables(searches)]
     built.rank_table, built.rank_reason = comparison.rank_sum(searches)
-    every_table = built.tables + [b.table for b in built.benches]
+    every_table = built.tables + [b.table for b in built.benches] + (built.pareto.every_table if built.pareto else [])
     for table in every_table:
         written.append(table.write_csv(out))
     written.append(_write(out / "tables.md", "# Tables\n\n" + "\n".join(t.section() for t in every_table)))
     if built.rank_table is not None:
         written.append(built.rank_table.write_csv(out))
         written.append(_write(out / "rank_sum.md", "# Rank-sum tests\n\n" + built.rank_table.section()))
+    if built.pareto and built.pareto.rank_table is not None:
+        written.append(built.pareto.rank_table.write_csv(out))
     written.append(_write(out / "report.md", page.report_markdown(collection, out, built)))
     _remove_stale(out, written)
     return written
@@ -113,6 +118,7 @@ def _write(path: Path, text: str) -> Path:
 def _remove_stale(out: Path, written) -> None:
     # Only our own file names: a report dir may hold the user's notes.
     names = {Path(p).name for p in written}
-    ours = OUTPUTS | {p.name for p in out.iterdir() if BENCH_OUTPUT.fullmatch(p.name)}
+    ours = OUTPUTS | {p.name for p in out.iterdir()
+                      if BENCH_OUTPUT.fullmatch(p.name) or pareto_section.OUTPUT.fullmatch(p.name)}
     for name in ours - names:
         (out / name).unlink(missing_ok=True)
