@@ -52,3 +52,22 @@ def test_seeds_and_variant_names_are_checked():
     for bad in ("4", "a-b", "1,1"):
         with pytest.raises(ConfigError, match="--seeds"):
             parse_seeds(bad)
+
+
+def test_compare_at_equal_training_epochs_counts_a_rung_by_its_epochs(tmp_path):
+    from era_deap.bench.build import run_build
+    from era_deap.bench.build_config import load_build_config
+    from test_bench import build_config
+    run_build(load_build_config(build_config(tmp_path, objective="era_deap.training.objectives:curved_landscape")),
+              tmp_path / "build", log=lambda line: None)
+    single = variant(tmp_path, "single", {}, tmp_path / "build")
+    data = yaml.safe_load(single.read_text())
+    data.update(name="asha", budget=500, budget_epochs=300, strategy={"kind": "asha", "min_epochs": 1, "eta": 3})
+    (tmp_path / "asha.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(single), str(tmp_path / "asha.yaml"), "--seeds", "0-2", "--epochs",
+                 "--out", str(out)]) == 0
+    page = (out / "compare.md").read_text()
+    # The single-fidelity runs: 30 networks x 12 epochs = 360; ASHA stops once it spent 300 (+ one rung).
+    spent = [sum(int(r["epochs"] or 12) for r in rows(out / "asha" / f"seed-{s}")) for s in range(3)]
+    assert f"Compared at N = {min(spent + [360])} epochs" in page and all(300 <= e < 312 for e in spent)

@@ -22,8 +22,9 @@ def run_compare(args) -> int:
         preflight(config)          # every variant's mistakes before any of them runs
     dirs = run_all(configs, names, seeds, out, jobs=args.jobs,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
-    measured, n = measure(dirs)
-    text = f"# era compare: {' vs '.join(names)}\n\n" + verdict(measured, n)
+    unit = "epochs" if args.epochs else "evaluations"
+    measured, n = measure(dirs, unit)
+    text = f"# era compare: {' vs '.join(names)}\n\n" + verdict(measured, n, unit)
     (out / "compare.md").write_text(text)
     print(text)
     print(f"(written to {out / 'compare.md'}; `era report {out}` draws the runs)")

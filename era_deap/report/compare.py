@@ -99,21 +99,23 @@ def _run_one(task) -> None:
 
 # --- the verdict ------------------------------------------------------------------------------------
 
-def measure(run_dirs: dict) -> tuple[dict, int]:
-    """({variant: {metric: [per seed]}, operator counts}, N): every run measured at the same N."""
+def measure(run_dirs: dict, unit: str = "evaluations") -> tuple[dict, int]:
+    """({variant: {metric: [per seed]}, operator counts}, N): every run measured at the same N budget-
+    consuming evaluations, or (unit "epochs", for multi-fidelity searches) the same N training epochs."""
     runs = {name: [read_run(Path(d)) for d in dirs] for name, dirs in run_dirs.items()}
-    n = min(len(_budget_rows(run)) for rs in runs.values() for run in rs)
+    steps = {id(run): _steps(run, unit) for rs in runs.values() for run in rs}
+    n = min(sum(steps[id(run)]) for rs in runs.values() for run in rs)
     out = {}
     for name, rs in runs.items():
         bench = _benchmark(rs[0])
         rows = {m: [] for m in METRICS}
         for run in rs:
-            curve = _best_so_far(_budget_rows(run)[:n])
+            used = _within(_budget_rows(run), steps[id(run)], n)
+            curve = _best_so_far(used, steps[id(run)])
             rows["best"].append(curve[-1])
             rows["auc"].append(statistics.fmean(curve))
             if bench is not None:
-                index = _budget_rows(run)[n - 1].index    # the row of the n-th budget-consuming evaluation
-                rows["regret"].append(bench.at(run, index)[1])
+                rows["regret"].append(bench.at(run, used[-1].index)[1] if used else None)
         rows["operators"] = _operators([Path(run.path) for run in rs])
         out[name] = rows
     return out, n
@@ -123,12 +125,41 @@ def _budget_rows(run) -> list:
     return [e for e in run.evaluations if not e.cached]
 
 
-def _best_so_far(evaluations) -> list:
+def _steps(run, unit: str) -> list[int]:
+    """What each budget-consuming evaluation of `run` cost: 1, or its training epochs."""
+    if unit == "evaluations":
+        return [1] * len(_budget_rows(run))
+    full = _schedule_epochs(run)
+    return [e.epochs or full for e in _budget_rows(run)]
+
+
+def _schedule_epochs(run) -> int:
+    """A full training's epochs: the table's schedule, else the config's (dotted keys of config.yaml)."""
+    bench = _benchmark(run)
+    if bench is not None:
+        return int(bench.table.data["epochs"])
+    config = run.search_config or {}
+    return int(config.get("strategy.max_epochs") or config.get("evaluator.training.epochs") or 20)
+
+
+def _within(rows, steps, n) -> list:
+    """The evaluations whose cumulative cost stays within n."""
+    out, total = [], 0
+    for row, step in zip(rows, steps):
+        if total + step > n:
+            break
+        total += step
+        out.append(row)
+    return out
+
+
+def _best_so_far(evaluations, steps) -> list:
+    """The best full-training error so far, once per unit of cost (100 until the first success)."""
     best, curve = WORST_ERROR, []
-    for e in evaluations:
-        if e.ok:
+    for e, step in zip(evaluations, steps):
+        if e.ok and e.epochs is None:
             best = min(best, e.error)
-        curve.append(best)
+        curve += [best] * step
     return curve
 
 
@@ -150,11 +181,11 @@ def _operators(paths) -> dict:
     return {k: statistics.fmean(c[k] for c in counts) for k in ("children", "invalid", "noop", "remutated")}
 
 
-def verdict(measured: dict, n: int) -> str:
+def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
     """The markdown verdict: per variant mean ± CI, and against the baseline the paired tests."""
     names = list(measured)
     metrics = [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in names)]
-    lines = [f"Compared at N = {n} evaluations (the smallest budget every run reached), "
+    lines = [f"Compared at N = {n} {unit} (the smallest budget every run reached), "
              f"{len(measured[names[0]]['best'])} paired seeds; baseline: {names[0]}.\n"]
     header = ["Variant", *[f"{_title(m)} (mean ± 95% CI)" for m in metrics],
               "Children / run", "Invalid", "No-op", "Re-mutated"]
