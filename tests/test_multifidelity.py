@@ -119,3 +119,12 @@ def test_the_live_quick_profile_has_an_asha_search():
     config = load_search_config(CONFIGS / "quick" / "asha.yaml")
     assert config.strategy.kind == "asha" and config.budget_epochs and config.evaluator.objective == "train"
     json.dumps(config.to_dict())
+
+
+def test_the_report_draws_regret_against_training_epochs_for_multifidelity_runs(table, tmp_path):
+    from era_deap.cli import main
+    run_search(load_search_config(mf_config(table, "asha", "reported", budget_epochs=60)), tmp_path / "runs" / "asha")
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert (tmp_path / "report" / "regret-epochs.png").stat().st_size > 1000
+    assert "![Regret against training epochs" in page

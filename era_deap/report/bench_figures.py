@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import BAND_ALPHA, mean_band, per_evaluation
+from .plots import BAND_ALPHA, mean_band, per_evaluation, step_at
 
 
 def regret_figure(bench, palette: dict) -> Figure:
@@ -37,6 +37,43 @@ def regret_figure(bench, palette: dict) -> Figure:
     ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
     fig.suptitle(f"Regret on table {bench.name}: mean error of the best network so far minus the optimum's "
                  f"({bench.optimum:.2f}%)", fontsize=11)
+    return fig
+
+
+def multifidelity(bench) -> bool:
+    """Whether a search on the table trained some networks for part of the schedule only (rungs)."""
+    return any(e.epochs is not None for s in bench.searches for r in s.runs for e in r.evaluations)
+
+
+def regret_epochs_figure(bench, palette: dict, points: int = 300) -> Figure:
+    """The regret against cumulative training epochs (a rung costs its epochs, a full training the
+    table's schedule): multi-fidelity and single-fidelity searches at equal training. Mean over the
+    seeds that had trained that much, with a 95% band, log y axis as the regret figure."""
+    full = int(bench.table.data["epochs"])
+    seeds = max(len(s.runs) for s in bench.searches)
+    floor = bench.smallest_gap / (2 * seeds)
+    spent = {id(r): np.cumsum([0 if e.cached else (e.epochs or full) for e in r.evaluations])
+             for s in bench.searches for r in s.runs}
+    grid = np.linspace(1, max((c[-1] for c in spent.values() if len(c)), default=1), points)
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.subplots()
+    for search in bench.searches:
+        columns = [step_at(list(spent[id(r)]), bench.regrets(r), grid) for r in search.runs]
+        mean, half, _ = mean_band(columns)
+        colour = palette[search.key]
+        ax.plot(grid, np.maximum(mean, floor), drawstyle="steps-post", color=colour, linewidth=1.6,
+                label=_label(search), gid=f"regret-epochs:{search.key}")
+        if len(search.runs) > 1:
+            ax.fill_between(grid, np.maximum(mean - half, floor), np.maximum(mean + half, floor), step="post",
+                            color=colour, alpha=BAND_ALPHA, linewidth=0)
+    ax.set_yscale("log")
+    ax.axhline(floor, color="0.4", linestyle=":", linewidth=1)
+    ax.set_ylim(bottom=floor / 1.5)
+    ax.set_xlabel(f"training epochs so far (a rung costs its epochs, a full training {full})")
+    ax.set_ylabel("regret (percentage points, log scale)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
+    fig.suptitle(f"Regret on table {bench.name} against the training epochs spent", fontsize=11)
     return fig
 
 

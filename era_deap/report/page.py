@@ -106,6 +106,12 @@ def _benchmark(searches, built) -> list:
                   "the one listed last is drawn on top.\n",
                   _image(f"Top-1% networks found on {data.name}", bench.figures[stems[1]][0]),
                   bench.table.section()]
+        if len(stems) > 2:
+            parts += ["Multi-fidelity searches trained some networks for the first epochs of the schedule only "
+                      "(rungs; docs/multifidelity.md). At equal training, the regret against the training epochs "
+                      "spent so far (a rung costs its epochs, a cache hit nothing); the regret counts full "
+                      "trainings only. Mean over the seeds that had trained that much, 95% band.\n",
+                      _image(f"Regret against training epochs on {data.name}", bench.figures[stems[2]][0])]
     left_out = [s.label for s in searches if not any(r.table for r in s.runs)]
     if left_out:
         parts.append(f"Not on a benchmark table, so left out here: {', '.join(left_out)}.\n")

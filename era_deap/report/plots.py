@@ -23,11 +23,14 @@ STRATEGY_COLOURS = {
     "evolution": "#d62728",              # red
     "regularized_evolution": "#9467bd",  # purple
     "crossover_evolution": "#8c564b",    # brown
+    "nsga2": "#e377c2",                  # pink (the searches beyond the thesis's six)
+    "asha": "#17becf",                   # cyan
+    "hyperband": "#bcbd22",              # olive
 }
-# Other search keys: the rest of tab10 (grey is kept for failures) and Dark2, picked by a stable
-# hash of the key, moving on to the next free colour when two keys collide in one report.
-EXTRA_COLOURS = ("#e377c2", "#bcbd22", "#17becf", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
-                 "#e6ab02", "#a6761d")
+# Other search keys: Dark2 (grey is kept for failures), picked by a stable hash of the key, moving on
+# to the next free colour when two keys collide in one report.
+EXTRA_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#8dd3c7",
+                 "#1f78b4", "#b15928")
 FAILED_COLOUR = "#555555"
 ERROR_LABEL = "validation error (%)"
 BAND_ALPHA = 0.18

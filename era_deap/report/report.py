@@ -88,6 +88,9 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
             suffix = f"-{bench.name}" if len(benches) > 1 else ""
             saved = {f"regret{suffix}": plots.save(bench_figures.regret_figure(bench, palette), out, f"regret{suffix}"),
                      f"top1{suffix}": plots.save(bench_figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
+            if bench_figures.multifidelity(bench):
+                stem = f"regret-epochs{suffix}"
+                saved[stem] = plots.save(bench_figures.regret_epochs_figure(bench, palette), out, stem)
             built.benches.append(Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}")))
             written += [p for paths in saved.values() for p in paths]
         built.pareto = pareto_section.build(searches, [b.data for b in built.benches], palette, out)

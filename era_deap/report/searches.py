@@ -26,6 +26,9 @@ SEARCH_NAMES = {
     "evolution": "Evolution",
     "regularized_evolution": "Regularized Evolution",
     "crossover_evolution": "Crossover Evolution",
+    "nsga2": "NSGA-II",
+    "asha": "ASHA",
+    "hyperband": "Hyperband",
 }
 EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution")  # thesis table 10
 NOT_THE_SEARCH = ("seed", "budget", "command", *RUNTIME_KEYS)

@@ -18,6 +18,7 @@ every coordinate (REFERENCE): a front point at the reference's edge still counts
 from __future__ import annotations
 
 import math
+import warnings
 
 from ..config import resolve_callable
 from ..settings import OBJECTIVES
@@ -61,9 +62,19 @@ class Objectives:
             elif name == "seconds":
                 out.append(float(result.seconds))
             else:
-                value = self.own[name](arch, result)
-                out.append(float(value) if value is not None and math.isfinite(float(value)) else WORST_COST)
+                out.append(self._own(name, arch, result))
         return tuple(out)
+
+    def _own(self, name: str, arch: dict, result) -> float:
+        """A cost of one's own; one that raises or gives no finite number is the worst cost (with a
+        warning): a failure inside one evaluation never ends a search."""
+        try:
+            value = float(self.own[name](arch, result))
+        except Exception as exc:  # noqa: BLE001 - the user's function
+            warnings.warn(f"objectives ({name}) raised {type(exc).__name__}: {exc}; the worst cost counts",
+                          stacklevel=2)
+            return WORST_COST
+        return value if math.isfinite(value) else WORST_COST
 
     def normalised(self, values) -> tuple:
         """`values` on the fixed [0, 1] scales of the hypervolume (module docstring)."""
