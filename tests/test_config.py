@@ -116,8 +116,11 @@ def test_a_strategy_config_built_in_python_is_complete():
 
 @pytest.mark.parametrize("kind", STRATEGIES)
 def test_a_search_runs_with_a_config_built_in_python(tmp_path, kind):
-    config = SearchConfig(name=kind, strategy=STRATEGIES[kind](kind=kind, **SMALL[kind]), budget=12,
-                          evaluator=EvaluatorConfig(objective="era_deap.training.objectives:landscape", workers=0))
+    # Multi-fidelity kinds need an objective that can stop early (a learning curve) and its schedule's length.
+    curve = kind in ("asha", "hyperband")
+    strategy = STRATEGIES[kind](kind=kind, **SMALL[kind], **({"max_epochs": 12} if curve else {}))
+    objective = "era_deap.training.objectives:" + ("curved_landscape" if curve else "landscape")
+    config = SearchConfig(name=kind, strategy=strategy, budget=12, evaluator=EvaluatorConfig(objective=objective, workers=0))
     result = run_search(config, tmp_path / "run")
     assert result["finished"] and result["trained"] == 12
 

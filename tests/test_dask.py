@@ -415,7 +415,7 @@ def test_gpu_training_submits_with_its_gpu_share(fake_completions):
     assert isinstance(plugin, EvaluatorsOnWorker) and name == PLUGIN_NAME and plugin.idempotent
     executor.submit(3, {"arch": 1}, 11)
     function, args, kwargs = client.submitted[0]
-    assert function is evaluate_on_worker and args[1:] == (7, {"arch": 1}, 11)
+    assert function is evaluate_on_worker and args[1:] == (7, {"arch": 1}, 11, None)   # None: all epochs
     assert kwargs["resources"] == {"GPU": 0.25} and kwargs["pure"] is False
     assert kwargs["key"].startswith("era-eval-3-0-")
     # workers 0: as many as fit: min(4 threads, 1 / 0.25) + min(1, 4) on the GPU workers, none on c.
