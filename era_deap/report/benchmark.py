@@ -78,7 +78,7 @@ def benchmarks(searches) -> tuple[list, list]:
         if len(specs) > 1:   # one config, one table; several would be configs grouped apart
             reasons.append(f"{search.label}: its runs name different tables ({', '.join(map(str, specs))})")
             continue
-        table, problem = _locate(specs.pop(), search.runs[0].path)
+        table, problem = locate_table(specs.pop(), search.runs[0].path)
         problem = problem or _mismatch(search, table)
         if problem:
             reasons.append(f"{search.label}: {problem}")
@@ -87,7 +87,7 @@ def benchmarks(searches) -> tuple[list, list]:
     return list(found.values()), reasons
 
 
-def _locate(spec: str, run_path: Path):
+def locate_table(spec: str, run_path: Path):
     """The table a run's config names: a shipped name, a path from where `era report` runs, or a path
     relative to a folder above the run (where `era search` ran: run_all.sh runs from the repository)."""
     tries = [spec]

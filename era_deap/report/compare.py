@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..search import rundir
 from ..search.runconfig import config_hash
 from ..training.result import WORST_ERROR
-from .benchmark import Benchmark, _locate
+from .benchmark import Benchmark, locate_table
 from .runs_read import read_run
 from .stats import mean_ci, pairwise
 from .tables import markdown
@@ -167,7 +167,7 @@ def _benchmark(run):
     """The run's table (None off a table); a table named but not found is an error, not a silent gap."""
     if not run.table:
         return None
-    table, reason = _locate(run.table, Path(run.path))
+    table, reason = locate_table(run.table, Path(run.path))
     if table is None:
         raise ConfigError(f"era compare: {reason}")
     return Benchmark(table)
