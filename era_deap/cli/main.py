@@ -181,7 +181,7 @@ def build_parser() -> Parser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run="era_deap.cli.search:run_search", parser=p)
 
-    p = sub.add_parser("bench", help="the tabular benchmark: build a table, describe one")
+    p = sub.add_parser("bench", help="the tabular benchmark: build, describe, verify and analyse a table")
     bench = p.add_subparsers(dest="bench_command", metavar="BENCH_COMMAND", parser_class=Parser)
     bench.required = True
     b = bench.add_parser("build", help="train every network of a space with several seeds into a table")
