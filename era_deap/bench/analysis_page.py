@@ -196,12 +196,10 @@ def _fidelity(a: Analysis) -> list[str]:
         "best that the ranking of one training can predict the ranking of another, so the across-seeds column "
         "is read against it.",
         "",
-        "![Rank correlation with the last epoch](rank_correlation.png)",
-        "",
+        *_figure("Rank correlation with the last epoch", "rank_correlation.png"),
         "Every pair of epochs, as the thesis's tables 4, 7 and 9 (there between separately trained fidelities):",
         "",
-        "![Rank correlation between every two epochs](epoch_matrix.png)",
-        "",
+        *_figure("Rank correlation between every two epochs", "epoch_matrix.png"),
     ]
     return lines
 
@@ -250,14 +248,16 @@ def _bias(a: Analysis) -> list[str]:
         f"Rank shift against depth at epochs {', '.join(map(str, a.panels))} (grey: networks, jittered "
         "sideways; squares: bucket means with 95% intervals; black: least squares):",
         "",
-        "![Rank shift against depth](shift_depth.png)",
-        "",
-        "![Rank shift against parameters](shift_params.png)",
-        "",
-        "![Correlation of the rank shift with depth and parameters at every epoch](depth_bias.png)",
-        "",
+        *_figure("Rank shift against depth", "shift_depth.png"),
+        *_figure("Rank shift against parameters", "shift_params.png"),
+        *_figure("Correlation of the rank shift with depth and parameters at every epoch", "depth_bias.png"),
     ]
     return lines
+
+
+def _figure(alt: str, file: str) -> list[str]:
+    """A figure's markdown lines: the image and a blank line."""
+    return [f"![{alt}]({file})", ""]
 
 
 def _top(a: Analysis) -> list[str]:
