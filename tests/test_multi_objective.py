@@ -70,9 +70,7 @@ def test_same_seed_same_run(tmp_path, kind):
     assert rows(first) == rows(again)
 
 
-# ParEGO's replay is BO's (tests/test_conformance.py kills and resumes BO); its weight vectors come from
-# the strategy's seeded stream like everything else, which the test above checks.
-@pytest.mark.parametrize("kind", ["nsga2", "regularized_evolution"])
+@pytest.mark.parametrize("kind", ["nsga2", "bayesian_optimization"])   # the two multi-objective strategies
 def test_sigkill_resume_equals_uninterrupted(tmp_path, kind):
     config = write_config(tmp_path, kind, budget=16, workers=1, name="killed", seed=3, objectives=["error", "params"],
                           objective="era_deap.training.objectives:paced_landscape")
