@@ -128,3 +128,11 @@ def test_the_report_draws_regret_against_training_epochs_for_multifidelity_runs(
     page = (tmp_path / "report" / "report.md").read_text()
     assert (tmp_path / "report" / "regret-epochs.png").stat().st_size > 1000
     assert "![Regret against training epochs" in page
+
+
+def test_the_bench_mf_profile_spends_the_bench_profiles_training():
+    bench = load_search_config(CONFIGS / "bench" / "evolution.yaml")
+    for name in ("asha", "hyperband", "asha_evolution"):
+        config = load_search_config(CONFIGS / "bench_mf" / f"{name}.yaml")
+        assert config.name == name and config.evaluator.table == bench.evaluator.table == "digits-quick"
+        assert config.budget_epochs == bench.budget * 12 and config.strategy.kind in ("asha", "hyperband")

@@ -9,7 +9,7 @@ from era_deap.space.space import load_space
 
 SEARCHES = ("random_search", "local_search", "bayesian_optimization", "evolution", "regularized_evolution",
             "crossover_evolution")
-PROFILES = ("quick", "thesis", "bench")
+PROFILES = ("quick", "thesis", "bench")   # (bench_mo and bench_mf: tests/test_report_mo.py, test_multifidelity.py)
 # Beyond the thesis's six: a multi-fidelity search on the same training (docs/multifidelity.md).
 EXTRA = {"quick": {"asha"}, "thesis": {"asha"}, "bench": set()}
 

@@ -283,7 +283,7 @@ def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
     from era_deap.report.plots import STRATEGY_COLOURS, colours
     thesis = list(STRATEGY_COLOURS)
     assert colours(thesis) == colours(list(reversed(thesis))) == STRATEGY_COLOURS
-    assert len(set(STRATEGY_COLOURS.values())) == len(STRATEGY_COLOURS) == 9   # the thesis's six and three more
+    assert len(set(STRATEGY_COLOURS.values())) == len(STRATEGY_COLOURS) == 10   # the thesis's six and four more
     extra = colours(["evolution", "evolution_p20", "my_search"])
     assert extra == colours(["my_search", "evolution_p20", "evolution"])
     assert len(set(extra.values())) == 3 and extra["evolution"] == STRATEGY_COLOURS["evolution"]

@@ -26,6 +26,7 @@ STRATEGY_COLOURS = {
     "nsga2": "#e377c2",                  # pink (the searches beyond the thesis's six)
     "asha": "#17becf",                   # cyan
     "hyperband": "#bcbd22",              # olive
+    "asha_evolution": "#ff9896",         # light red (configs/bench_mf)
 }
 # Other search keys: Dark2 (grey is kept for failures), picked by a stable hash of the key, moving on
 # to the next free colour when two keys collide in one report.

@@ -29,6 +29,7 @@ SEARCH_NAMES = {
     "nsga2": "NSGA-II",
     "asha": "ASHA",
     "hyperband": "Hyperband",
+    "asha_evolution": "ASHA + evolution",
 }
 EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution")  # thesis table 10
 NOT_THE_SEARCH = ("seed", "budget", "command", *RUNTIME_KEYS)
