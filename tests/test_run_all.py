@@ -159,3 +159,22 @@ def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_ru
         assert json.loads((killed / "summary.json").read_text())["finished"]
         assert rows(killed) == rows(reference)
     assert (tmp_path / "runs" / "killed" / "report" / "report.md").exists()
+
+
+def test_a_profiles_run_all_args_are_its_defaults_and_jobs_run_searches_at_once(tmp_path):
+    profile = write_profile(tmp_path / "twice", {"random_search": {"kind": "random_search"},
+                                                 "regularized_evolution": {"kind": "regularized_evolution",
+                                                                           **SMALL["regularized_evolution"]}})
+    (profile / "run_all.args").write_text("# the profile's defaults\n--repeats 2 --jobs 2\n")
+    result = run_all(profile, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = tmp_path / "runs" / "twice"
+    assert sorted(p.name for p in (runs / "random_search").iterdir()) == ["seed-0", "seed-1"]
+    # Two searches at once give the runs one at a time gives: each run is its own process and seed.
+    alone = run_all(profile, "--jobs", "1", "--repeats", "3", cwd=tmp_path / "runs")   # the command line wins
+    assert alone.returncode == 0, alone.stderr
+    again = tmp_path / "runs" / "runs" / "twice"
+    assert sorted(p.name for p in (again / "random_search").iterdir()) == ["seed-0", "seed-1", "seed-2"]
+    for search in ("random_search", "regularized_evolution"):
+        for seed in (0, 1):
+            assert rows(runs / search / f"seed-{seed}") == rows(again / search / f"seed-{seed}")
