@@ -169,24 +169,26 @@ def test_era_bench_analyse_writes_the_page_numbers_and_figures(tmp_path, table_p
     assert numbers["table"]["networks_used"] == 80 and numbers["table"]["epochs"] == EPOCHS
     assert numbers["depth_bias"]["rows"][0]["depth"]["rho"] > 0.5
     assert numbers["top_agreement"]["1%"]["share"][-1] == 1.0
-    # The same table, the same files, byte for byte.
-    again = era("bench", "analyse", table_path, "--out", tmp_path / "again")
-    assert again.returncode == 0
+    # The same table, the same files, byte for byte (in this process: the command line was checked above).
+    from era_deap.cli import main
+    assert main(["bench", "analyse", str(table_path), "--out", str(tmp_path / "again")]) == 0
     for name in names:
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
 
-def test_era_bench_analyse_defaults_and_errors(tmp_path, table_path):
+def test_era_bench_analyse_defaults_and_errors(tmp_path, table_path, capsys, monkeypatch):
     with gzip.open(table_path, "rt") as f:
         data = json.load(f)
     data["networks"], data["complete"] = data["networks"][:20], False
     partial = tmp_path / "partial.json.gz"
     with gzip.open(partial, "wt") as f:
         json.dump(data, f)
-    result = era("bench", "analyse", partial, cwd=tmp_path)
-    assert "PARTIAL, 20 of 80 networks" in result.stdout
+    from era_deap.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "analyse", str(partial)]) == 0
+    assert "PARTIAL, 20 of 80 networks" in capsys.readouterr().out
     page = (tmp_path / "runs" / "bench" / "analysis" / "tiny" / "analysis.md").read_text()
     assert "**PARTIAL**: 20 of the space's 80 unique networks" in page and "uniform random sample" in page
-    missing = era("bench", "analyse", tmp_path / "nowhere.json.gz", check=False)
-    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
-    assert "no table" in missing.stderr
+    assert main(["bench", "analyse", str(tmp_path / "nowhere.json.gz")]) == 2
+    missing = capsys.readouterr().err
+    assert len(missing.strip().splitlines()) == 1 and "no table" in missing, missing

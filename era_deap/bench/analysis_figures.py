@@ -82,8 +82,8 @@ def matrix_figure(a) -> Figure:
     matrix, epochs = a.fidelity["matrix"], a.curves.epochs
     fig = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(np.ma.masked_invalid(matrix), vmin=-1, vmax=1, cmap="RdBu_r")
-    image.cmap.set_bad("0.8")
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")   # undefined cells grey
+    ax.imshow(np.ma.masked_invalid(matrix), vmin=-1, vmax=1, cmap=cmap)
     ax.set_xticks(range(epochs), range(1, epochs + 1))
     ax.set_yticks(range(epochs), range(1, epochs + 1))
     if epochs <= 20:
