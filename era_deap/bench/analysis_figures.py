@@ -83,7 +83,7 @@ def matrix_figure(a) -> Figure:
     fig = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = fig.subplots()
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")   # undefined cells grey
-    ax.imshow(np.ma.masked_invalid(matrix), vmin=-1, vmax=1, cmap=cmap)
+    image = ax.imshow(np.ma.masked_invalid(matrix), vmin=-1, vmax=1, cmap=cmap)
     ax.set_xticks(range(epochs), range(1, epochs + 1))
     ax.set_yticks(range(epochs), range(1, epochs + 1))
     if epochs <= 20:
