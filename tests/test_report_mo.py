@@ -14,6 +14,7 @@ from era_deap.report import runs_read
 from era_deap.report.benchmark import Benchmark
 from era_deap.report.pareto import ERROR_PARAMS, dominates, nondominated, run_front, search_fronts
 from era_deap.report.pareto_gap import FrontGap
+from era_deap.report.searches import SEARCH_NAMES
 from era_deap.search.run import run_search
 from era_deap.search.fitness import hypervolume
 from era_deap.settings import load_search_config
@@ -136,7 +137,7 @@ def test_report_has_the_pareto_part_for_mixed_runs(mo_runs):
     page = (out / "report.md").read_text()
     assert "## Multi-objective: Pareto fronts and hypervolume" in page
     assert "](pareto.png)" in page and "](hypervolume.png)" in page
-    assert "Regularized Evolution: error;" in page and "nsga2: error, params" in page
+    assert "Regularized Evolution: error;" in page and f"{SEARCH_NAMES['nsga2']}: error, params" in page
     assert "Pairwise rank-sum tests on the hypervolume" in page and "true Pareto front of table" in page
     assert "logbook.json's hypervolume disagrees" not in page
     assert "Pareto fronts" in (out / "tables.md").read_text()
@@ -170,7 +171,7 @@ def test_hypervolume_rank_sum_equals_scipy(mo_runs):
     for name in ("nsga2", "random_search", "regularized_evolution"):
         volumes[name] = [brute_hypervolume(counted_points(read_csv(root / "runs" / name / f"seed-{s}" /
                                                                     "evaluations.csv"))) for s in SEEDS]
-    labels = {"nsga2": "nsga2", "random_search": "Random Search", "regularized_evolution": "Regularized Evolution"}
+    labels = {name: SEARCH_NAMES[name] for name in volumes}
     rows = read_csv(root / "report" / "hypervolume_rank_sum.csv")
     assert len(rows) == 3
     for row in rows:
