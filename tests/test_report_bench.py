@@ -2,6 +2,7 @@
 and the benchmark table recomputed here from evaluations.csv and the table file; runs not on a table
 leave the part out with a reason."""
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -66,6 +67,50 @@ def test_benchmark_table_equals_a_recomputation_from_the_runs_and_the_table(benc
         low, high = stats.t.interval(0.95, len(regrets) - 1, loc=np.mean(regrets), scale=stats.sem(regrets))
         assert float(row["regret_ci"]) == pytest.approx((high - low) / 2)
         assert int(row["top1_found"]) == found and min(regrets) >= 0
+
+
+def seed_regret(rows, means, optimum):
+    """The table's mean error of the network a seed's rows observed best (earliest on ties), minus the optimum."""
+    counted = [r for r in rows if r["status"] == "ok" and r["cached"] == "0"]
+    best = min(counted, key=lambda r: (float(r["error"]), int(r["index"])))
+    return means[best["key"]] - optimum
+
+
+def test_regret_rank_sum_equals_scipy_on_the_regret_recomputed_from_the_runs_and_the_table(bench_runs):
+    root, table = bench_runs
+    means = table.mean_errors()
+    optimum = min(means.values())
+    runs = {name: [evaluations(root / "runs" / name / f"seed-{seed}") for seed in SEEDS]
+            for name in ("random_search", "regularized_evolution")}
+    n = min(len(rows) for seeds in runs.values() for rows in seeds)
+    regrets = {name: [seed_regret(rows[:n], means, optimum) for rows in seeds] for name, seeds in runs.items()}
+    (row,) = read_csv(root / "report" / "regret_rank_sum.csv")
+    assert (row["search_a"], row["search_b"]) == ("Random Search", "Regularized Evolution")
+    assert row["evaluations"] == str(n) and row["n_a"] == row["n_b"] == str(len(SEEDS))
+    a, b = regrets["random_search"], regrets["regularized_evolution"]
+    test = stats.mannwhitneyu(a, b, alternative="two-sided")
+    assert float(row["u_statistic"]) == pytest.approx(test.statistic)
+    assert float(row["p_value"]) == pytest.approx(test.pvalue)
+    assert float(row["p_holm"]) >= float(row["p_value"])
+    # U counts the pairs where A's regret is higher (ties half); A is the share where it is lower
+    assert float(row["vargha_delaney_a"]) == pytest.approx(1 - test.statistic / (len(a) * len(b)))
+    assert float(row["median_a"]) == pytest.approx(np.median(a))
+    page = (root / "report" / "report.md").read_text()
+    assert "rank-sum tests on the regret" in page and "Lower regret is better" in page
+
+
+def test_rerun_is_byte_identical_and_a_report_without_searches_to_compare_drops_the_regret_tests(bench_runs,
+                                                                                                 tmp_path):
+    root, _ = bench_runs
+    before = {p.name: p.read_bytes() for p in (root / "report").iterdir()}
+    assert "regret_rank_sum.csv" in before
+    assert main(["report", str(root / "runs"), "--out", str(root / "report")]) == 0
+    assert {p.name: p.read_bytes() for p in (root / "report").iterdir()} == before
+    out = tmp_path / "report"
+    shutil.copytree(root / "report", out)   # a previous report with the regret tests in it
+    assert main(["report", str(root / "runs" / "random_search"), "--out", str(out)]) == 0
+    assert not (out / "regret_rank_sum.csv").exists() and (out / "benchmark.csv").exists()
+    assert "Rank-sum tests on the regret on table" in (out / "report.md").read_text()
 
 
 def test_report_shows_regret_and_top1_figures_and_names_the_table(bench_runs):

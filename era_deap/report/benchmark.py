@@ -8,6 +8,9 @@
     top 1%       a network whose mean error is within the best 1% of the table's networks (at most the
                  1st percentile of their mean errors, as `era bench info` says: bench/summary.py).
 
+The searches on a table are compared on the regret per seed (`regret_rank_sum`), beside comparison.py's
+tests on the best error observed: the best of many noisy observations flatters a search (winner's curse).
+
 `benchmarks(searches)` groups the searches by the table they ran on; a search it cannot place is named
 in the reasons it returns, and searches not on a table are left to the caller to mention.
 """
@@ -20,6 +23,7 @@ import numpy as np
 
 from ..bench import table as bench_table
 from ..errors import ConfigError
+from .comparison import FEW_SEEDS_CAVEAT, Measure, common_count, pairwise_table
 from .curves import best_evaluation, counted, incumbents
 from .stats import mean_ci
 from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
@@ -158,3 +162,34 @@ def _mean_ci_text(mean, half, digits: int) -> str:
     if np.isnan(mean):
         return MISSING
     return f"{mean:.{digits}f}" + ("" if np.isnan(half) else f" ± {half:.{digits}f}")
+
+
+# --- rank-sum tests on the regret ------------------------------------------------------------------
+
+def seed_regrets(bench: Benchmark, search, n: int) -> list:
+    """Regret of each seed after its first n evaluations, for the seeds with a success by then."""
+    return [regret for _, regret, _ in (bench.at(r, n) for r in search.runs) if regret is not None]
+
+
+def regret_rank_sum(bench: Benchmark, stem: str) -> tuple[Table | None, str]:
+    """Pairwise tests between the table's searches on the regret per seed at the smallest count every seed
+    of them reached; (None, reason) with fewer than two searches of two or more seeds."""
+    several = [s for s in bench.searches if len(s.runs) >= 2]
+    n = common_count(several)
+    samples = {s.label: seed_regrets(bench, s, n) for s in several}
+    eligible = [s for s in several if len(samples[s.label]) >= 2]
+    if len(eligible) < 2:
+        return None, (f"Rank-sum tests on the regret on table `{bench.name}` skipped: they need at least two "
+                      f"searches on it with two or more seeds each (found {len(eligible)}).")
+    note = (f"Every seed is compared at **{n} evaluations**, the smallest count every seed of these searches "
+            "reached, on its regret: the table's mean error (over its training seeds) of the network with the "
+            f"lowest error the seed observed in its first {n} evaluations, minus the optimum's, in percentage "
+            "points. The best error observed (the rank-sum tests between searches) is one training seed's "
+            "error, and the best of many noisy observations flatters a search that observed many; the table's "
+            "mean removes the luck of that one seed and compares the networks the searches would return. "
+            "Lower regret is better. Two-sided Mann–Whitney U (`scipy.stats.mannwhitneyu`); p (Holm): "
+            "adjusted for the number of pairs on this table. A (Vargha–Delaney, from U): the probability that "
+            "a seed of search A ends with a lower regret than a seed of search B, ties (such as two seeds "
+            f"that both found the optimum) counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}")
+    return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` (per seed at {n} "
+                          "evaluations)", eligible, samples, n, Measure("Regret", "points", 3), [note]), ""

@@ -4,18 +4,22 @@ Seeds of one search may have run different budgets (one resumed with a larger --
 early): a best error after 400 evaluations is no match for one after 200. So the comparison takes
 each seed's best error over its first N evaluations, N the smallest count every compared seed reached,
 and says N. The tests are stats.py's: two-sided Mann–Whitney U between every pair of searches with
-two or more seeds, Holm-adjusted, with the Vargha–Delaney A of each pair.
+two or more seeds, Holm-adjusted, with the Vargha–Delaney A of each pair. `pairwise_table` lays them
+out; benchmark.py's tests on the regret use it too.
 """
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 
 from .curves import best_evaluation
 from .stats import mean_ci, pairwise
-from .tables import UNFINISHED_NOTE, Table, fmt_error, markdown, marked_label
+from .tables import UNFINISHED_NOTE, Table, markdown, marked_label
 
 RANK_SUM_COLUMNS = ["search_a", "search_b", "evaluations", "n_a", "n_b", "median_a", "median_b", "u_statistic",
                     "p_value", "p_holm", "vargha_delaney_a"]
+FEW_SEEDS_CAVEAT = ("With few seeds the smallest attainable p is large (3 vs 3 seeds: 0.1), so read these as a "
+                    "guide, not a verdict.")
 
 
 def common_count(searches) -> int:
@@ -51,31 +55,50 @@ def rank_sum(searches) -> tuple[Table | None, str]:
     if len(eligible) < 2:
         return None, ("Rank-sum tests skipped: they need at least two searches with two or more seeds "
                       f"each (found {len(eligible)}). Run a search with several seeds to compare strategies.")
-    tests = pairwise({s.label: samples[s.label] for s in eligible})
-    rows = [{"search_a": t.a, "search_b": t.b, "evaluations": n, "n_a": t.n_a, "n_b": t.n_b,
-             "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
-             "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
-    seeds_md = markdown(["Search", "Seeds", f"Best error at {n} (%): mean ± 95% CI", "Median", "Range"],
-                        [[marked_label(s), len(samples[s.label]), _mean_ci_text(samples[s.label]),
-                          fmt_error(statistics.median(samples[s.label])),
-                          f"{fmt_error(min(samples[s.label]))}–{fmt_error(max(samples[s.label]))}"]
-                         for s in eligible])
-    pairs_md = markdown(["Search A", "Search B", "Median A (%)", "Median B (%)", "U", "p", "p (Holm)",
-                         "A: P(A lower)"],
-                        [[t.a, t.b, fmt_error(t.median_a), fmt_error(t.median_b), f"{t.statistic:g}",
-                          f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
     notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: "
              f"each seed's best error over its first {n} evaluations. Two-sided Mann–Whitney U (Wilcoxon "
              "rank-sum) test, `scipy.stats.mannwhitneyu`; p (Holm): adjusted for the number of pairs. "
              "A (Vargha–Delaney, from U): the probability that a seed of search A ends with a lower best error "
-             "than a seed of search B, ties counting half; 0.5 is no difference. With few seeds the smallest "
-             "attainable p is large (3 vs 3 seeds: 0.1), so read these as a guide, not a verdict."]
+             f"than a seed of search B, ties counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}"]
+    return pairwise_table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} "
+                          "evaluations)", eligible, samples, n, Measure("Best error", "%", 2), notes), ""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a rank-sum table compares per seed, as its Markdown shows it."""
+    name: str      # "Best error": the per-search column is "Best error at N (%): mean ± 95% CI"
+    unit: str      # "%" or "points"
+    digits: int
+
+    def text(self, value) -> str:
+        return f"{value:.{self.digits}f}"
+
+
+def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measure: Measure, notes) -> Table:
+    """stats.pairwise's two-sided Mann–Whitney tests between the `eligible` searches on `samples` (label ->
+    per-seed values at n evaluations, lower is better), as a Table: per search the values' mean ± 95% CI,
+    median and range, then one row per pair. Every rank-sum table on a lower-is-better value is this one."""
+    tests = pairwise({s.label: samples[s.label] for s in eligible})
+    rows = [{"search_a": t.a, "search_b": t.b, "evaluations": n, "n_a": t.n_a, "n_b": t.n_b,
+             "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
+             "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
+    text = measure.text
+    seeds_md = markdown(["Search", "Seeds", f"{measure.name} at {n} ({measure.unit}): mean ± 95% CI", "Median",
+                         "Range"],
+                        [[marked_label(s), len(samples[s.label]), _mean_ci_text(samples[s.label], text),
+                          text(statistics.median(samples[s.label])),
+                          f"{text(min(samples[s.label]))}–{text(max(samples[s.label]))}"]
+                         for s in eligible])
+    pairs_md = markdown(["Search A", "Search B", f"Median A ({measure.unit})", f"Median B ({measure.unit})", "U",
+                         "p", "p (Holm)", "A: P(A lower)"],
+                        [[t.a, t.b, text(t.median_a), text(t.median_b), f"{t.statistic:g}",
+                          f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
     if any(not s.finished for s in eligible):
-        notes.append(UNFINISHED_NOTE)
-    return Table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} evaluations)",
-                 RANK_SUM_COLUMNS, rows, seeds_md + "\n" + pairs_md, notes), ""
+        notes = [*notes, UNFINISHED_NOTE]
+    return Table(stem, title, RANK_SUM_COLUMNS, rows, seeds_md + "\n" + pairs_md, notes)
 
 
-def _mean_ci_text(values) -> str:
+def _mean_ci_text(values, text) -> str:
     mean, half = mean_ci(values)
-    return f"{mean:.2f} ± {half:.2f}"
+    return f"{text(mean)} ± {text(half)}"

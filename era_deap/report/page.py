@@ -105,7 +105,8 @@ def _benchmark(searches, built) -> list:
                   "coincide (evolutions and local search may start with the same random sample for a seed) "
                   "the one listed last is drawn on top.\n",
                   _image(f"Top-1% networks found on {data.name}", bench.figures[stems[1]][0]),
-                  bench.table.section()]
+                  bench.table.section(),
+                  bench.rank_table.section() if bench.rank_table is not None else bench.rank_reason + "\n"]
         if len(stems) > 2:
             parts += ["Multi-fidelity searches trained some networks for the first epochs of the schedule only "
                       "(rungs; docs/multifidelity.md). At equal training, the regret against the training epochs "

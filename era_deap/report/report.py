@@ -24,7 +24,7 @@ TABLE_STEMS = ("table1", "table2", "table10", "table11", "rank_sum")
 OUTPUTS = ({f"{f}.{ext}" for f in FIGURES for ext in ("png", "svg")} | {f"{t}.csv" for t in TABLE_STEMS}
            | {"tables.md", "rank_sum.md", "report.md"})
 # Benchmark outputs carry the table's name when a report covers several tables.
-BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark)(-[\w.-]+)?\.(png|svg|csv)")
+BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum)(-[\w.-]+)?\.(png|svg|csv)")
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Bench:
     data: benchmark.Benchmark
     figures: dict            # stem -> [png, svg]
     table: tables.Table
+    rank_table: tables.Table | None     # rank-sum tests on the regret (several seeds only)
+    rank_reason: str                    # why they are left out
 
 
 @dataclass
@@ -91,7 +93,9 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
             if bench_figures.multifidelity(bench):
                 stem = f"regret-epochs{suffix}"
                 saved[stem] = plots.save(bench_figures.regret_epochs_figure(bench, palette), out, stem)
-            built.benches.append(Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}")))
+            rank_table, rank_reason = benchmark.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
+            built.benches.append(Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}"),
+                                       rank_table, rank_reason))
             written += [p for paths in saved.values() for p in paths]
         built.pareto = pareto_section.build(searches, [b.data for b in built.benches], palette, out)
         written += built.pareto.written if built.pareto else []
@@ -106,6 +110,7 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
     if built.rank_table is not None:
         written.append(built.rank_table.write_csv(out))
         written.append(_write(out / "rank_sum.md", "# Rank-sum tests\n\n" + built.rank_table.section()))
+    written += [b.rank_table.write_csv(out) for b in built.benches if b.rank_table is not None]
     if built.pareto and built.pareto.rank_table is not None:
         written.append(built.pareto.rank_table.write_csv(out))
     written.append(_write(out / "report.md", page.report_markdown(collection, out, built)))
