@@ -3,10 +3,13 @@ its schedule, training stopped after r epochs of the full schedule; ASHA, Hyperb
 evolution-proposing variant pass the conformance checks (budget, reproducibility, SIGKILL + resume)."""
 import collections
 import json
+import shutil
 import signal
 
+import numpy as np
 import pytest
 import yaml
+from scipy import stats
 
 from conftest import CONFIGS
 from era_deap.bench.table import Table
@@ -18,6 +21,8 @@ from era_deap.training.data import load_dataset
 from era_deap.training.train import train
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 from test_bench import build_config
+from test_report import read_csv
+from test_report_bench import evaluations
 
 from era_deap.bench.build import run_build
 from era_deap.bench.build_config import load_build_config
@@ -136,3 +141,87 @@ def test_the_bench_mf_profile_spends_the_bench_profiles_training():
         config = load_search_config(CONFIGS / "bench_mf" / f"{name}.yaml")
         assert config.name == name and config.evaluator.table == bench.evaluator.table == "digits-quick"
         assert config.budget_epochs == bench.budget * 12 and config.strategy.kind in ("asha", "hyperband")
+
+
+# --- the report at equal training epochs ------------------------------------------------------------
+
+MIXED_SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def mixed(table, tmp_path_factory):
+    """ASHA (150 epochs) and random search (12 full trainings: 144 epochs), 3 seeds each, and their report."""
+    from era_deap.cli import main
+    root = tmp_path_factory.mktemp("mixed")
+    for seed in MIXED_SEEDS:
+        asha = mf_config(table, "asha", "asha", seed=seed)
+        single = write_config(table, "random_search", budget=12, seed=seed, space=table / "space.yaml",
+                              objective="table", evaluator={"table": str(table / "build")})
+        run_search(load_search_config(asha), root / "runs" / "asha" / f"seed-{seed}")
+        run_search(load_search_config(single), root / "runs" / "random_search" / f"seed-{seed}")
+    assert main(["report", str(root / "runs"), "--out", str(root / "report")]) == 0
+    return root, Table.load(str(table / "build"))
+
+
+def epochs_regret(evaluations, full, epochs, means, optimum):
+    """The regret of the full training observed best among the evaluations within `epochs` training epochs
+    (a rung costs its epochs, a full training `full`, a cache hit nothing); None without a full training."""
+    spent, best = 0, None
+    for row in evaluations:
+        spent += 0 if row["cached"] == "1" else int(row["epochs"] or full)
+        if spent > epochs:
+            break
+        full_training = row["status"] == "ok" and row["cached"] == "0" and not row["epochs"]
+        if full_training and (best is None or float(row["error"]) < float(best["error"])):
+            best = row
+    return None if best is None else means[best["key"]] - optimum
+
+
+def test_the_report_compares_every_search_at_equal_training_epochs_as_scipy_does(mixed):
+    root, table = mixed
+    means, full = table.mean_errors(), int(table.data["epochs"])
+    optimum = min(means.values())
+    runs = {name: [evaluations(root / "runs" / name / f"seed-{seed}") for seed in MIXED_SEEDS]
+            for name in ("random_search", "asha")}
+    total = min(sum(0 if r["cached"] == "1" else int(r["epochs"] or full) for r in rows)
+                for seeds in runs.values() for rows in seeds)
+    regrets = {name: [epochs_regret(rows, full, total, means, optimum) for rows in seeds]
+               for name, seeds in runs.items()}
+    report = root / "report"
+    # evaluation counts: single-fidelity searches only, with a note naming ASHA
+    assert {r["name"] for r in read_csv(report / "benchmark.csv")} == {"random_search"}
+    assert not (report / "regret_rank_sum.csv").exists()   # one single-fidelity search: nothing to compare
+    page = (report / "report.md").read_text()
+    assert "Multi-fidelity searches left out: ASHA." in page
+    # the epochs table: every search at E/4, E/2, E
+    rows = read_csv(report / "benchmark_epochs.csv")
+    assert {(r["name"], int(r["epochs"])) for r in rows} == {(name, e) for name in runs
+                                                            for e in (total // 4, total // 2, total)}
+    for row in (r for r in rows if int(r["epochs"]) == total):
+        assert float(row["regret_mean"]) == pytest.approx(np.mean(regrets[row["name"]]))
+    # the tests at E epochs
+    (row,) = read_csv(report / "regret_rank_sum_epochs.csv")
+    assert (row["search_a"], row["search_b"]) == ("Random Search", "ASHA")
+    assert row["epochs"] == str(total) and row["n_a"] == row["n_b"] == str(len(MIXED_SEEDS))
+    a, b = regrets["random_search"], regrets["asha"]
+    test = stats.mannwhitneyu(a, b, alternative="two-sided")
+    assert float(row["u_statistic"]) == pytest.approx(test.statistic)
+    assert float(row["p_value"]) == pytest.approx(test.pvalue)
+    assert float(row["p_holm"]) >= float(row["p_value"])
+    # U counts the pairs where A's regret is higher (ties half); A is the share where it is lower
+    assert float(row["vargha_delaney_a"]) == pytest.approx(1 - test.statistic / (len(a) * len(b)))
+    assert page.index("![Regret against training epochs") < page.index("at equal training epochs (per seed at")
+
+
+def test_the_epochs_files_are_reproducible_and_removed_when_no_search_is_multifidelity(mixed, tmp_path):
+    from era_deap.cli import main
+    root, _ = mixed
+    before = {p.name: p.read_bytes() for p in (root / "report").iterdir()}
+    assert main(["report", str(root / "runs"), "--out", str(root / "report")]) == 0
+    assert {p.name: p.read_bytes() for p in (root / "report").iterdir()} == before
+    out = tmp_path / "report"
+    shutil.copytree(root / "report", out)   # a previous report with the epochs files in it
+    assert main(["report", str(root / "runs" / "random_search"), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert not names & {"benchmark_epochs.csv", "regret_rank_sum_epochs.csv", "regret-epochs.png"}
+    assert "equal training epochs" not in (out / "report.md").read_text()

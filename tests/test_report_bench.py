@@ -99,6 +99,14 @@ def test_regret_rank_sum_equals_scipy_on_the_regret_recomputed_from_the_runs_and
     assert "rank-sum tests on the regret" in page and "Lower regret is better" in page
 
 
+def test_a_report_without_multifidelity_searches_has_no_table_at_equal_epochs(bench_runs):
+    root, _ = bench_runs
+    names = {p.name for p in (root / "report").iterdir()}
+    assert "benchmark.csv" in names and not names & {"benchmark_epochs.csv", "regret_rank_sum_epochs.csv"}
+    for text in ((root / "report" / "report.md").read_text(), (root / "report" / "tables.md").read_text()):
+        assert "equal training epochs" not in text and "Multi-fidelity searches left out" not in text
+
+
 def test_rerun_is_byte_identical_and_a_report_without_searches_to_compare_drops_the_regret_tests(bench_runs,
                                                                                                  tmp_path):
     root, _ = bench_runs

@@ -20,18 +20,17 @@ def regret_figure(bench, palette: dict) -> Figure:
 
 def multifidelity(bench) -> bool:
     """Whether a search on the table trained some networks for part of the schedule only (rungs)."""
-    return any(e.epochs is not None for s in bench.searches for r in s.runs for e in r.evaluations)
+    return bool(bench.multi_fidelity)
 
 
 def regret_epochs_figure(bench, palette: dict, points: int = 300) -> Figure:
     """The regret against cumulative training epochs (a rung costs its epochs, a full training the
     table's schedule): multi-fidelity and single-fidelity searches at equal training. Mean over the
     seeds that had trained that much, with a 95% band, log y axis as the regret figure."""
-    full = int(bench.table.data["epochs"])
-    spent = {id(r): np.cumsum([0 if e.cached else (e.epochs or full) for e in r.evaluations])
-             for s in bench.searches for r in s.runs}
+    full = bench.full_epochs
+    spent = {id(r): bench.epochs_spent(r) for s in bench.searches for r in s.runs}
     grid = np.linspace(1, max((c[-1] for c in spent.values() if len(c)), default=1), points)
-    series = {search.key: (grid, [step_at(list(spent[id(r)]), bench.regrets(r), grid) for r in search.runs])
+    series = {search.key: (grid, [step_at(spent[id(r)], bench.regrets(r), grid) for r in search.runs])
               for search in bench.searches}
     fig = _regret_plot(bench, palette, series, f"training epochs so far (a rung costs its epochs, a full "
                                                f"training {full})")

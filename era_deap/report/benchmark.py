@@ -16,6 +16,8 @@ in the reasons it returns, and searches not on a table are left to the caller to
 """
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import numpy as np
 from ..bench import table as bench_table
 from ..errors import ConfigError
 from .comparison import FEW_SEEDS_CAVEAT, Measure, common_count, pairwise_table
-from .curves import best_evaluation, counted, incumbents
+from .curves import best_evaluation, counted, incumbents, training_epochs
 from .stats import mean_ci
 from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
 
@@ -50,6 +52,23 @@ class Benchmark:
     def name(self) -> str:
         return self.table.name
 
+    @property
+    def full_epochs(self) -> int:
+        """A full training's epochs: the table's schedule."""
+        return int(self.table.data["epochs"])
+
+    @property
+    def multi_fidelity(self) -> list:
+        return [s for s in self.searches if multi_fidelity(s)]
+
+    @property
+    def single_fidelity(self) -> list:
+        return [s for s in self.searches if not multi_fidelity(s)]
+
+    def epochs_spent(self, run) -> list:
+        """Per evaluation: the training epochs the run had spent up to and including it."""
+        return list(itertools.accumulate(training_epochs(run.evaluations, self.full_epochs)))
+
     def regrets(self, run) -> list:
         """Per evaluation: the regret of the run's best network so far (None before its first success)."""
         return [None if best is None else self.means[best.key] - self.optimum
@@ -69,6 +88,16 @@ class Benchmark:
         best = best_evaluation(run.evaluations[:n])
         found = any(self.means[e.key] <= self.top_threshold for e in counted(run.evaluations[:n]))
         return (None, None, found) if best is None else (best.error, self.means[best.key] - self.optimum, found)
+
+    def at_epochs(self, run, epochs: int) -> tuple:
+        """`at` after the run's evaluations whose cumulative training epochs stay within `epochs`."""
+        return self.at(run, bisect_right(self.epochs_spent(run), epochs))
+
+
+def multi_fidelity(search) -> bool:
+    """Whether some run of the search trained networks for the schedule's first epochs only (rungs):
+    it makes many cheap evaluations, so it compares with others at equal epochs, not evaluations."""
+    return any(e.epochs is not None for r in search.runs for e in r.evaluations)
 
 
 def benchmarks(searches) -> tuple[list, list]:
@@ -130,31 +159,87 @@ BENCHMARK_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "best_me
 
 
 def benchmark_table(bench: Benchmark, stem: str) -> Table:
-    """Per search and count of report_counts: mean ± 95% CI over seeds of the best error observed and of
-    the regret, and how many seeds had found a top-1% network."""
+    """Per single-fidelity search and count of report_counts: mean ± 95% CI over seeds of the best error
+    observed and of the regret, and how many seeds had found a top-1% network."""
+    shown = bench.single_fidelity
     rows, md = [], []
-    for s in bench.searches:
+    for s in shown:
         for n in report_counts(s):
-            at = [bench.at(r, n) for r in s.runs]
-            bests = [best for best, _, _ in at if best is not None]
-            regrets = [regret for _, regret, _ in at if regret is not None]
-            found = sum(top for _, _, top in at)
-            (best_mean, best_half), (regret_mean, regret_half) = mean_ci(bests), mean_ci(regrets)
-            rows.append({"table": bench.name, "search": s.label, "name": s.name, "evaluations": n,
-                         "seeds": len(bests), "best_mean": best_mean, "best_ci": best_half,
-                         "regret_mean": regret_mean, "regret_ci": regret_half, "top1_found": found})
-            md.append([marked_label(s), n, len(bests), _mean_ci_text(best_mean, best_half, 2),
-                       _mean_ci_text(regret_mean, regret_half, 3), f"{found} of {len(s.runs)}"])
+            fields, cells = _summary(s, [bench.at(r, n) for r in s.runs])
+            rows.append({"table": bench.name, "search": s.label, "name": s.name, "evaluations": n, **fields})
+            md.append([marked_label(s), n, *cells])
     notes = [f"Optimum of table `{bench.name}`: {bench.optimum_key}, mean error {bench.optimum:.2f}% over its "
              f"training seeds. Regret: the table's mean error of the search's best network so far minus the "
              f"optimum's (percentage points). Top 1%: the {bench.top_count} networks with a mean error of at most "
              f"{bench.top_threshold:.2f}%. Seeds: those with a successful evaluation by then; a count is shown "
              "when every seed of the search reached it."]
-    if any(not s.finished for s in bench.searches):
+    notes += _multi_fidelity_left_out(bench)
+    if any(not s.finished for s in shown):
         notes.append(UNFINISHED_NOTE)
     return Table(stem, f"Benchmark `{bench.name}`: best error and regret at a number of evaluations "
                  "(mean ± 95% CI over seeds)", BENCHMARK_COLUMNS, rows,
                  markdown(["Search", "Evaluations", "Seeds", "Best error (%)", "Regret (points)",
+                           "Found a top-1% network"], md), notes)
+
+
+def _summary(search, at: list) -> tuple[dict, list]:
+    """From each seed's Benchmark.at tuple: (CSV fields, Markdown cells) of the best error and the regret
+    (mean ± 95% CI over the seeds with a full training by then) and the seeds that found a top-1% network."""
+    bests = [best for best, _, _ in at if best is not None]
+    regrets = [regret for _, regret, _ in at if regret is not None]
+    found = sum(top for _, _, top in at)
+    (best_mean, best_half), (regret_mean, regret_half) = mean_ci(bests), mean_ci(regrets)
+    fields = {"seeds": len(bests), "best_mean": best_mean, "best_ci": best_half, "regret_mean": regret_mean,
+              "regret_ci": regret_half, "top1_found": found}
+    return fields, [len(bests), _mean_ci_text(best_mean, best_half, 2), _mean_ci_text(regret_mean, regret_half, 3),
+                    f"{found} of {len(search.runs)}"]
+
+
+def _multi_fidelity_left_out(bench: Benchmark) -> list:
+    """The note of a table at evaluation counts that leaves the multi-fidelity searches out ([] if none)."""
+    names = [s.label for s in bench.multi_fidelity]
+    if not names:
+        return []
+    return [f"Multi-fidelity searches left out: {', '.join(names)}. Most of their evaluations train a network "
+            "for a few epochs only, so at equal evaluations they have trained far less than the others; they "
+            "are compared with every search at equal training epochs below."]
+
+
+# --- the same at equal training epochs (multi-fidelity searches) ----------------------------------
+
+EPOCHS_COLUMNS = [c if c != "evaluations" else "epochs" for c in BENCHMARK_COLUMNS]
+
+
+def common_epochs(bench: Benchmark) -> int:
+    """The smallest total training epochs any run of the benchmark spent."""
+    return min((bench.epochs_spent(r)[-1] if r.evaluations else 0 for s in bench.searches for r in s.runs),
+               default=0)
+
+
+def epochs_table(bench: Benchmark, stem: str) -> Table | None:
+    """Per search (single- and multi-fidelity) at E/4, E/2 and E training epochs, E = common_epochs:
+    what benchmark_table gives at evaluation counts. None when some run trained nothing."""
+    total = common_epochs(bench)
+    if total == 0:
+        return None
+    points = sorted({total // 4, total // 2, total} - {0})
+    rows, md = [], []
+    for s in bench.searches:
+        for epochs in points:
+            fields, cells = _summary(s, [bench.at_epochs(r, epochs) for r in s.runs])
+            rows.append({"table": bench.name, "search": s.label, "name": s.name, "epochs": epochs, **fields})
+            md.append([marked_label(s), epochs, *cells])
+    notes = [f"Every search after the same training: E/4, E/2 and E = **{total} epochs**, the smallest total "
+             f"any run on table `{bench.name}` spent. A rung costs its epochs, a full training the schedule's "
+             f"{bench.full_epochs}, a cache hit nothing; a seed counts its evaluations whose cumulative epochs stay "
+             "within the count. The best error, the regret and the top-1% networks count full trainings only "
+             "(a rung's error is the network's after a few epochs, as the regret figure against epochs does). "
+             "Seeds: those with a full training by then. Regret and top 1% as in the table above."]
+    if any(not s.finished for s in bench.searches):
+        notes.append(UNFINISHED_NOTE)
+    return Table(stem, f"Benchmark `{bench.name}`: best error and regret at equal training epochs "
+                 "(mean ± 95% CI over seeds)", EPOCHS_COLUMNS, rows,
+                 markdown(["Search", "Training epochs", "Seeds", "Best error (%)", "Regret (points)",
                            "Found a top-1% network"], md), notes)
 
 
@@ -171,13 +256,20 @@ def seed_regrets(bench: Benchmark, search, n: int) -> list:
     return [regret for _, regret, _ in (bench.at(r, n) for r in search.runs) if regret is not None]
 
 
+_REGRET_TEST_TEXT = ("Lower regret is better. Two-sided Mann–Whitney U (`scipy.stats.mannwhitneyu`); p (Holm): "
+                     "adjusted for the number of pairs on this table. A (Vargha–Delaney, from U): the probability "
+                     "that a seed of search A ends with a lower regret than a seed of search B, ties (such as two "
+                     "seeds that both found the optimum) counting half; 0.5 is no difference. "
+                     f"{FEW_SEEDS_CAVEAT}")
+
+
 def regret_rank_sum(bench: Benchmark, stem: str) -> tuple[Table | None, str]:
-    """Pairwise tests between the table's searches on the regret per seed at the smallest count every seed
-    of them reached; (None, reason) with fewer than two searches of two or more seeds."""
-    several = [s for s in bench.searches if len(s.runs) >= 2]
+    """Pairwise tests between the table's single-fidelity searches on the regret per seed at the smallest
+    count every seed of them reached; (None, reason) with fewer than two searches of two or more seeds."""
+    several = [s for s in bench.single_fidelity if len(s.runs) >= 2]
     n = common_count(several)
     samples = {s.label: seed_regrets(bench, s, n) for s in several}
-    eligible = [s for s in several if len(samples[s.label]) >= 2]
+    eligible = _eligible(several, samples)
     if len(eligible) < 2:
         return None, (f"Rank-sum tests on the regret on table `{bench.name}` skipped: they need at least two "
                       f"searches on it with two or more seeds each (found {len(eligible)}).")
@@ -187,9 +279,33 @@ def regret_rank_sum(bench: Benchmark, stem: str) -> tuple[Table | None, str]:
             "points. The best error observed (the rank-sum tests between searches) is one training seed's "
             "error, and the best of many noisy observations flatters a search that observed many; the table's "
             "mean removes the luck of that one seed and compares the networks the searches would return. "
-            "Lower regret is better. Two-sided Mann–Whitney U (`scipy.stats.mannwhitneyu`); p (Holm): "
-            "adjusted for the number of pairs on this table. A (Vargha–Delaney, from U): the probability that "
-            "a seed of search A ends with a lower regret than a seed of search B, ties (such as two seeds "
-            f"that both found the optimum) counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}")
+            f"{_REGRET_TEST_TEXT}")
     return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` (per seed at {n} "
-                          "evaluations)", eligible, samples, n, Measure("Regret", "points", 3), [note]), ""
+                          "evaluations)", eligible, samples, n, Measure("Regret", "points", 3),
+                          [note, *_multi_fidelity_left_out(bench)]), ""
+
+
+def regret_rank_sum_epochs(bench: Benchmark, stem: str) -> tuple[Table | None, str]:
+    """Pairwise tests between all the table's searches on the regret per seed at E training epochs (the
+    epochs table's E); (None, reason) with fewer than two searches of two or more seeds."""
+    total = common_epochs(bench)
+    several = [s for s in bench.searches if len(s.runs) >= 2]
+    samples = {s.label: [regret for _, regret, _ in (bench.at_epochs(r, total) for r in s.runs)
+                         if regret is not None] for s in several}
+    eligible = _eligible(several, samples)
+    if len(eligible) < 2:
+        return None, (f"Rank-sum tests on the regret at equal training epochs on table `{bench.name}` skipped: "
+                      "they need at least two searches on it with two or more seeds each and a full training "
+                      f"within {total} epochs (found {len(eligible)}).")
+    note = (f"Every seed of every search, single- and multi-fidelity, is compared after **{total} training "
+            "epochs** (E of the table above), on its regret: the table's mean error of the network with the "
+            "lowest error among the full trainings of the seed's evaluations within those epochs, minus the "
+            f"optimum's, in percentage points. {_REGRET_TEST_TEXT}")
+    return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` at equal training "
+                          f"epochs (per seed at {total} epochs)", eligible, samples, total,
+                          Measure("Regret", "points", 3), [note], count_column="epochs"), ""
+
+
+def _eligible(searches, samples: dict) -> list:
+    """The searches with two or more seeds that have a regret (a full training) by the compared point."""
+    return [s for s in searches if len(samples[s.label]) >= 2]

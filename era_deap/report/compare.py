@@ -31,6 +31,7 @@ from ..search import rundir
 from ..search.runconfig import config_hash
 from ..training.result import WORST_ERROR
 from .benchmark import Benchmark, locate_table
+from .curves import training_epochs
 from .runs_read import read_run
 from .stats import mean_ci, pairwise
 from .tables import markdown
@@ -129,8 +130,7 @@ def _steps(run, unit: str) -> list[int]:
     """What each budget-consuming evaluation of `run` cost: 1, or its training epochs."""
     if unit == "evaluations":
         return [1] * len(_budget_rows(run))
-    full = _schedule_epochs(run)
-    return [e.epochs or full for e in _budget_rows(run)]
+    return training_epochs(_budget_rows(run), _schedule_epochs(run))
 
 
 def _schedule_epochs(run) -> int:

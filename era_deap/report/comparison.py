@@ -75,12 +75,15 @@ class Measure:
         return f"{value:.{self.digits}f}"
 
 
-def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measure: Measure, notes) -> Table:
+def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measure: Measure, notes,
+                   count_column: str = "evaluations") -> Table:
     """stats.pairwise's two-sided Mann–Whitney tests between the `eligible` searches on `samples` (label ->
-    per-seed values at n evaluations, lower is better), as a Table: per search the values' mean ± 95% CI,
-    median and range, then one row per pair. Every rank-sum table on a lower-is-better value is this one."""
+    per-seed values at n evaluations, or n of `count_column` such as "epochs"; lower is better), as a Table:
+    per search the values' mean ± 95% CI, median and range, then one row per pair. Every rank-sum table on a
+    lower-is-better value is this one."""
     tests = pairwise({s.label: samples[s.label] for s in eligible})
-    rows = [{"search_a": t.a, "search_b": t.b, "evaluations": n, "n_a": t.n_a, "n_b": t.n_b,
+    columns = [count_column if c == "evaluations" else c for c in RANK_SUM_COLUMNS]
+    rows = [{"search_a": t.a, "search_b": t.b, count_column: n, "n_a": t.n_a, "n_b": t.n_b,
              "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
              "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
     text = measure.text
@@ -96,7 +99,7 @@ def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measu
                           f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
     if any(not s.finished for s in eligible):
         notes = [*notes, UNFINISHED_NOTE]
-    return Table(stem, title, RANK_SUM_COLUMNS, rows, seeds_md + "\n" + pairs_md, notes)
+    return Table(stem, title, columns, rows, seeds_md + "\n" + pairs_md, notes)
 
 
 def _mean_ci_text(values, text) -> str:

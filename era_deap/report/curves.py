@@ -15,6 +15,12 @@ def counted(evaluations) -> list:
     return [e for e in evaluations if e.ok and not e.cached and e.epochs is None]
 
 
+def training_epochs(evaluations, full: int) -> list:
+    """Per evaluation: the training epochs it cost. A rung costs its epochs, a full training the
+    schedule's `full`, a cache hit nothing (the network was trained before); a failure counts as trained."""
+    return [0 if e.cached else (e.epochs or full) for e in evaluations]
+
+
 def best_evaluation(evaluations):
     """The counted evaluation with the lowest error, earliest on ties; None before the first."""
     ok = counted(evaluations)

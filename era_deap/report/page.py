@@ -112,12 +112,21 @@ def _benchmark(searches, built) -> list:
                       "(rungs; docs/multifidelity.md). At equal training, the regret against the training epochs "
                       "spent so far (a rung costs its epochs, a cache hit nothing); the regret counts full "
                       "trainings only. Mean over the seeds that had trained that much, 95% band.\n",
-                      _image(f"Regret against training epochs on {data.name}", bench.figures[stems[2]][0])]
+                      _image(f"Regret against training epochs on {data.name}", bench.figures[stems[2]][0]),
+                      *_at_equal_epochs(bench)]
     left_out = [s.label for s in searches if not any(r.table for r in s.runs)]
     if left_out:
         parts.append(f"Not on a benchmark table, so left out here: {', '.join(left_out)}.\n")
     parts += [f"Left out: {reason}.\n" for reason in built.bench_reasons]
     return parts
+
+
+def _at_equal_epochs(bench) -> list:
+    """The table and the regret tests at equal training epochs: every search, multi-fidelity included."""
+    if bench.epochs_table is None:
+        return ["No table at equal training epochs: some run on the table spent no training epochs.\n"]
+    tests = bench.epochs_rank_table
+    return [bench.epochs_table.section(), tests.section() if tests is not None else bench.epochs_rank_reason + "\n"]
 
 
 def _image(alt: str, path: Path) -> str:

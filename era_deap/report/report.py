@@ -24,7 +24,8 @@ TABLE_STEMS = ("table1", "table2", "table10", "table11", "rank_sum")
 OUTPUTS = ({f"{f}.{ext}" for f in FIGURES for ext in ("png", "svg")} | {f"{t}.csv" for t in TABLE_STEMS}
            | {"tables.md", "rank_sum.md", "report.md"})
 # Benchmark outputs carry the table's name when a report covers several tables.
-BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum)(-[\w.-]+)?\.(png|svg|csv)")
+BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum|benchmark_epochs|regret_rank_sum_epochs)"
+                          r"(-[\w.-]+)?\.(png|svg|csv)")
 
 
 @dataclass
@@ -35,6 +36,10 @@ class Bench:
     table: tables.Table
     rank_table: tables.Table | None     # rank-sum tests on the regret (several seeds only)
     rank_reason: str                    # why they are left out
+    # at equal training epochs, when some search on the table is multi-fidelity
+    epochs_table: tables.Table | None = None
+    epochs_rank_table: tables.Table | None = None
+    epochs_rank_reason: str = ""
 
 
 @dataclass
@@ -90,12 +95,16 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
             suffix = f"-{bench.name}" if len(benches) > 1 else ""
             saved = {f"regret{suffix}": plots.save(bench_figures.regret_figure(bench, palette), out, f"regret{suffix}"),
                      f"top1{suffix}": plots.save(bench_figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
+            rank_table, rank_reason = benchmark.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
+            part = Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}"), rank_table,
+                         rank_reason)
             if bench_figures.multifidelity(bench):
                 stem = f"regret-epochs{suffix}"
                 saved[stem] = plots.save(bench_figures.regret_epochs_figure(bench, palette), out, stem)
-            rank_table, rank_reason = benchmark.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
-            built.benches.append(Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}"),
-                                       rank_table, rank_reason))
+                part.epochs_table = benchmark.epochs_table(bench, f"benchmark_epochs{suffix}")
+                part.epochs_rank_table, part.epochs_rank_reason = benchmark.regret_rank_sum_epochs(
+                    bench, f"regret_rank_sum_epochs{suffix}")
+            built.benches.append(part)
             written += [p for paths in saved.values() for p in paths]
         built.pareto = pareto_section.build(searches, [b.data for b in built.benches], palette, out)
         written += built.pareto.written if built.pareto else []
@@ -103,14 +112,16 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
     if searches:
         built.tables += [tables.table2(searches), *tables.gene_tables(searches)]
     built.rank_table, built.rank_reason = comparison.rank_sum(searches)
-    every_table = built.tables + [b.table for b in built.benches] + (built.pareto.every_table if built.pareto else [])
+    bench_tables = [t for b in built.benches for t in (b.table, b.epochs_table) if t is not None]
+    every_table = built.tables + bench_tables + (built.pareto.every_table if built.pareto else [])
     for table in every_table:
         written.append(table.write_csv(out))
     written.append(_write(out / "tables.md", "# Tables\n\n" + "\n".join(t.section() for t in every_table)))
     if built.rank_table is not None:
         written.append(built.rank_table.write_csv(out))
         written.append(_write(out / "rank_sum.md", "# Rank-sum tests\n\n" + built.rank_table.section()))
-    written += [b.rank_table.write_csv(out) for b in built.benches if b.rank_table is not None]
+    written += [t.write_csv(out) for b in built.benches for t in (b.rank_table, b.epochs_rank_table)
+                if t is not None]
     if built.pareto and built.pareto.rank_table is not None:
         written.append(built.pareto.rank_table.write_csv(out))
     written.append(_write(out / "report.md", page.report_markdown(collection, out, built)))
