@@ -193,6 +193,10 @@ def test_the_report_compares_every_search_at_equal_training_epochs_as_scipy_does
     assert not (report / "regret_rank_sum.csv").exists()   # one single-fidelity search: nothing to compare
     page = (report / "report.md").read_text()
     assert "Multi-fidelity searches left out: ASHA." in page
+    # nor do the best-error tests between searches compare ASHA at evaluation counts
+    assert not (report / "rank_sum.csv").exists()
+    section = page[page.index("## Rank-sum tests between searches"):]
+    assert "Multi-fidelity searches left out: ASHA." in section
     # the epochs table: every search at E/4, E/2, E
     rows = read_csv(report / "benchmark_epochs.csv")
     assert {(r["name"], int(r["epochs"])) for r in rows} == {(name, e) for name in runs

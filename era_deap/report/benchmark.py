@@ -26,7 +26,7 @@ import numpy as np
 from ..bench import table as bench_table
 from ..errors import ConfigError
 from .comparison import FEW_SEEDS_CAVEAT, Measure, common_count, pairwise_table
-from .curves import best_evaluation, counted, incumbents, training_epochs
+from .curves import best_evaluation, counted, incumbents, multi_fidelity, training_epochs
 from .stats import mean_ci
 from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
 
@@ -94,12 +94,6 @@ class Benchmark:
         return self.at(run, bisect_right(self.epochs_spent(run), epochs))
 
 
-def multi_fidelity(search) -> bool:
-    """Whether some run of the search trained networks for the schedule's first epochs only (rungs):
-    it makes many cheap evaluations, so it compares with others at equal epochs, not evaluations."""
-    return any(e.epochs is not None for r in search.runs for e in r.evaluations)
-
-
 def benchmarks(searches) -> tuple[list, list]:
     """([Benchmark] one per table with its searches, in order; [reason] for each table search left out)."""
     found: dict = {}
@@ -162,24 +156,36 @@ def benchmark_table(bench: Benchmark, stem: str) -> Table:
     """Per single-fidelity search and count of report_counts: mean ± 95% CI over seeds of the best error
     observed and of the regret, and how many seeds had found a top-1% network."""
     shown = bench.single_fidelity
-    rows, md = [], []
-    for s in shown:
-        for n in report_counts(s):
-            fields, cells = _summary(s, [bench.at(r, n) for r in s.runs])
-            rows.append({"table": bench.name, "search": s.label, "name": s.name, "evaluations": n, **fields})
-            md.append([marked_label(s), n, *cells])
+    rows, md = _summary_rows(bench, shown, report_counts, "evaluations", bench.at)
     notes = [f"Optimum of table `{bench.name}`: {bench.optimum_key}, mean error {bench.optimum:.2f}% over its "
              f"training seeds. Regret: the table's mean error of the search's best network so far minus the "
              f"optimum's (percentage points). Top 1%: the {bench.top_count} networks with a mean error of at most "
              f"{bench.top_threshold:.2f}%. Seeds: those with a successful evaluation by then; a count is shown "
              "when every seed of the search reached it."]
     notes += _multi_fidelity_left_out(bench)
-    if any(not s.finished for s in shown):
-        notes.append(UNFINISHED_NOTE)
-    return Table(stem, f"Benchmark `{bench.name}`: best error and regret at a number of evaluations "
-                 "(mean ± 95% CI over seeds)", BENCHMARK_COLUMNS, rows,
-                 markdown(["Search", "Evaluations", "Seeds", "Best error (%)", "Regret (points)",
+    return _summary_table(stem, f"Benchmark `{bench.name}`: best error and regret at a number of evaluations",
+                          BENCHMARK_COLUMNS, "Evaluations", rows, md, notes, shown)
+
+
+def _summary_table(stem, title, columns, count_header, rows, md, notes, searches) -> Table:
+    """The Table of benchmark_table or epochs_table: one row per search and count, as _summary gives it."""
+    if any(not s.finished for s in searches):
+        notes = [*notes, UNFINISHED_NOTE]
+    return Table(stem, f"{title} (mean ± 95% CI over seeds)", columns, rows,
+                 markdown(["Search", count_header, "Seeds", "Best error (%)", "Regret (points)",
                            "Found a top-1% network"], md), notes)
+
+
+def _summary_rows(bench: Benchmark, searches, counts, column: str, at) -> tuple[list, list]:
+    """(CSV rows, Markdown rows): per search and count in counts(search), the _summary of every seed's
+    at(run, count) (Benchmark.at after n evaluations, or Benchmark.at_epochs after n epochs)."""
+    rows, md = [], []
+    for s in searches:
+        for n in counts(s):
+            fields, cells = _summary(s, [at(r, n) for r in s.runs])
+            rows.append({"table": bench.name, "search": s.label, "name": s.name, column: n, **fields})
+            md.append([marked_label(s), n, *cells])
+    return rows, md
 
 
 def _summary(search, at: list) -> tuple[dict, list]:
@@ -223,24 +229,15 @@ def epochs_table(bench: Benchmark, stem: str) -> Table | None:
     if total == 0:
         return None
     points = sorted({total // 4, total // 2, total} - {0})
-    rows, md = [], []
-    for s in bench.searches:
-        for epochs in points:
-            fields, cells = _summary(s, [bench.at_epochs(r, epochs) for r in s.runs])
-            rows.append({"table": bench.name, "search": s.label, "name": s.name, "epochs": epochs, **fields})
-            md.append([marked_label(s), epochs, *cells])
+    rows, md = _summary_rows(bench, bench.searches, lambda s: points, "epochs", bench.at_epochs)
     notes = [f"Every search after the same training: E/4, E/2 and E = **{total} epochs**, the smallest total "
              f"any run on table `{bench.name}` spent. A rung costs its epochs, a full training the schedule's "
              f"{bench.full_epochs}, a cache hit nothing; a seed counts its evaluations whose cumulative epochs stay "
              "within the count. The best error, the regret and the top-1% networks count full trainings only "
              "(a rung's error is the network's after a few epochs, as the regret figure against epochs does). "
              "Seeds: those with a full training by then. Regret and top 1% as in the table above."]
-    if any(not s.finished for s in bench.searches):
-        notes.append(UNFINISHED_NOTE)
-    return Table(stem, f"Benchmark `{bench.name}`: best error and regret at equal training epochs "
-                 "(mean ± 95% CI over seeds)", EPOCHS_COLUMNS, rows,
-                 markdown(["Search", "Training epochs", "Seeds", "Best error (%)", "Regret (points)",
-                           "Found a top-1% network"], md), notes)
+    return _summary_table(stem, f"Benchmark `{bench.name}`: best error and regret at equal training epochs",
+                          EPOCHS_COLUMNS, "Training epochs", rows, md, notes, bench.searches)
 
 
 def _mean_ci_text(mean, half, digits: int) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from .curves import best_evaluation
+from .curves import best_evaluation, multi_fidelity
 from .stats import mean_ci, pairwise
 from .tables import UNFINISHED_NOTE, Table, markdown, marked_label
 
@@ -48,18 +48,24 @@ def unequal_budget_notes(searches) -> list:
 def rank_sum(searches) -> tuple[Table | None, str]:
     """Pairwise tests on the best error at the common count; (None, reason) with fewer than two searches
     of two or more seeds."""
-    several = [s for s in searches if len(s.runs) >= 2]
+    rungs = [s.label for s in searches if multi_fidelity(s)]
+    several = [s for s in searches if len(s.runs) >= 2 and s.label not in rungs]
     n = common_count(several)
     samples = {s.label: seed_bests(s, n) for s in several}
     eligible = [s for s in several if len(samples[s.label]) >= 2]
+    left_out = ([f"Multi-fidelity searches left out: {', '.join(rungs)}. Most of their evaluations train a "
+                 "network for a few epochs only, so at equal evaluations they have trained far less than the "
+                 "others; on a benchmark table the report compares them at equal training epochs."]
+                if rungs else [])
     if len(eligible) < 2:
-        return None, ("Rank-sum tests skipped: they need at least two searches with two or more seeds "
-                      f"each (found {len(eligible)}). Run a search with several seeds to compare strategies.")
+        return None, " ".join(["Rank-sum tests skipped: they need at least two single-fidelity searches with "
+                               f"two or more seeds each (found {len(eligible)}). Run a search with several seeds "
+                               "to compare strategies.", *left_out])
     notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: "
              f"each seed's best error over its first {n} evaluations. Two-sided Mann–Whitney U (Wilcoxon "
              "rank-sum) test, `scipy.stats.mannwhitneyu`; p (Holm): adjusted for the number of pairs. "
              "A (Vargha–Delaney, from U): the probability that a seed of search A ends with a lower best error "
-             f"than a seed of search B, ties counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}"]
+             f"than a seed of search B, ties counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}", *left_out]
     return pairwise_table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} "
                           "evaluations)", eligible, samples, n, Measure("Best error", "%", 2), notes), ""
 

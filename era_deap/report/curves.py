@@ -15,6 +15,12 @@ def counted(evaluations) -> list:
     return [e for e in evaluations if e.ok and not e.cached and e.epochs is None]
 
 
+def multi_fidelity(search) -> bool:
+    """Whether some run of the search trained networks for the schedule's first epochs only (rungs):
+    it makes many cheap evaluations, so it compares with others at equal epochs, not evaluations."""
+    return any(e.epochs is not None for r in search.runs for e in r.evaluations)
+
+
 def training_epochs(evaluations, full: int) -> list:
     """Per evaluation: the training epochs it cost. A rung costs its epochs, a full training the
     schedule's `full`, a cache hit nothing (the network was trained before); a failure counts as trained."""
