@@ -241,10 +241,19 @@ class Search:
     def _capacity(self) -> int:
         return self.executor.capacity if self.executor is not None else max(1, self.config.evaluator.workers)
 
+    def _space_fully_trained(self) -> bool:
+        """Every unique network of the space has a full training: any further ask is a cache hit (without
+        this, a small space spins through MAX_CACHED_IN_A_ROW asks before stopping as "stuck")."""
+        full = sum(1 for key in self.cache if "@" not in key)
+        return full >= self.space.n_unique
+
     def _ask_one(self) -> int | None:
         """Ask the strategy once and journal it; None when asking must stop (then `exhausted` is set)."""
         if self.held_signal is not None:
             raise Interrupted(self.held_signal)
+        if self.cached_in_a_row and self._space_fully_trained():
+            self.exhausted, self.stop_reason = True, "exhausted"
+            return None
         if self.cached_in_a_row >= MAX_CACHED_IN_A_ROW:
             self.exhausted, self.stop_reason = True, "stuck"
             return None
