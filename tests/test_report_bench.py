@@ -76,6 +76,16 @@ def seed_regret(rows, means, optimum):
     return means[best["key"]] - optimum
 
 
+def assert_rank_sum_row_is_scipys(row: dict, a: list, b: list) -> None:
+    """A rank-sum CSV row on a lower-is-better value equals scipy's two-sided Mann–Whitney U of a and b."""
+    test = stats.mannwhitneyu(a, b, alternative="two-sided")
+    assert float(row["u_statistic"]) == pytest.approx(test.statistic)
+    assert float(row["p_value"]) == pytest.approx(test.pvalue)
+    assert float(row["p_holm"]) >= float(row["p_value"])
+    # U counts the pairs where A's regret is higher (ties half); A is the share where it is lower
+    assert float(row["vargha_delaney_a"]) == pytest.approx(1 - test.statistic / (len(a) * len(b)))
+
+
 def test_regret_rank_sum_equals_scipy_on_the_regret_recomputed_from_the_runs_and_the_table(bench_runs):
     root, table = bench_runs
     means = table.mean_errors()
@@ -88,12 +98,7 @@ def test_regret_rank_sum_equals_scipy_on_the_regret_recomputed_from_the_runs_and
     assert (row["search_a"], row["search_b"]) == ("Random Search", "Regularized Evolution")
     assert row["evaluations"] == str(n) and row["n_a"] == row["n_b"] == str(len(SEEDS))
     a, b = regrets["random_search"], regrets["regularized_evolution"]
-    test = stats.mannwhitneyu(a, b, alternative="two-sided")
-    assert float(row["u_statistic"]) == pytest.approx(test.statistic)
-    assert float(row["p_value"]) == pytest.approx(test.pvalue)
-    assert float(row["p_holm"]) >= float(row["p_value"])
-    # U counts the pairs where A's regret is higher (ties half); A is the share where it is lower
-    assert float(row["vargha_delaney_a"]) == pytest.approx(1 - test.statistic / (len(a) * len(b)))
+    assert_rank_sum_row_is_scipys(row, a, b)
     assert float(row["median_a"]) == pytest.approx(np.median(a))
     page = (root / "report" / "report.md").read_text()
     assert "rank-sum tests on the regret" in page and "Lower regret is better" in page

@@ -18,11 +18,6 @@ def regret_figure(bench, palette: dict) -> Figure:
     return fig
 
 
-def multifidelity(bench) -> bool:
-    """Whether a search on the table trained some networks for part of the schedule only (rungs)."""
-    return bool(bench.multi_fidelity)
-
-
 def regret_epochs_figure(bench, palette: dict, points: int = 300) -> Figure:
     """The regret against cumulative training epochs (a rung costs its epochs, a full training the
     table's schedule): multi-fidelity and single-fidelity searches at equal training. Mean over the

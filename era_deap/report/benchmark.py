@@ -25,7 +25,8 @@ import numpy as np
 
 from ..bench import table as bench_table
 from ..errors import ConfigError
-from .comparison import FEW_SEEDS_CAVEAT, Measure, common_count, pairwise_table
+from .comparison import (FEW_SEEDS_CAVEAT, Measure, common_count, multi_fidelity_left_out, pairwise_table,
+                         with_two_seeds)
 from .curves import best_evaluation, counted, incumbents, multi_fidelity, training_epochs
 from .stats import mean_ci
 from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
@@ -203,12 +204,8 @@ def _summary(search, at: list) -> tuple[dict, list]:
 
 def _multi_fidelity_left_out(bench: Benchmark) -> list:
     """The note of a table at evaluation counts that leaves the multi-fidelity searches out ([] if none)."""
-    names = [s.label for s in bench.multi_fidelity]
-    if not names:
-        return []
-    return [f"Multi-fidelity searches left out: {', '.join(names)}. Most of their evaluations train a network "
-            "for a few epochs only, so at equal evaluations they have trained far less than the others; they "
-            "are compared with every search at equal training epochs below."]
+    return multi_fidelity_left_out([s.label for s in bench.multi_fidelity],
+                                   "they are compared with every search at equal training epochs below")
 
 
 # --- the same at equal training epochs (multi-fidelity searches) ----------------------------------
@@ -248,9 +245,10 @@ def _mean_ci_text(mean, half, digits: int) -> str:
 
 # --- rank-sum tests on the regret ------------------------------------------------------------------
 
-def seed_regrets(bench: Benchmark, search, n: int) -> list:
-    """Regret of each seed after its first n evaluations, for the seeds with a success by then."""
-    return [regret for _, regret, _ in (bench.at(r, n) for r in search.runs) if regret is not None]
+def seed_regrets(search, at, point: int) -> list:
+    """Regret of each seed at `point` (at: Benchmark.at after n evaluations, or Benchmark.at_epochs after n
+    epochs), for the seeds with a full training by then."""
+    return [regret for _, regret, _ in (at(r, point) for r in search.runs) if regret is not None]
 
 
 _REGRET_TEST_TEXT = ("Lower regret is better. Two-sided Mann–Whitney U (`scipy.stats.mannwhitneyu`); p (Holm): "
@@ -265,8 +263,8 @@ def regret_rank_sum(bench: Benchmark, stem: str) -> tuple[Table | None, str]:
     count every seed of them reached; (None, reason) with fewer than two searches of two or more seeds."""
     several = [s for s in bench.single_fidelity if len(s.runs) >= 2]
     n = common_count(several)
-    samples = {s.label: seed_regrets(bench, s, n) for s in several}
-    eligible = _eligible(several, samples)
+    samples = {s.label: seed_regrets(s, bench.at, n) for s in several}
+    eligible = with_two_seeds(several, samples)
     if len(eligible) < 2:
         return None, (f"Rank-sum tests on the regret on table `{bench.name}` skipped: they need at least two "
                       f"searches on it with two or more seeds each (found {len(eligible)}).")
@@ -287,9 +285,8 @@ def regret_rank_sum_epochs(bench: Benchmark, stem: str) -> tuple[Table | None, s
     epochs table's E); (None, reason) with fewer than two searches of two or more seeds."""
     total = common_epochs(bench)
     several = [s for s in bench.searches if len(s.runs) >= 2]
-    samples = {s.label: [regret for _, regret, _ in (bench.at_epochs(r, total) for r in s.runs)
-                         if regret is not None] for s in several}
-    eligible = _eligible(several, samples)
+    samples = {s.label: seed_regrets(s, bench.at_epochs, total) for s in several}
+    eligible = with_two_seeds(several, samples)
     if len(eligible) < 2:
         return None, (f"Rank-sum tests on the regret at equal training epochs on table `{bench.name}` skipped: "
                       "they need at least two searches on it with two or more seeds each and a full training "
@@ -301,8 +298,3 @@ def regret_rank_sum_epochs(bench: Benchmark, stem: str) -> tuple[Table | None, s
     return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` at equal training "
                           f"epochs (per seed at {total} epochs)", eligible, samples, total,
                           Measure("Regret", "points", 3), [note], count_column="epochs"), ""
-
-
-def _eligible(searches, samples: dict) -> list:
-    """The searches with two or more seeds that have a regret (a full training) by the compared point."""
-    return [s for s in searches if len(samples[s.label]) >= 2]

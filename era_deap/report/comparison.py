@@ -52,11 +52,8 @@ def rank_sum(searches) -> tuple[Table | None, str]:
     several = [s for s in searches if len(s.runs) >= 2 and s.label not in rungs]
     n = common_count(several)
     samples = {s.label: seed_bests(s, n) for s in several}
-    eligible = [s for s in several if len(samples[s.label]) >= 2]
-    left_out = ([f"Multi-fidelity searches left out: {', '.join(rungs)}. Most of their evaluations train a "
-                 "network for a few epochs only, so at equal evaluations they have trained far less than the "
-                 "others; on a benchmark table the report compares them at equal training epochs."]
-                if rungs else [])
+    eligible = with_two_seeds(several, samples)
+    left_out = multi_fidelity_left_out(rungs, "on a benchmark table the report compares them at equal training epochs")
     if len(eligible) < 2:
         return None, " ".join(["Rank-sum tests skipped: they need at least two single-fidelity searches with "
                                f"two or more seeds each (found {len(eligible)}). Run a search with several seeds "
@@ -68,6 +65,21 @@ def rank_sum(searches) -> tuple[Table | None, str]:
              f"than a seed of search B, ties counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}", *left_out]
     return pairwise_table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} "
                           "evaluations)", eligible, samples, n, Measure("Best error", "%", 2), notes), ""
+
+
+def with_two_seeds(searches, samples: dict) -> list:
+    """The searches with two or more per-seed values in `samples` (label -> values at the compared point)."""
+    return [s for s in searches if len(samples[s.label]) >= 2]
+
+
+def multi_fidelity_left_out(labels, instead: str) -> list:
+    """The note of a comparison at equal evaluations that leaves the multi-fidelity searches `labels` out
+    ([] if none); `instead` says where they are compared at equal training epochs."""
+    if not labels:
+        return []
+    return [f"Multi-fidelity searches left out: {', '.join(labels)}. Most of their evaluations train a network "
+            "for a few epochs only, so at equal evaluations they have trained far less than the others; "
+            f"{instead}."]
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
             rank_table, rank_reason = benchmark.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
             part = Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}"), rank_table,
                          rank_reason)
-            if bench_figures.multifidelity(bench):
+            if bench.multi_fidelity:
                 stem = f"regret-epochs{suffix}"
                 saved[stem] = plots.save(bench_figures.regret_epochs_figure(bench, palette), out, stem)
                 part.epochs_table = benchmark.epochs_table(bench, f"benchmark_epochs{suffix}")
