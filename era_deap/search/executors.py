@@ -9,8 +9,8 @@ the worker died: then one EvalResult stands for all of them.
 Local workers are spawned processes, each holding one Evaluator (the dataset loads once per process).
 On CPU the machine's cores are split between them (torch threads); on GPUs workers are assigned to
 devices round-robin, several per GPU allowed. A worker that dies (a fatal CUDA error, a segfault)
-costs its evaluation an `error` result naming the exit code; a fresh worker replaces it. Workers die
-with the driver (Linux parent-death signal), so a killed search leaves no orphans training.
+costs its evaluation an `error` result naming the signal or exit code; a fresh worker replaces it.
+Workers die with the driver (Linux parent-death signal), so a killed search leaves no orphans training.
 """
 from __future__ import annotations
 
@@ -137,10 +137,9 @@ class LocalProcessExecutor:
     def _replace_dead(self, worker: dict):
         n = worker["task"][0]
         worker["process"].join(timeout=5)
-        code = worker["process"].exitcode
-        result = EvalResult(ERROR, message=f"worker process {worker['name']} died with exit code {code} "
-                                           f"while evaluating (a fatal CUDA error or a crash); "
-                                           f"a new worker took its place", worker=worker["name"])
+        result = EvalResult(ERROR, message=death_message(worker["name"], worker["device"],
+                                                         worker["process"].exitcode),
+                            worker=worker["name"])
         worker["conn"].close()
         self._workers[self._workers.index(worker)] = self._start(worker["index"], worker["device"])
         return n, result
@@ -158,6 +157,21 @@ class LocalProcessExecutor:
                 w["process"].join(timeout=2)
             w["conn"].close()
         self._workers = []
+
+
+def death_message(name: str, device: str, exitcode: int | None) -> str:
+    """Why worker `name` on `device` ended mid-evaluation: the signal that killed it, by name, or its
+    exit code; a likely cause only where the device makes it likely (no CUDA talk on a CPU)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"was killed by signal {-exitcode} ({signal.Signals(-exitcode).name})"
+        except ValueError:
+            how = f"was killed by signal {-exitcode}"
+    else:
+        how = f"exited with code {exitcode}"
+    cause = ("a fatal CUDA error or a crash in native code" if device.startswith("cuda")
+             else "a crash in native code, e.g. a segfault or heap corruption in a math library")
+    return f"worker process {name} {how} while evaluating ({cause}); a new worker took its place"
 
 
 def _die_with_parent() -> None:

@@ -91,6 +91,15 @@ def crashing_landscape(arch: dict, seed: int = 0) -> float:
     return landscape(arch)
 
 
+def segfaulting_landscape(arch: dict, seed: int = 0) -> float:
+    """`crashing_landscape`, but the process is killed by SIGSEGV, as a crash in native code ends it."""
+    if (sum(arch["sections"]) + arch["filters"]) % 5 == 0:
+        import os
+        import signal
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return landscape(arch)
+
+
 def flaky_landscape(arch: dict, seed: int = 0):
     """`landscape`, but about a third of genomes fail the way a user's objective can: an exception,
     NaN, infinity, None or a string. Deterministic per genome."""
