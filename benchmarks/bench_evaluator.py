@@ -14,6 +14,7 @@ the fastest run of each is reported: the machine may be shared, and interference
 
     python benchmarks/bench_evaluator.py                  # CPU, and CUDA too when present
     python benchmarks/bench_evaluator.py --device cuda --train-size 45000
+    python benchmarks/bench_evaluator.py --cpu-safety    # the oneDNN workaround against its alternatives
 
 Sections: (1) training throughput per network, in process, training steps only (both sides with the
 allocator option the engine sets on CPU, so the figure compares the loops); on CPU also the engine
@@ -25,7 +26,10 @@ Both processes pay for importing torch (~1 s on 2 cores); the standard loop's to
 imports torch._dynamo (~1.2 s), which the engine's functional SGD (era_deap/training/sgd.py) does not, and
 `era train` skips the interpreter's teardown (~0.4 s with torch loaded) once its output is written: the
 section prints that part separately, with the ratio a normal exit would give. On CUDA the throughput
-section also runs the engine without its CUDA graph (`cuda_graph: false`).
+section also runs the engine without its CUDA graph (`cuda_graph: false`). (3) `--cpu-safety` only: the
+CPU convolution workaround (docs/evaluator.md, "CPU convolutions") against the stock model, oneDNN off
+and oneDNN limited to SSE4.1, on 1 and 2 threads, digits and CIFAR-sized data, each run a fresh process
+that may crash or hang.
 """
 from __future__ import annotations
 
@@ -212,6 +216,91 @@ def interpreter_teardown_seconds(repeats: int) -> float:
     return normal["train_seconds"] - skipped["train_seconds"]
 
 
+# --- CPU convolutions: the oneDNN workaround and its alternatives -----------------------------------
+
+# Each variant is a fresh process: oneDNN reads ONEDNN_MAX_CPU_ISA once, at its first primitive.
+CPU_VARIANTS = {
+    "stock (before)": {},                                # 1x1 stride-2 convolutions as oneDNN runs them
+    "subsampled 1x1 (after)": {"model": "subsampled"},   # era-deap's model: subsample, then a 1x1 conv
+    "oneDNN off": {"mkldnn": "off"},                     # torch.backends.mkldnn.enabled = False
+    "oneDNN SSE4.1 only": {"env": {"ONEDNN_MAX_CPU_ISA": "SSE41"}},
+}
+SAFETY_NETWORKS = {   # the issue's two crashing networks and a ResNet-20-like one
+    "basic-2.1.3.2-f4-u1-g4": {"block": "basic", "sections": [2, 1, 3, 2], "filters": 4, "filter_update": 1,
+                               "group_size": 4},
+    "basic-1.1.1.1-f2-u1-g1": {"block": "basic", "sections": [1, 1, 1, 1], "filters": 2, "filter_update": 1,
+                               "group_size": 1},
+    "resnet20-like f8": MUST_SHOW,
+}
+SAFETY_DATA = {"digits 1x8x8": {"name": "digits"},
+               "CIFAR-sized 3x32x32": {"name": "synthetic", "train_size": 2560}}
+
+
+def cpu_variant_run(variant: str, threads: int, data: str, network: str, epochs: int) -> None:
+    """One variant's training throughput in this fresh process; prints a JSON line."""
+    torch.set_num_threads(threads)
+    spec = CPU_VARIANTS[variant]
+    if spec.get("mkldnn") == "off":
+        torch.backends.mkldnn.enabled = False
+    if spec.get("model") != "subsampled":
+        import era_deap.training.model as model
+        model.SubsampledPointwise = torch.nn.Conv2d      # the model as it was before the workaround
+    dataset = load_dataset(DatasetConfig(**SAFETY_DATA[data]), 0, "cpu")
+    record = train(SAFETY_NETWORKS[network], dataset, TrainingConfig(epochs=epochs, batch_size=128),
+                   device="cpu", seed=0)
+    print(json.dumps({"images_per_second": record.images_per_second, "error": record.error}))
+
+
+SAFETY_TIMEOUT = 180   # seconds; each run trains for a few seconds
+
+
+def cpu_safety_section(epochs: int, repeats: int, threads_list=(1, 2)) -> None:
+    print(f"\n== CPU convolutions: training img/s of each way around oneDNN's strided 1x1 bug, fresh "
+          f"processes, {epochs} epochs, batch 128, best of {repeats}; 'crashed' = the process died ==")
+    names = list(CPU_VARIANTS)
+    print(f"{'threads':>7} {'data':<20} {'network':<24} " + " ".join(f"{n:>22}" for n in names))
+    for threads in threads_list:
+        for data in SAFETY_DATA:
+            for network in SAFETY_NETWORKS:
+                best = {n: None for n in names}
+                crashed = dict.fromkeys(names, "")
+                for _ in range(repeats):
+                    for name in names:
+                        env = dict(os.environ, OMP_NUM_THREADS=str(threads), **CPU_VARIANTS[name].get("env", {}))
+                        try:
+                            out = subprocess.run([sys.executable, __file__, "--cpu-variant", name, "--threads",
+                                                  str(threads), "--data", data, "--network", network,
+                                                  "--epochs", str(epochs)], cwd=ROOT, env=env,
+                                                 capture_output=True, text=True, timeout=SAFETY_TIMEOUT)
+                        except subprocess.TimeoutExpired:   # a corrupted heap can hang instead of abort
+                            crashed[name] = f"hung > {SAFETY_TIMEOUT} s"
+                            continue
+                        if out.returncode:
+                            crashed[name] = _death(out.returncode)
+                            continue
+                        speed = json.loads(out.stdout.splitlines()[-1])["images_per_second"]
+                        best[name] = max(speed, best[name] or 0)
+                after = best["subsampled 1x1 (after)"]
+                cells = []
+                for name in names:
+                    if best[name] is None:
+                        cells.append(f"{crashed[name]:>22}")
+                    else:
+                        ratio = f" ({best[name] / after:.2f})" if after else ""
+                        flag = "*" if crashed[name] else ""
+                        cells.append(f"{best[name]:>13.0f}{ratio}{flag:>1}".rjust(22))
+                print(f"{threads:>7} {data:<20} {network:<24} " + " ".join(cells), flush=True)
+    print("img/s (ratio to 'after'); * = crashed in some repeats; 'stock' may also be silently wrong here: "
+          "see docs/evaluator.md")
+
+
+def _death(returncode: int) -> str:
+    import signal
+    if returncode < 0:
+        return f"crashed ({signal.Signals(-returncode).name})"
+    return f"crashed (exit {returncode})"
+
+
 def standard_run(device: str, workers: int) -> None:
     """The must-show work for the standard loop, in this fresh process; prints a JSON line."""
     dataset = load_dataset(DatasetConfig(name="synthetic", train_size=5120), 0, device)
@@ -227,10 +316,22 @@ def main() -> None:
                         help="standard loop DataLoader workers (default min(2, cores // 4))")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-must-show", action="store_true")
+    parser.add_argument("--cpu-safety", action="store_true",
+                        help="only the CPU section: the oneDNN workaround against its alternatives")
+    parser.add_argument("--threads-list", type=int, nargs="+", default=[1, 2],
+                        help="--cpu-safety: torch thread counts (default 1 2)")
     parser.add_argument("--standard-run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu-variant", choices=list(CPU_VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--data", choices=list(SAFETY_DATA), help=argparse.SUPPRESS)
+    parser.add_argument("--network", choices=list(SAFETY_NETWORKS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.standard_run:
         return standard_run(args.device, args.workers)
+    if args.cpu_variant:
+        return cpu_variant_run(args.cpu_variant, args.threads, args.data, args.network, args.epochs)
+    if args.cpu_safety:
+        return cpu_safety_section(args.epochs, args.repeats, args.threads_list)
     devices = ["cpu", "cuda"] if args.device == "auto" else [args.device]
     devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
     print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "

@@ -19,14 +19,30 @@ Depth, parameters and multiply-adds come from `architecture.complexity` without 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..space.architecture import EXPANSION, LAYERS_PER_BLOCK, BlockPlan, cardinality, complexity, depth, plan  # noqa: F401
 
 
+class SubsampledPointwise(nn.Conv2d):
+    """A 1x1 convolution with stride s, computed as "keep every s-th pixel, then a 1x1 convolution with
+    stride 1": the same function and, where oneDNN is right, the same bits. oneDNN's own strided 1x1
+    kernel (torch 2.14's oneDNN 3.12 on AVX2) is wrong for one group and fewer than 8 input channels in
+    channels-last memory: weight gradients off by up to 100 times their size, heap corruption with one
+    thread (docs/evaluator.md, "CPU convolutions"). The shortcut of a ResNet with 2 or 4 filters is one."""
+
+    def forward(self, x):
+        s = self.stride
+        return F.conv2d(x[:, :, ::s[0], ::s[1]], self.weight, self.bias, 1, 0, 1, self.groups)
+
+
 def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, replicas: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(replicas * cin, replicas * cout, kernel, stride=stride, padding=kernel // 2,
-                      groups=replicas * groups, bias=False),
+    # Only where oneDNN was found wrong: elsewhere the strided kernel is right and a little faster.
+    broken = kernel == 1 and stride > 1 and replicas * groups == 1 and cin < 8
+    conv = SubsampledPointwise if broken else nn.Conv2d
+    return [conv(replicas * cin, replicas * cout, kernel, stride=stride, padding=kernel // 2,
+                 groups=replicas * groups, bias=False),
             nn.BatchNorm2d(replicas * cout)]
 
 
