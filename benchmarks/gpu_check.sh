@@ -12,6 +12,7 @@
 #       --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
 #       --platform any -d .whl deap==1.4.4 dask==2026.8.0 distributed==2026.8.0
 #   rm .whl/numpy-* .whl/pyyaml-*
+# (deap 1.4.4 imports moocore, which needs cffi, pycparser and platformdirs: check that these came too)
 # and this package as a wheel (its operators/ and baselines/ folders install as era_deap.*):
 #   rm -f .whl/era_deap-*; python3 -m pip wheel --no-deps --no-build-isolation -w .whl .
 # then: run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=560)
