@@ -117,3 +117,14 @@ def test_objectives_are_checked_before_the_search(tmp_path):
                  "--out", tmp_path / "r2", check=False)
     assert result.returncode == 2 and "objectives (nowhere:cost): cannot import module 'nowhere'" in result.stderr
     assert not (tmp_path / "r").exists() and not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize("flow", [{"workers": 2}, {"ask_batch": 7}])
+def test_nsga2_with_several_evaluations_in_flight_asks_children_before_its_population_is_complete(tmp_path, flow):
+    """Children asked while random members are still out (two workers, or a batch of 7 asks) come from
+    the population told so far, ranked; the run finishes (it crashed on a member without a rank)."""
+    workers, top = flow.get("workers", 0), {k: v for k, v in flow.items() if k != "workers"}
+    result, out = search(tmp_path, "nsga2", budget=40, workers=workers, **top)
+    table = rows(out)
+    assert result["finished"] and result["trained"] == 40
+    assert len({r["key"] for r in table if r["cached"] == "0"}) == 40

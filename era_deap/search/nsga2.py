@@ -29,6 +29,10 @@ class NSGA2(Evolution):
         self.offspring = []      # told children waiting for the next survival
 
     def _parents(self):
+        # With several evaluations in flight (workers, ask_batch), a child can be asked before the random
+        # population is complete, or after a late random member joined it: rank what there is first.
+        if any(not hasattr(member, "rank") for member in self.population):
+            self._rank(self.population)
         return [self._tournament(), self._tournament()], None
 
     def _tournament(self):
