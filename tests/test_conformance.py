@@ -82,3 +82,33 @@ def test_sigkill_and_resume_equals_uninterrupted(tmp_path, kind):
     era("search", config, "--out", out, "--resume", "--no-progress", env=env)
     assert rows(out) == rows(reference)
     assert summary(out)["finished"] and summary(out)["trained"] == budget
+
+
+# Every strategy, and the multi-objective ones on error x params (ParEGO is BO on several objectives).
+BATCH_RUNS = [(kind, None) for kind in (*KINDS, "nsga2", "asha", "hyperband")] + \
+    [("nsga2", ["error", "params"]), ("bayesian_optimization", ["error", "params"])]
+
+
+@pytest.mark.parametrize("kind, objectives", BATCH_RUNS)
+def test_ask_batch_resumes_a_journal_cut_inside_a_batch_to_the_uninterrupted_run(tmp_path, kind, objectives):
+    """A kill inside a batch (the journal cut after any of its results, as a SIGKILL there leaves it):
+    the resumed run keeps the batch boundaries and ends with the uninterrupted run's evaluations."""
+    import shutil
+    from era_deap.search import rundir
+    budget, batch = 24, 5
+    objective = "era_deap.training.objectives:" + ("curved_landscape" if kind in ("asha", "hyperband")
+                                                   else "landscape")
+    more = {"objectives": objectives} if objectives else {}
+    _, reference = search(tmp_path, kind, name="reference", budget=budget, ask_batch=batch, objective=objective,
+                          **more)
+    records = (reference / rundir.JOURNAL).read_text().splitlines(keepends=True)
+    results = [i for i, line in enumerate(records) if '"type": "result"' in line or '"type":"result"' in line]
+    assert len(results) >= budget
+    for cut in (7, 13, 19):      # results told inside a batch: the 2nd, 3rd and 4th result of a batch
+        out = tmp_path / f"cut-{cut}"
+        shutil.copytree(reference, out)
+        (out / rundir.JOURNAL).write_text("".join(records[:results[cut - 1] + 1]))
+        config = load_search_config(write_config(tmp_path, kind, budget=budget, ask_batch=batch,
+                                                 objective=objective, **more))
+        run_search(config, out, resume=True)
+        assert rows(out) == rows(reference), f"cut after result {cut}"

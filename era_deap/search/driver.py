@@ -80,6 +80,8 @@ class Search:
         self.epochs_used = 0                    # training epochs of every evaluation that cost budget
         self.session_notes = {}                 # extra fields of this session's journal record
         self.held = None                        # n -> result of the current batch (ask_batch mode)
+        # Replay: results of the last batch were journaled, so all its asks were too (ask_batch mode)
+        self.batch_told = False
         self.simulated_seconds = 0.0
         self.started = time.monotonic()
         self.stop_reason = None
@@ -139,6 +141,8 @@ class Search:
         for number, record in enumerate(self.journal.read(), start=1):
             kind = record["type"]
             if kind == "ask":
+                if not self.open:               # every earlier ask has its result: a new batch begins
+                    self.batch_told = False
                 n, individual, _ = self._ask()
                 if n == record["n"] and list(individual) != record["genome"] and self.operators_changed:
                     individual = self._adopt(n, individual, record["genome"])
@@ -149,6 +153,7 @@ class Search:
                         f"or its settings changed since this run started")
             elif kind == "result":
                 self._finish(record["n"], EvalResult.from_dict(record["result"]), record["elapsed"])
+                self.batch_told = True
                 self.elapsed_base = max(self.elapsed_base, record["elapsed"])
             elif kind == "session":
                 self.elapsed_base = max(self.elapsed_base, record.get("elapsed", 0.0))
@@ -306,10 +311,12 @@ class Search:
         """`ask_batch: N`: N asks, evaluated on however many workers there are, told in ask order once all
         are back. The order of asks and tells never depends on timing, so a seed gives the same run with
         any number of workers; the price is idle workers while the slowest of a batch trains."""
-        batch = sorted(self.open)  # the batch in flight when the last session ended
+        # The batch in flight when the last session ended: complete if some of its results were told
+        # (a batch asks all its members before evaluating any), else its asking may have been cut short.
+        batch, complete = sorted(self.open), self.batch_told
         while True:
-            while (len(batch) < size and not self.exhausted and self._budget_left() - len(batch) > 0
-                   and self._epochs_left() > 0):
+            while (not complete and len(batch) < size and not self.exhausted
+                   and self._budget_left() - len(batch) > 0 and self._epochs_left() > 0):
                 n = self._ask_one()
                 if n is None:
                     break
@@ -318,7 +325,7 @@ class Search:
                 break
             self._evaluate_batch(batch)
             self._check_failures()
-            batch = []
+            batch, complete = [], False
 
     def _evaluate_batch(self, batch: list) -> None:
         self.held = {}
