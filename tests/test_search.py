@@ -55,6 +55,24 @@ def test_existing_run_dir_needs_resume_and_a_finished_run_trains_nothing(tmp_pat
     assert again["trained"] == 10 and again["finished"]
 
 
+def test_a_run_dir_whose_journal_is_gone_is_never_written_over_without_fresh(tmp_path):
+    """Results without a journal cannot be resumed (resuming rebuilds from the journal): refused with
+    --resume and without it, and nothing there changes; --fresh moves them aside."""
+    out = tmp_path / "run"
+    run_search(config_for(tmp_path, budget=20), out)
+    (out / rundir.JOURNAL).unlink()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(RunDirError, match="already holds a run; pass --resume"):
+        run_search(config_for(tmp_path, budget=5), out)
+    with pytest.raises(RunDirError, match=r"holds results \(evaluations.csv, summary.json.*\) but no journal.jsonl, "
+                                          r"so it cannot be resumed; --fresh moves it aside"):
+        run_search(config_for(tmp_path, budget=5), out, resume=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    result = run_search(config_for(tmp_path, budget=5), out, fresh=True)
+    assert result["trained"] == 5 and len(rows(out)) == 5
+    assert len(rows(tmp_path / "run.old-1")) == 20
+
+
 def test_resume_refuses_a_changed_config_but_lets_the_budget_grow(tmp_path):
     out = tmp_path / "run"
     run_search(config_for(tmp_path, budget=10), out)

@@ -67,6 +67,11 @@ def move_aside(run_dir: Path) -> Path:
     return aside
 
 
+# A run's results: a directory holding any of them is never written over without --fresh.
+RESULT_FILES = (rundir.EVALUATIONS, rundir.SUMMARY, rundir.LOGBOOK_JSON, rundir.LOGBOOK_PICKLE,
+                rundir.HALL_OF_FAME_JSON, rundir.HALL_OF_FAME_PICKLE)
+
+
 def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
                command: str = "", log=None) -> dict:
     """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
@@ -78,14 +83,20 @@ def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, pr
         raise ValueError("resume continues the run in run_dir and fresh moves it aside: pass one of them")
     preflight(config)   # before anything moves: a config that cannot run leaves the old run in place
     # Only a directory that holds a run moves (never, say, a working directory given as --out).
-    if fresh and any((run_dir / name).exists() for name in (rundir.JOURNAL, rundir.CONFIG)):
+    if fresh and any((run_dir / name).exists() for name in (rundir.JOURNAL, rundir.CONFIG, *RESULT_FILES)):
         aside = move_aside(run_dir)
         if log is not None:
             log(f"moved the earlier run in {run_dir} to {aside}")
     started_before = (run_dir / rundir.JOURNAL).exists()
-    if started_before and not resume:
+    held = [name for name in RESULT_FILES if (run_dir / name).exists()]
+    if (started_before or held) and not resume:
         raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it, --fresh to move it "
                           f"aside and start anew, or choose another --out")
+    if held and not started_before:
+        # Resuming rebuilds everything from the journal: without one it would start from nothing and
+        # overwrite the results that are there.
+        raise RunDirError(f"{run_dir} holds results ({', '.join(held)}) but no {rundir.JOURNAL}, so it cannot be "
+                          f"resumed; --fresh moves it aside and starts anew, or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
