@@ -150,3 +150,18 @@ def test_the_logbook_compiles_deap_statistics_of_the_population_including_the_us
     youngest = [float(r["error"]) for r in table if r["status"] == "ok"][-8:]
     assert last["population_std"] == pytest.approx(float(numpy.std(youngest)))
     assert last["population_worst"] == max(youngest) and last["population_best"] == min(youngest)
+
+
+def test_evolution_over_a_whole_small_space_falls_back_to_unasked_networks_instead_of_spinning(tmp_path):
+    """Late in a run that covers a small space, every re-mutation lands on an asked network: the child
+    is an unasked network instead, so the run trains every network with few cache hits."""
+    (tmp_path / "small.yaml").write_text("genes:\n  block: [basic, bottleneck]\n  s1: [0, 1]\n  s2: [1, 2]\n"
+                                         "  s3: [1, 2]\n  s4: [1, 2]\n  filters: [2, 4]\n  filter_update: [1]\n"
+                                         "  group_size: [1]\n")
+    space = load_space(tmp_path / "small.yaml")
+    path = config(tmp_path, {"population_size": 6, "max_mutation_retries": 20}, budget=space.n_unique,
+                  space=str(tmp_path / "small.yaml"))
+    result = run_search(load_search_config(path), tmp_path / "run")
+    assert result["trained"] == space.n_unique == 64 and result["stop_reason"] == "budget"
+    assert result["operators"]["fallback"] > 0
+    assert result["cached"] == 0                  # without the fallback: 365 cache hits here

@@ -7,7 +7,8 @@
 The population starts with `population_size` random genomes (`strategy.sampling`). Asynchronous and
 steady state: any number of children may be in flight, tells arrive in any order, no generation
 barrier. A child whose network was already asked is mutated again (up to `max_mutation_retries`), as
-the thesis author's HyperMapper implementation did. Failed evaluations never enter the population, so
+the thesis author's HyperMapper implementation did; when every retry lands on an asked network (late
+in a run that covers most of a small space), an unasked network is drawn instead. Failed evaluations never enter the population, so
 they are never parents. Operators come from the config and run on a DEAP `Toolbox` (variation.py):
 `strategy.mutate`, `strategy.mate`, and optionally `strategy.select`, a DEAP selection
 `select(population, k)` (e.g. deap.tools:selTournament) that picks the parents instead of the
@@ -21,6 +22,9 @@ from __future__ import annotations
 from ..operators import sel_oldest, sel_tournament_loser
 from .strategy import Strategy
 from .variation import Variation
+
+
+ENUMERABLE = 200_000   # spaces small enough to list the networks not asked yet, when drawing fails
 
 
 class Evolution(Strategy):
@@ -38,7 +42,7 @@ class Evolution(Strategy):
         self.toolbox = self.variation.toolbox
         self.last_ask = None        # (key, whether that ask opened its in_flight entry), for `adopt`
         self.last_child = {}        # the latest told child's diagnostics, for the logbook
-        self.counts = {"children": 0, "remutated": 0, "noop": 0, "invalid": 0}
+        self.counts = {"children": 0, "remutated": 0, "noop": 0, "invalid": 0, "fallback": 0}
 
     @classmethod
     def preflight(cls, space, config) -> None:
@@ -97,8 +101,25 @@ class Evolution(Strategy):
                 if not valid or self.space.key(child) not in self.asked_keys:
                     break
                 child_info["remutations"] += 1
+            else:
+                # Every retry landed on a network asked before (late in a run on a small space): an
+                # unasked network instead, as HyperMapper does, rather than spinning on cache hits.
+                fresh = self._unasked_genome()
+                if fresh is not None:
+                    child, child_info["fallback"] = fresh, True
             child_info["invalid"] = not valid
         return child, {"random": False, "loser": loser, "child": child_info}
+
+    def _unasked_genome(self):
+        """A random network not asked yet (`strategy.sampling`), or None when every one has been."""
+        for _ in range(1000):
+            genome = self.space.draw(self.rng, self.config.sampling)
+            if self.space.key(genome) not in self.asked_keys:
+                return genome
+        if self.space.n_unique > ENUMERABLE:
+            return None
+        left = [g for g in self.space.unique_genomes() if self.space.key(g) not in self.asked_keys]
+        return self.rng.choice(left) if left else None
 
     def _parents(self):
         """(parents best first, the tournament's loser or None): the thesis's tournament, or the
@@ -140,6 +161,7 @@ class Evolution(Strategy):
             self.counts["remutated"] += child["remutations"] > 0
             self.counts["noop"] += child["noop"]
             self.counts["invalid"] += child["invalid"]
+            self.counts["fallback"] += child.get("fallback", False)
 
     def _remove(self, loser):
         if self.removes_oldest:
