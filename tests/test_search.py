@@ -193,6 +193,33 @@ def test_journal_damaged_in_the_middle_is_refused_naming_file_and_line(tmp_path)
         run_search(config, out, resume=True)
 
 
+@pytest.mark.parametrize("bad, why", [
+    ({"type": "result", "n": 99999, "index": 1, "elapsed": 1.0, "key": "k", "seed": 1,
+      "result": {"status": "ok", "error": 1.0}}, "a result for ask 99999, which is not an open ask"),
+    ({"type": "ask", "n": 6}, r"ask record without a valid `genome` \(got None\)"),
+    ({"type": "result", "n": 6, "elapsed": "soon", "result": {}}, r"result record without a valid `elapsed` \(got 'soon'\)"),
+    ({"type": "bogus"}, r"not a journal record \(type one of session, ask"),
+    ({"type": "result", "n": 5, "elapsed": 1.0, "result": {"status": "ok", "colour": "red"}}, "its result: "),
+])
+def test_valid_json_that_is_no_valid_journal_record_is_one_clear_line_on_resume(tmp_path, bad, why):
+    config = config_for(tmp_path, budget=6)
+    out = tmp_path / "run"
+    run_search(config, out)
+    journal = out / rundir.JOURNAL
+    lines = journal.read_text().splitlines(keepends=True)
+    if bad.get("n") == 5:     # a result for an ask that is open: drop the real one, keep its ask
+        lines = [line for line in lines if not ('"type":"result"' in line and '"n":5,' in line)]
+    journal.write_text("".join(lines) + json.dumps(bad) + "\n")
+    last = len(lines) + 1
+    with pytest.raises(JournalError, match=rf"journal.jsonl: line {last}: damaged journal record \({why}"):
+        run_search(config, out, resume=True)
+    result = era("search", write_config(tmp_path, "regularized_evolution", budget=6), "--out", out, "--resume",
+                 check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"line {last}: damaged journal record" in result.stderr
+    assert "delete that last line" in result.stderr     # only the last line is bad: no need to move the run
+
+
 def test_replay_that_asks_another_genome_is_a_clear_error(tmp_path):
     out = tmp_path / "run"
     run_search(config_for(tmp_path, budget=6, seed=1), out)

@@ -19,9 +19,9 @@ import numpy as np
 
 from . import rundir
 from ..config import resolve_callable
-from ..errors import ConfigError, ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
+from ..errors import ConfigError, JournalError, ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from .executors import make_executor
-from .journal import Journal
+from .journal import Journal, damaged
 from .fitness import Objectives
 from .records import RunRecorder, population_statistics
 from ..training.evaluate import describe
@@ -152,7 +152,16 @@ class Search:
                         f"{n}, but the journal holds {record['genome']} as ask {record['n']}; the strategy "
                         f"or its settings changed since this run started")
             elif kind == "result":
-                self._finish(record["n"], EvalResult.from_dict(record["result"]), record["elapsed"])
+                if record["n"] not in self.open:
+                    raise JournalError(damaged(self.journal.path, self.journal.lines[number - 1],
+                                               f"a result for ask {record['n']}, which is not an open ask of "
+                                               f"this journal", number == len(self.journal.lines)))
+                try:
+                    result = EvalResult.from_dict(record["result"])
+                except (TypeError, ValueError, KeyError) as exc:
+                    raise JournalError(damaged(self.journal.path, self.journal.lines[number - 1],
+                                               f"its result: {exc}", number == len(self.journal.lines))) from None
+                self._finish(record["n"], result, record["elapsed"])
                 self.batch_told = True
                 self.elapsed_base = max(self.elapsed_base, record["elapsed"])
             elif kind == "session":

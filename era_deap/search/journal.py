@@ -20,10 +20,29 @@ from ..errors import JournalError  # noqa: F401  (re-exported)
 from .safe_write import writing
 
 
+# What each record type must hold (name -> accepted types); anything else is a damaged record.
+FIELDS = {"session": {}, "ask": {"n": int, "genome": list}, "interrupted": {"n": int},
+          "result": {"n": int, "elapsed": (int, float), "result": dict}, "resubmitted": {"n": int}}
+
+
+def record_problem(record) -> str | None:
+    """Why `record` is not a journal record, or None."""
+    if not isinstance(record, dict) or record.get("type") not in FIELDS:
+        return f"not a journal record (type one of {', '.join(FIELDS)})"
+    for name, kind in FIELDS[record["type"]].items():
+        value = record.get(name)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return f"{record['type']} record without a valid `{name}` (got {value!r})"
+    if record["type"] == "result" and not isinstance(record["result"].get("status"), str):
+        return "result record whose `result` has no `status`"
+    return None
+
+
 class Journal:
     def __init__(self, path):
         self.path = Path(path)
         self._file = None
+        self.lines: list[int] = []    # the line number of each record `read` returned
 
     def read(self) -> list[dict]:
         """All complete records. A torn last line (a crash mid-write) is dropped with a warning and cut
@@ -32,24 +51,25 @@ class Journal:
             return []
         raw = self.path.read_bytes()
         lines = raw.split(b"\n")
-        records, offset = [], 0
+        records, offset, self.lines = [], 0, []
         torn_possible = bool(raw) and not raw.endswith(b"\n")
+        last = max((i for i, line in enumerate(lines, start=1) if line.strip()), default=0)
         for number, line in enumerate(lines, start=1):
             if line.strip():
                 try:
                     record = json.loads(line)
-                    if not isinstance(record, dict) or "type" not in record:
-                        raise ValueError("not a journal record")
+                    problem = record_problem(record)
+                    if problem:
+                        raise ValueError(problem)
                 except (ValueError, UnicodeDecodeError) as exc:
                     if torn_possible and number == len(lines):
                         warnings.warn(f"{self.path}: line {number} was half written (a crash mid-write); "
                                       f"dropping it, the evaluation it belonged to is redone", stacklevel=2)
                         self._truncate(offset)
                         break
-                    raise JournalError(f"{self.path}: line {number}: damaged journal record ({exc}); "
-                                       f"the run cannot be resumed safely. Move the run directory aside "
-                                       f"or restore the journal from a backup") from None
+                    raise JournalError(damaged(self.path, number, exc, number == last)) from None
                 records.append(record)
+                self.lines.append(number)
             offset += len(line) + 1
         else:
             if torn_possible:  # the record is whole but its newline was not written: complete it
@@ -77,6 +97,13 @@ class Journal:
             with contextlib.suppress(OSError):  # a full disk may refuse the final flush too
                 self._file.close()
             self._file = None
+
+
+def damaged(path, line: int, why, last: bool) -> str:
+    """The one-line refusal of a damaged record: a last line can simply go (what it recorded is redone)."""
+    fix = (f"delete that last line (what it recorded is redone on resume) or move the run directory aside"
+           if last else "move the run directory aside or restore the journal from a backup")
+    return f"{path}: line {line}: damaged journal record ({why}); the run cannot be resumed safely: {fix}"
 
 
 def _finite(value):
