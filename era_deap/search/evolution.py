@@ -103,8 +103,9 @@ class Evolution(Strategy):
                 child_info["remutations"] += 1
             else:
                 # Every retry landed on a network asked before (late in a run on a small space): an
-                # unasked network instead, as HyperMapper does, rather than spinning on cache hits.
-                fresh = self._unasked_genome()
+                # unasked network instead, as HyperMapper does, rather than spinning on cache hits
+                # (max_mutation_retries 0 asks for neither).
+                fresh = self._unasked_genome() if self.config.max_mutation_retries else None
                 if fresh is not None:
                     child, child_info["fallback"] = fresh, True
             child_info["invalid"] = not valid
