@@ -63,7 +63,7 @@ def run_build(config, out, *, progress: bool = False, command: str = "", log=pri
             check_resume_compatible(out / CONFIG, config)
         write_config(out / CONFIG, config, command)
         space = load_space(config.space)
-        journal = Journal(out / JOURNAL)
+        journal = Journal(out / JOURNAL, fields=None)   # its own records: network, session
         records = journal.read()
         done = {r["key"]: r for r in records if r["type"] == "network"}
         todo = [g for g in build_order(space, config.seed) if space.key(g) not in done]
@@ -74,7 +74,7 @@ def run_build(config, out, *, progress: bool = False, command: str = "", log=pri
                 _train(config, space, journal, todo, done, progress)
         finally:
             journal.close()
-            header = write_table(out, config, space, Journal(out / JOURNAL).read())
+            header = write_table(out, config, space, Journal(out / JOURNAL, fields=None).read())
     return header
 
 

@@ -20,16 +20,21 @@ from ..errors import JournalError  # noqa: F401  (re-exported)
 from .safe_write import writing
 
 
-# What each record type must hold (name -> accepted types); anything else is a damaged record.
+# What each record type of a search's journal must hold (name -> accepted types); anything else is a
+# damaged record. (`era bench build` keeps a journal of its own records.)
 FIELDS = {"session": {}, "ask": {"n": int, "genome": list}, "interrupted": {"n": int},
           "result": {"n": int, "elapsed": (int, float), "result": dict}, "resubmitted": {"n": int}}
 
 
-def record_problem(record) -> str | None:
-    """Why `record` is not a journal record, or None."""
-    if not isinstance(record, dict) or record.get("type") not in FIELDS:
-        return f"not a journal record (type one of {', '.join(FIELDS)})"
-    for name, kind in FIELDS[record["type"]].items():
+def record_problem(record, fields: dict | None = FIELDS) -> str | None:
+    """Why `record` is not a journal record (one of `fields`' types, if given), or None."""
+    if not isinstance(record, dict) or "type" not in record:
+        return "not a journal record"
+    if fields is None:
+        return None
+    if record["type"] not in fields:
+        return f"not a journal record (type one of {', '.join(fields)})"
+    for name, kind in fields[record["type"]].items():
         value = record.get(name)
         if isinstance(value, bool) or not isinstance(value, kind):
             return f"{record['type']} record without a valid `{name}` (got {value!r})"
@@ -39,8 +44,8 @@ def record_problem(record) -> str | None:
 
 
 class Journal:
-    def __init__(self, path):
-        self.path = Path(path)
+    def __init__(self, path, fields: dict | None = FIELDS):
+        self.path, self.fields = Path(path), fields
         self._file = None
         self.lines: list[int] = []    # the line number of each record `read` returned
 
@@ -58,7 +63,7 @@ class Journal:
             if line.strip():
                 try:
                     record = json.loads(line)
-                    problem = record_problem(record)
+                    problem = record_problem(record, self.fields)
                     if problem:
                         raise ValueError(problem)
                 except (ValueError, UnicodeDecodeError) as exc:
