@@ -77,6 +77,8 @@ def full_training_defaults() -> TrainingConfig:
 class EvaluatorConfig:
     objective: str = "train"                # "table" or "package.module:function", (arch, seed) -> error %
     table: Optional[str] = None             # objective: table: a shipped table's name or a table file
+    observe: str = "seed"                   # objective: table: "seed" (seed s reads training seed s mod S) or
+                                            # "mean" (the mean over the table's seeds, one value per network)
     workers: int = bounded(1, min=0)        # evaluations in parallel (processes); 0: in the driver process
     executor: str = "local"                 # "local" or a Dask scheduler address tcp://HOST:PORT
     device: str = "auto"                    # auto | cpu | cuda | cuda:0,1 (workers round-robin)
@@ -92,6 +94,11 @@ class EvaluatorConfig:
             at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
         if self.objective not in ("train", "table") and ":" not in self.objective:
             at.fail("objective", "'train', 'table' or 'package.module:function'", self.objective)
+        if self.observe not in ("seed", "mean"):
+            at.fail("observe", "'seed' or 'mean' (how a table objective observes a network)", self.observe)
+        if self.observe == "mean" and self.objective != "table":
+            at.fail("observe", "'seed' unless objective is table (only a table has seeds to average)",
+                    self.observe)
         if self.objective == "table" and not self.table:
             at.fail("table", "a benchmark table's name (`era bench info` lists them) or path with objective: table",
                     self.table)

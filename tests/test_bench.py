@@ -4,6 +4,7 @@ and resumable like any other search."""
 import gzip
 import json
 import signal
+import statistics
 import time
 
 import pytest
@@ -94,6 +95,60 @@ def test_a_lookup_returns_the_tables_row_for_the_seed_mod_s(tmp_path):
             assert result.error == row["error"] and result.seconds == looked_up["seconds"]
     errors = {objective(network["arch"], s)["error"] for s in range(3)}
     assert len(errors) == 3       # the noisy objective: three seeds, three trainings
+
+
+def test_observe_mean_returns_the_mean_over_the_tables_seeds_for_every_seed(tmp_path):
+    path = built(tmp_path, objective="test_bench:sometimes_failing")
+    table = Table.load(str(path))
+    means = table.mean_errors()
+    objective = TableObjective(str(path), observe="mean")
+    evaluator = Evaluator(EvaluatorConfig(objective="table", table=str(path), observe="mean"), split_seed=0)
+    partly_failed = 0
+    for key, network in table.networks.items():
+        trained = [r for r in network["results"] if r["status"] == "ok"]
+        for seed in (0, 1, 2, 3, 1234567):
+            looked_up = objective(network["arch"], seed)
+            if not trained:
+                assert looked_up["status"] != "ok"
+                continue
+            assert looked_up["status"] == "ok" and looked_up["error"] == pytest.approx(means[key])
+            assert evaluator(network["arch"], seed).error == looked_up["error"]
+            curve = [c["val_error"] for c in looked_up["curve"]]
+            assert curve == pytest.approx([statistics.fmean(r["val_error"][e] for r in trained)
+                                           for e in range(len(curve))])
+        partly_failed += 0 < len(trained) < len(network["results"])
+    assert partly_failed     # networks with a failed seed are observed as the mean of the others
+    with pytest.raises(ConfigError, match="evaluator.observe: expected one of seed, mean"):
+        TableObjective(str(path), observe="median")
+
+
+def test_observe_is_checked_in_the_config(tmp_path):
+    bad = write_config(tmp_path, "random_search", name="bad", evaluator={"observe": "mean"})
+    with pytest.raises(ConfigError, match=r"evaluator.observe: expected 'seed' unless objective is table"):
+        load_search_config(bad)
+    odd = write_config(tmp_path, "random_search", name="odd", objective="table", evaluator={"table": "x",
+                                                                                          "observe": "all"})
+    with pytest.raises(ConfigError, match=r"evaluator.observe: expected 'seed' or 'mean'"):
+        load_search_config(odd)
+
+
+@pytest.mark.parametrize("observe", ["seed", "mean"])
+def test_a_resumed_and_a_fresh_run_agree_in_both_observation_modes(tmp_path, observe):
+    path = built(tmp_path)
+    kwargs = dict(objective="table", space=tmp_path / "space.yaml", evaluator={"table": str(path), "observe": observe},
+                  seed=5)
+    run_search(load_search_config(write_config(tmp_path, "regularized_evolution", budget=24, name="fresh",
+                                               **kwargs)), tmp_path / "fresh")
+    run_search(load_search_config(write_config(tmp_path, "regularized_evolution", budget=10, name="resumed",
+                                               **kwargs)), tmp_path / "resumed")
+    run_search(load_search_config(write_config(tmp_path, "regularized_evolution", budget=24, name="resumed",
+                                               **kwargs)), tmp_path / "resumed", resume=True)
+    assert rows(tmp_path / "resumed") == rows(tmp_path / "fresh")
+    table, means = Table.load(str(path)), Table.load(str(path)).mean_errors()
+    for row in rows(tmp_path / "fresh"):
+        if row["status"] == "ok":
+            expected = means[row["key"]] if observe == "mean" else table.result(row["key"], int(row["seed"]))["error"]
+            assert float(row["error"]) == pytest.approx(expected)
 
 
 def test_a_search_on_another_space_is_one_clear_error_and_leaves_no_run_dir(tmp_path):
@@ -200,7 +255,7 @@ def test_the_bench_profile_searches_the_shipped_table_at_thesis_hyperparameters(
     if "digits-quick" not in shipped():
         pytest.skip("the digits-quick table is not built yet")
     base = yaml.safe_load((CONFIGS / "bench" / "base.yaml").read_text())
-    assert base["evaluator"] == {"objective": "table", "table": "digits-quick", "workers": 0}
+    assert base["evaluator"] == {"objective": "table", "table": "digits-quick", "observe": "mean", "workers": 0}
     config = load_search_config(CONFIGS / "bench" / "regularized_evolution.yaml")
     assert config.budget == 200 and config.strategy.population_size == 50
     assert load_space(config.space).describe() == Table.load("digits-quick").space.describe()
@@ -217,3 +272,31 @@ def test_a_run_on_a_table_keeps_simulated_time_the_recorded_training_seconds_sum
         expected.append(pytest.approx(clock, abs=2e-3))
     assert [float(r["elapsed"]) for r in rows(tmp_path / "run", drop=())] == expected
     assert result["clock"] == "simulated" and result["elapsed"] == pytest.approx(clock, abs=2e-3)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: d.pop("networks"), r"networks: expected a list of networks, got '\(absent\)'"),
+    (lambda d: d.pop("seeds"), r"seeds: expected the training seeds \(a non-empty list\)"),
+    (lambda d: d["networks"][3]["results"][1].update(error="abc"),
+     r"networks\[3\] \(.*\)\.results\[1\]\.error: expected a number for an ok result, got 'abc'"),
+    (lambda d: d["networks"][3]["results"][0].update(error=None),
+     r"networks\[3\] \(.*\)\.results\[0\]\.error: expected a number for an ok result, got None"),
+    (lambda d: d["networks"][5].update(results=[]),
+     r"networks\[5\] \(.*\)\.results: expected one result per seed \(a non-empty list\), got \[\]"),
+])
+def test_a_damaged_table_file_is_one_line_naming_file_and_key(tmp_path, damage, message):
+    path = built(tmp_path)
+    with gzip.open(path, "rt") as f:
+        data = json.load(f)
+    damage(data)
+    bad = tmp_path / "bad.json.gz"
+    with gzip.open(bad, "wt") as f:
+        json.dump(data, f)
+    with pytest.raises(ConfigError, match=message):
+        Table.load(str(bad))
+    for command in (["bench", "info", bad],
+                    ["search", write_config(tmp_path, "random_search", objective="table", space=tmp_path / "space.yaml",
+                                            evaluator={"table": str(bad)}), "--out", tmp_path / "run"]):
+        result = era(*command, check=False)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert "bad.json.gz: " in result.stderr and not (tmp_path / "run").exists()

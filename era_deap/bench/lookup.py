@@ -1,7 +1,10 @@
 """`objective: table`: a search scored by looking networks up in a benchmark table (no training).
 
-Evaluation seed s reads the table's training seed s mod S, so asking for a network again with
-another seed behaves like retraining it; the result carries the training seconds the table recorded
+`observe: seed` (the default): evaluation seed s reads the table's training seed s mod S, so asking for
+a network again with another seed behaves like retraining it (a live search's noise). `observe: mean`:
+every seed reads the mean over the table's seeds, one deterministic value per network (as NAS-Bench-201
+is queried): a comparison then measures the searches, not which seed each network drew (docs/bench.md,
+"Observing the mean or one seed"). The result carries the training seconds the table recorded
 (the run's time axis is then simulated training time) and the network's per-epoch curve. A run's
 space must be the table's: `check_space` says so before anything starts. No torch on this path.
 """
@@ -11,9 +14,14 @@ from ..errors import ConfigError
 from .table import Table
 
 
+OBSERVE = ("seed", "mean")
+
+
 class TableObjective:
-    def __init__(self, spec: str):
-        self.table = Table.load(spec)
+    def __init__(self, spec: str, observe: str = "seed"):
+        if observe not in OBSERVE:
+            raise ConfigError(f"evaluator.observe: expected one of {', '.join(OBSERVE)}, got {observe!r}")
+        self.table, self.observe = Table.load(spec), observe
         if not self.table.complete:
             built = len(self.table.networks)
             raise ConfigError(f"evaluator.table: {self.table.source} is a partial table ({built:,} of "
@@ -28,13 +36,13 @@ class TableObjective:
                               f"({space.source}): the table has {shown(self.table.space)}, the run has {shown(space)}")
 
     def __call__(self, arch: dict, seed: int, epochs: int | None = None) -> dict:
-        """The recorded training of `arch` for seed index `seed` mod S; with `epochs`, the network
+        """The recorded training of `arch` for seed index `seed` mod S (or their mean); with `epochs`, the network
         after that many epochs of the table's schedule (its curve there: "epoch r of the full
         schedule", as NAS-Bench-201 answers a fidelity), and that share of the training seconds."""
         key = self.table.key(arch)
         if key not in self.table.networks:
             return {"status": "error", "message": f"{key} is not in table {self.table.name!r}"}
-        result = self.table.result(key, seed)
+        result = self.table.mean_result(key) if self.observe == "mean" else self.table.result(key, seed)
         full = len(result["val_error"]) or self.table.data["epochs"]
         if epochs is not None and not result["val_error"] and result["status"] == "ok":
             return {"status": "error", "message": f"table {self.table.name!r} records no learning curve for {key}: "

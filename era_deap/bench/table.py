@@ -64,6 +64,9 @@ class Table:
         if data.get("format") != FORMAT:
             raise ConfigError(f"{source}: expected a benchmark table (format {FORMAT}), got format "
                               f"{data.get('format')!r}")
+        problem = _problem(data)
+        if problem:
+            raise ConfigError(f"{source}: {problem}")
         self.data, self.source = data, source
         self.name = data["name"]
         self.seeds = list(data["seeds"])
@@ -88,6 +91,28 @@ class Table:
         results = self.networks[key]["results"]
         return results[seed % len(results)]
 
+    def mean_result(self, key: str) -> dict:
+        """Network `key` as one deterministic observation, the mean over its seeds that trained (as
+        NAS-Bench-201's users query it): error and learning curve averaged over those seeds, the mean
+        training seconds of all seeds (what one training costs); the first seed's failure if none trained.
+        Its error is `mean_errors()[key]`, the number regret is measured in."""
+        results = self.networks[key]["results"]
+        trained = [r for r in results if r["status"] == "ok"]
+        if not trained:
+            return results[0]
+        def mean(values):   # noqa: E306
+            return statistics.fmean(values) if values else None
+        seconds = {name: mean([r[name] for r in results if r.get(name) is not None])
+                   for name in ("seconds", "cpu_seconds")}
+        epochs = min(len(r["val_error"]) for r in trained)
+        losses = min(len(r.get("train_loss", [])) for r in trained)
+        failed = [str(i) for i, r in enumerate(results) if r["status"] != "ok"]
+        return {"status": "ok", "error": mean([r["error"] for r in trained]), **seconds,
+                "val_error": [mean([r["val_error"][e] for r in trained]) for e in range(epochs)],
+                "train_loss": [mean([r["train_loss"][e] for r in trained]) for e in range(losses)],
+                "message": f"mean of {len(trained)} of {len(results)} seeds (seed {', '.join(failed)} "
+                           f"failed)" if failed else ""}
+
     def mean_errors(self) -> dict[str, float]:
         """Mean validation error over the seeds that trained, per network with at least one."""
         means = {}
@@ -102,6 +127,33 @@ class Table:
         means = self.mean_errors()
         key = min(means, key=lambda k: (means[k], k))
         return key, means[key]
+
+
+def _problem(data: dict) -> str | None:
+    """What makes `data` no usable table (the first thing found, as `key: expected ..., got ...`), or None."""
+    for key, kind, expected in (("name", str, "a string"), ("complete", bool, "true or false"),
+                                ("space", dict, "the gene values (a mapping)"),
+                                ("seeds", list, "the training seeds (a non-empty list)"),
+                                ("networks", list, "a list of networks")):
+        if not isinstance(data.get(key), kind) or (key == "seeds" and not data[key]):
+            return f"{key}: expected {expected}, got {data.get(key, '(absent)')!r}"
+    for i, network in enumerate(data["networks"]):
+        where = f"networks[{i}]"
+        if not isinstance(network, dict) or not isinstance(network.get("key"), str) \
+                or not isinstance(network.get("arch"), dict):
+            return f"{where}: expected a network with a `key` and an `arch`"
+        results = network.get("results")
+        where = f"{where} ({network['key']}).results"
+        if not isinstance(results, list) or not results:
+            return f"{where}: expected one result per seed (a non-empty list), got {results!r}"
+        for j, result in enumerate(results):
+            if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+                return f"{where}[{j}]: expected a result with a `status`, got {result!r}"
+            error = result.get("error")
+            if result["status"] == "ok" and (isinstance(error, bool) or not isinstance(error, (int, float))
+                                             or error != error):
+                return f"{where}[{j}].error: expected a number for an ok result, got {error!r}"
+    return None
 
 
 @functools.lru_cache(maxsize=4)

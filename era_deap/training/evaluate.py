@@ -171,7 +171,7 @@ def make_objective(config: EvaluatorConfig):
     if config.objective == "train":
         return None
     if config.objective == "table":
-        return resolve_callable(TABLE_OBJECTIVE, "evaluator.objective")(config.table)
+        return resolve_callable(TABLE_OBJECTIVE, "evaluator.objective")(config.table, config.observe)
     return load_objective(config.objective)
 
 
