@@ -8,6 +8,9 @@ Two retrainings per sampled network, with the table's own evaluator config, spli
   data streams, but float32 sums in another order, which training amplifies. How far these land from
   the table, next to how far two seeds land from each other, says how much a search on the table
   can trust it.
+Both retrainings run here, on the same machine: their paired difference per (network, seed) says
+whether the two ways of training give the same error distribution (is the table the landscape a live
+search sees?), whatever this machine's arithmetic does to the bits.
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ def compare(rows: list[dict]) -> dict:
         return [(x, y) for row in rows for x, y in zip(row[a], row[b]) if x is not None and y is not None]
     grouped = pairs("table", "grouped")
     single = pairs("table", "single")
+    live = pairs("grouped", "single")    # both retrained here: the same machine, seeds and data streams
     table_means = [statistics.fmean(e for e in r["table"] if e is not None) for r in rows]
     single_means = [statistics.fmean(e for e in r["single"] if e is not None) for r in rows]
     spread = [statistics.stdev(e for e in r["table"] if e is not None) for r in rows
@@ -60,7 +64,21 @@ def compare(rows: list[dict]) -> dict:
             "single_median_abs_difference": float(np.median([abs(x - y) for x, y in single])) if single else None,
             "seed_std_median": float(np.median(spread)) if spread else None,
             "spearman_means": (float(stats.spearmanr(table_means, single_means).statistic)
-                               if len(rows) > 2 else None)}
+                               if len(rows) > 2 else None),
+            "grouped_vs_single": paired_difference([y - x for x, y in live])}
+
+
+def paired_difference(differences: list) -> dict | None:
+    """One-network minus grouped training of the same (network, seed): is one way systematically better?
+    Mean difference with its 95% t interval, the Wilcoxon signed-rank p, and the spread of the pairs."""
+    if len(differences) < 3:
+        return None
+    mean, sd = float(np.mean(differences)), float(np.std(differences, ddof=1))
+    half = float(stats.t.ppf(0.975, len(differences) - 1) * sd / np.sqrt(len(differences)))
+    nonzero = [d for d in differences if d != 0]
+    p = float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) >= 3 else None
+    return {"pairs": len(differences), "mean": mean, "ci95": [mean - half, mean + half], "sd": sd,
+            "mean_abs": float(np.mean(np.abs(differences))), "wilcoxon_p": p}
 
 
 def _rounded(error):

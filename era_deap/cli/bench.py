@@ -57,6 +57,13 @@ def run_verify(args) -> int:
           f"{result['seed_std_median']:.2f} points")
     if result["spearman_means"] is not None:
         print(f"Spearman between the table's and the one-by-one mean errors: {result['spearman_means']:.3f}")
+    paired = result["grouped_vs_single"]
+    if paired is not None:
+        low, high = paired["ci95"]
+        p = "n/a" if paired["wilcoxon_p"] is None else f"{paired['wilcoxon_p']:.3g}"
+        print(f"one seed at a time minus grouped, paired over {paired['pairs']} (network, seed) pairs retrained "
+              f"here: mean {paired['mean']:+.2f} points (95% CI {low:+.2f} to {high:+.2f}), Wilcoxon p {p}; "
+              f"pairs' sd {paired['sd']:.2f}, mean |difference| {paired['mean_abs']:.2f}")
     return 0
 
 
