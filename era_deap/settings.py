@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -261,6 +262,9 @@ class SearchConfig(ConfigFile):
     source: str = field(default="<config>", compare=False)
 
     def check(self, at):
+        # The name is the default run directory under runs/: one plain folder name, never runs/ itself.
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", str(self.name)):
+            at.fail("name", "a folder name: letters, digits, '_', '-' and '.' (not first)", self.name)
         names = self.objectives
         unknown = [n for n in names if n not in OBJECTIVES and ":" not in n]
         if not names or names[0] != "error" or len(set(names)) != len(names) or unknown:

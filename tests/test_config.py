@@ -150,3 +150,11 @@ def test_base_file_merges_and_paths_resolve_against_their_own_file(tmp_path):
     assert config.evaluator.dataset.data_dir == str((tmp_path / "data").resolve())
     assert config.evaluator.training.epochs == 2 and config.evaluator.training.batch_size == 64
     assert config.seed == 1
+
+
+@pytest.mark.parametrize("name", ["''", "'..'", "a/b", "'../x'", "'.hidden'"])
+def test_a_name_that_is_no_plain_folder_name_is_refused(tmp_path, name):
+    """The name is the run directory under runs/: '' would make runs/ itself the run (and --fresh would
+    move every other run aside)."""
+    with pytest.raises(ConfigError, match=r"search.yaml:1: name: expected a folder name"):
+        load(tmp_path, f"name: {name}\nstrategy: {{kind: evolution}}\n")
