@@ -294,8 +294,20 @@ def search_config_from(data: dict, source: str = "<config>", base_dir: Path | No
     config = from_mapping(SearchConfig, data, where=source)
     config.strategy = _strategy_from(strategy_data, data.where.get("strategy", source))
     config.source = source
-    resolve_files(config, data, config.evaluator.dataset, (data.get("evaluator") or {}).get("dataset") or {}, base_dir)
+    evaluator_data = data.get("evaluator") or {}
+    resolve_files(config, data, config.evaluator.dataset, evaluator_data.get("dataset") or {}, base_dir)
+    if base_dir is not None and config.evaluator.table and _names_a_file(config.evaluator.table, evaluator_data,
+                                                                         base_dir):
+        config.evaluator.table = resolve_path(config.evaluator.table, evaluator_data, "table", base_dir)
     return config
+
+
+def _names_a_file(table: str, evaluator_data, base_dir: Path) -> bool:
+    """`evaluator.table` is a shipped table's name or a path: a path (as `space:`) is relative to the
+    file that set it. A bare word is a name unless such a file or folder sits beside that file."""
+    if "/" in table or table.endswith(".gz") or Path(table).is_absolute():
+        return True
+    return Path(resolve_path(table, evaluator_data, "table", base_dir)).exists()
 
 
 def resolve_files(config, data, dataset: DatasetConfig, dataset_data, base_dir: Path | None) -> None:

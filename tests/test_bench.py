@@ -300,3 +300,21 @@ def test_a_damaged_table_file_is_one_line_naming_file_and_key(tmp_path, damage, 
         result = era(*command, check=False)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert "bad.json.gz: " in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_relative_table_path_is_relative_to_the_config_file_and_a_missing_one_says_where_it_looked(tmp_path):
+    path = built(tmp_path / "tables")                  # tmp_path/tables/build/table.json.gz
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    text = {"name": "rel", "space": "../tables/space.yaml", "budget": 5,
+            "strategy": {"kind": "random_search"},
+            "evaluator": {"objective": "table", "table": "../tables/build/table.json.gz", "workers": 0}}
+    (configs / "rel.yaml").write_text(yaml.safe_dump(text))
+    config = load_search_config(configs / "rel.yaml")
+    assert config.evaluator.table == str(path.resolve())
+    result = run_search(config, tmp_path / "run")   # from any working directory
+    assert result["trained"] == 5
+    text["evaluator"]["table"] = "../tables/nothing.json.gz"
+    (configs / "missing.yaml").write_text(yaml.safe_dump(text))
+    with pytest.raises(ConfigError, match=rf"no table .*looked for {tmp_path.resolve()}/tables/nothing.json.gz"):
+        run_search(load_search_config(configs / "missing.yaml"), tmp_path / "other")

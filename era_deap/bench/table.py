@@ -56,7 +56,8 @@ def locate(spec: str) -> Path:
     if (path / f"table{SUFFIX}").is_file():        # a build directory
         return path / f"table{SUFFIX}"
     raise ConfigError(f"evaluator.table: no table {spec!r}: expected one of the shipped tables "
-                      f"({', '.join(shipped()) or 'none'}) or a table file (*{SUFFIX}, or a build directory)")
+                      f"({', '.join(shipped()) or 'none'}) or a table file (*{SUFFIX}, or a build directory); "
+                      f"looked for {path.resolve()}")
 
 
 class Table:
