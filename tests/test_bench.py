@@ -318,3 +318,15 @@ def test_a_relative_table_path_is_relative_to_the_config_file_and_a_missing_one_
     (configs / "missing.yaml").write_text(yaml.safe_dump(text))
     with pytest.raises(ConfigError, match=rf"no table .*looked for {tmp_path.resolve()}/tables/nothing.json.gz"):
         run_search(load_search_config(configs / "missing.yaml"), tmp_path / "other")
+
+
+def test_a_search_on_the_shipped_table_without_its_space_names_the_space_file(tmp_path):
+    from era_deap.bench.table import shipped
+    if "digits-quick" not in shipped():
+        pytest.skip("the digits-quick table is not built yet")
+    path = tmp_path / "no-space.yaml"
+    path.write_text(yaml.safe_dump({"name": "no_space", "budget": 5, "strategy": {"kind": "random_search"},
+                                    "evaluator": {"objective": "table", "table": "digits-quick", "workers": 0}}))
+    with pytest.raises(ConfigError, match=r"covers another space than this run's .*; set `space:` to the table's "
+                                          r"space file \(.*configs/quick/space.yaml\)"):
+        run_search(load_search_config(path), tmp_path / "run")

@@ -165,3 +165,11 @@ def test_evolution_over_a_whole_small_space_falls_back_to_unasked_networks_inste
     assert result["trained"] == space.n_unique == 64 and result["stop_reason"] == "budget"
     assert result["operators"]["fallback"] > 0
     assert result["cached"] == 0                  # without the fallback: 365 cache hits here
+
+
+def test_a_deap_integer_operator_without_positions_names_the_fix(tmp_path):
+    path = config(tmp_path, {"mutate": {"function": "deap.tools:mutUniformInt", "kwargs": {"indpb": 0.2}}})
+    with pytest.raises(Exception, match=r"strategy.mutate.kwargs: deap.tools:mutUniformInt missing a required "
+                                        r"argument: 'low' .*; with `strategy.encoding: positions` the genes are "
+                                        r"integer positions and era-deap passes `low` and `up` itself"):
+        run_search(load_search_config(path), tmp_path / "run")

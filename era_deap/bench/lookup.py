@@ -32,8 +32,11 @@ class TableObjective:
         if space.describe() != self.table.space.describe():
             differ = [g for g in space.describe() if space.describe()[g] != self.table.space.describe()[g]]
             shown = lambda s: "; ".join(f"{g} {s.describe()[g]}" for g in differ[:3])  # noqa: E731
+            hint = (f"; set `space:` to the table's space file ({self.table.space_file})" if self.table.space_file
+                    else "; set `space:` to a file with the table's gene values (`era bench info` lists them)")
             raise ConfigError(f"evaluator.table: table {self.table.name!r} covers another space than this run's "
-                              f"({space.source}): the table has {shown(self.table.space)}, the run has {shown(space)}")
+                              f"({space.source}): the table has {shown(self.table.space)}, the run has {shown(space)}"
+                              f"{hint}")
 
     def __call__(self, arch: dict, seed: int, epochs: int | None = None) -> dict:
         """The recorded training of `arch` for seed index `seed` mod S (or their mean); with `epochs`, the network

@@ -83,6 +83,24 @@ class Table:
     def provenance(self) -> dict:
         return self.data.get("provenance", {})
 
+    @property
+    def space_file(self) -> str | None:
+        """The space file the table's build config named, where that config is at hand (a checkout of the
+        repository): what a search on the table sets as `space:`. None otherwise."""
+        import yaml
+        built_from = self.provenance.get("config")
+        for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+            config = root / built_from if built_from else None
+            if config is not None and config.is_file():
+                space = (yaml.safe_load(config.read_text()) or {}).get("space")
+                if space:
+                    path = (config.parent / space).resolve()
+                    try:
+                        return str(path.relative_to(Path.cwd().resolve()))
+                    except ValueError:
+                        return str(path)
+        return None
+
     def key(self, arch: dict) -> str:
         from ..space.genome import from_arch
         return self.space.key(from_arch(arch))

@@ -69,7 +69,13 @@ class Variation:
             inspect.signature(function).bind(*range(leading), **kwargs)
         except TypeError as exc:
             accepted = ", ".join(list(parameters)[leading:]) or "none"
-            raise ConfigError(f"{key}.kwargs: {spec.function} {exc} (its keyword arguments: {accepted})") from None
+            hint = ""
+            if self.encoding != "positions" and {"low", "up"} & set(parameters) - set(kwargs):
+                # DEAP's integer operators (mutUniformInt, ...) work on integer genes with bounds.
+                hint = ("; with `strategy.encoding: positions` the genes are integer positions and "
+                        "era-deap passes `low` and `up` itself")
+            raise ConfigError(f"{key}.kwargs: {spec.function} {exc} (its keyword arguments: {accepted})"
+                              f"{hint}") from None
         return function, kwargs
 
     # --- encoding -----------------------------------------------------------------------------------
