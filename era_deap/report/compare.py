@@ -20,7 +20,6 @@ budget every run reached, so every seed is compared at the same count.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import statistics
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..search import rundir
-from ..search.runconfig import config_hash
+from ..search.rundir import RunDirectory
 from ..training.result import WORST_ERROR
 from .benchmark import Benchmark, locate_table
 from .curves import training_epochs
@@ -69,7 +68,7 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
     for config, name in zip(configs, names):
         for seed in seeds:
             tasks.append((dataclasses.replace(config, seed=seed), out / name / f"seed-{seed}"))
-    todo = [(c, d) for c, d in tasks if not _finished(c, d)]
+    todo = [(c, d) for c, d in tasks if not RunDirectory(d).is_finished(c)]
     log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
         f"before, {len(todo)} to run")
     if jobs > 1 and len(todo) > 1:
@@ -81,15 +80,6 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
             _run_one(task)
             log(f"  {task[1]}")
     return {name: [out / name / f"seed-{seed}" for seed in seeds] for name in names}
-
-
-def _finished(config, run_dir: Path) -> bool:
-    try:
-        summary = json.loads((run_dir / rundir.SUMMARY).read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(summary.get("finished")) and summary.get("config_hash") == config_hash(config) \
-        and summary.get("budget", 0) >= config.budget
 
 
 def _run_one(task) -> None:
@@ -174,7 +164,7 @@ def _benchmark(run):
 
 
 def _operators(paths) -> dict:
-    counts = [json.loads((p / rundir.SUMMARY).read_text()).get("operators") for p in paths]
+    counts = [RunDirectory(p).summary().get("operators") for p in paths]
     counts = [c for c in counts if c]
     if not counts:
         return {}

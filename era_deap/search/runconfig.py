@@ -17,7 +17,6 @@ import yaml
 
 from ..config import default_instance, field_default
 from ..errors import RunDirError
-from . import rundir
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
@@ -78,22 +77,6 @@ def load_run_config(saved_path: Path):
     from ..settings import search_config_from
     saved_path = Path(saved_path)
     return search_config_from(read_saved_config(saved_path), source=str(saved_path), base_dir=saved_path.parent)
-
-
-def is_run_config(path: Path) -> bool:
-    """Whether `path` is the config.yaml a run directory saved (beside its journal), not a config file."""
-    path = Path(path)
-    return path.name == rundir.CONFIG and (path.parent / rundir.JOURNAL).exists()
-
-
-def saved_budget(run_dir: Path) -> int | None:
-    """The budget the run in `run_dir` last ran with (it may have grown past its config file's), or
-    None when the directory holds no run yet."""
-    path = Path(run_dir) / rundir.CONFIG
-    if not path.is_file():
-        return None
-    budget = read_saved_config(path).get("budget")
-    return budget if isinstance(budget, int) else None
 
 
 def check_resume_compatible(saved_path: Path, config) -> list[str]:
