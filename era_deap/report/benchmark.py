@@ -28,8 +28,8 @@ from ..errors import ConfigError
 from .comparison import (FEW_SEEDS_CAVEAT, Measure, common_count, multi_fidelity_left_out, pairwise_table,
                          with_two_seeds)
 from .curves import best_evaluation, counted, incumbents, multi_fidelity, training_epochs
-from .stats import mean_ci
-from .tables import MISSING, UNFINISHED_NOTE, Table, markdown, marked_label
+from ..search.outputs import format_mean_ci, mean_ci
+from .tables import UNFINISHED_NOTE, Table, markdown, marked_label
 
 COUNTS = (50, 100, 200)      # evaluations at which the benchmark table reports (thesis budget: 200)
 
@@ -198,7 +198,7 @@ def _summary(search, at: list) -> tuple[dict, list]:
     (best_mean, best_half), (regret_mean, regret_half) = mean_ci(bests), mean_ci(regrets)
     fields = {"seeds": len(bests), "best_mean": best_mean, "best_ci": best_half, "regret_mean": regret_mean,
               "regret_ci": regret_half, "top1_found": found}
-    return fields, [len(bests), _mean_ci_text(best_mean, best_half, 2), _mean_ci_text(regret_mean, regret_half, 3),
+    return fields, [len(bests), format_mean_ci(best_mean, best_half, 2), format_mean_ci(regret_mean, regret_half, 3),
                     f"{found} of {len(search.runs)}"]
 
 
@@ -235,12 +235,6 @@ def epochs_table(bench: Benchmark, stem: str) -> Table | None:
              "Seeds: those with a full training by then. Regret and top 1% as in the table above."]
     return _summary_table(stem, f"Benchmark `{bench.name}`: best error and regret at equal training epochs",
                           EPOCHS_COLUMNS, "Training epochs", rows, md, notes, bench.searches)
-
-
-def _mean_ci_text(mean, half, digits: int) -> str:
-    if np.isnan(mean):
-        return MISSING
-    return f"{mean:.{digits}f}" + ("" if np.isnan(half) else f" ± {half:.{digits}f}")
 
 
 # --- rank-sum tests on the regret ------------------------------------------------------------------

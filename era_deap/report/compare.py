@@ -32,8 +32,8 @@ from ..training.result import WORST_ERROR
 from .benchmark import Benchmark, locate_table
 from .curves import training_epochs
 from .runs_read import read_run
-from .stats import mean_ci, pairwise
-from .tables import markdown
+from ..search.outputs import markdown_table, mean_ci_text
+from .stats import pairwise
 
 METRICS = ("best", "auc", "regret")
 
@@ -182,17 +182,17 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
     body = []
     for name in names:
         ops = measured[name]["operators"]
-        body.append([name, *[_mean_ci(measured[name][m]) for m in metrics],
+        body.append([name, *[mean_ci_text(measured[name][m], 3) for m in metrics],
                      *([f"{ops['children']:.1f}", f"{ops['invalid']:.1f}", f"{ops['noop']:.1f}",
                         f"{ops['remutated']:.1f}"] if ops else ["—"] * 4)])
-    lines.append(markdown(header, body))
+    lines.append(markdown_table(header, body))
     tests = []
     for m in metrics:
         for name in names[1:]:
             test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
             tests.append((m, name, test))
     adjusted = _holm_by_metric(tests)
-    lines.append(markdown(["Metric", "Variant vs baseline", "Median variant", "Median baseline", "Wilcoxon p",
+    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline", "Wilcoxon p",
                            "p (Holm)", "A (variant better)", "Verdict"],
                           [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
                             f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
@@ -222,7 +222,3 @@ def _say(test, p_holm: float) -> str:
 def _title(metric: str) -> str:
     return {"best": "Best error (%)", "auc": "AUC of best so far (%)", "regret": "Regret (points)"}[metric]
 
-
-def _mean_ci(values) -> str:
-    mean, half = mean_ci(values)
-    return f"{float(mean):.3f} ± {float(half):.3f}"

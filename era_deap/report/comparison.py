@@ -13,7 +13,8 @@ import statistics
 from dataclasses import dataclass
 
 from .curves import best_evaluation, multi_fidelity
-from .stats import mean_ci, pairwise
+from ..search.outputs import mean_ci_text
+from .stats import pairwise
 from .tables import UNFINISHED_NOTE, Table, markdown, marked_label
 
 RANK_SUM_COLUMNS = ["search_a", "search_b", "evaluations", "n_a", "n_b", "median_a", "median_b", "u_statistic",
@@ -107,7 +108,7 @@ def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measu
     text = measure.text
     seeds_md = markdown(["Search", "Seeds", f"{measure.name} at {n} ({measure.unit}): mean ± 95% CI", "Median",
                          "Range"],
-                        [[marked_label(s), len(samples[s.label]), _mean_ci_text(samples[s.label], text),
+                        [[marked_label(s), len(samples[s.label]), mean_ci_text(samples[s.label], measure.digits),
                           text(statistics.median(samples[s.label])),
                           f"{text(min(samples[s.label]))}–{text(max(samples[s.label]))}"]
                          for s in eligible])
@@ -119,7 +120,3 @@ def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measu
         notes = [*notes, UNFINISHED_NOTE]
     return Table(stem, title, columns, rows, seeds_md + "\n" + pairs_md, notes)
 
-
-def _mean_ci_text(values, text) -> str:
-    mean, half = mean_ci(values)
-    return f"{text(mean)} ± {text(half)}"

@@ -15,7 +15,8 @@ from ..space.architecture import cardinality, complexity
 from .benchmark import report_counts
 from .comparison import common_count
 from .pareto import dataset_shape
-from .stats import mean_ci, pairwise
+from ..search.outputs import mean_ci, mean_ci_text
+from .stats import pairwise
 from .tables import MISSING, UNFINISHED_NOTE, Table, fmt_error, fmt_params, markdown, marked_label
 
 GENE_FIELDS = ["block", "s1", "s2", "s3", "s4", "filters", "filter_update", "group_size"]
@@ -24,13 +25,6 @@ HV_DIGITS = 4
 
 def _hv(value) -> str:
     return MISSING if value is None or math.isnan(value) else f"{value:.{HV_DIGITS}f}"
-
-
-def _mean_ci_text(values, digits: int = HV_DIGITS) -> str:
-    if not values:
-        return MISSING
-    mean, half = mean_ci(values)
-    return f"{mean:.{digits}f}" + ("" if math.isnan(half) else f" ± {half:.{digits}f}")
 
 
 def _searched(fronts) -> str:
@@ -57,7 +51,7 @@ def summary_table(all_fronts) -> Table:
                      "median_seed": "" if median is None or median.run.seed is None else median.run.seed,
                      "median_front_size": len(median.front) if median else 0})
         evaluated = str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
-        md.append([marked_label(f.search), _searched(f), len(f.runs), evaluated, _mean_ci_text(volumes),
+        md.append([marked_label(f.search), _searched(f), len(f.runs), evaluated, mean_ci_text(volumes, HV_DIGITS),
                    _hv(statistics.median(volumes)),
                    MISSING if median is None else f"{median.run.seed if median.run.seed is not None else '—'}: "
                                                   f"{len(median.front)} networks"])
@@ -147,7 +141,7 @@ def hypervolume_rank_sum(all_fronts) -> tuple:
                       f"{t.effect:.2f}"])
     seeds_md = markdown(["Search", "Seeds", f"Hypervolume at {n}: mean ± 95% CI", "Median", "Range"],
                         [[marked_label(f.search), len(samples[f.search.label]),
-                          _mean_ci_text(samples[f.search.label]), _hv(statistics.median(samples[f.search.label])),
+                          mean_ci_text(samples[f.search.label], HV_DIGITS), _hv(statistics.median(samples[f.search.label])),
                           f"{_hv(min(samples[f.search.label]))}–{_hv(max(samples[f.search.label]))}"]
                          for f in several])
     pairs_md = markdown(["Search A", "Search B", "Median A", "Median B", "U", "p", "p (Holm)",
@@ -198,7 +192,7 @@ def gap_table(gap, stem: str) -> Table:
             rows.append({"table": gap.name, "search": f.search.label, "name": f.search.name, "evaluations": n,
                          "seeds": len(gaps), "gap_mean": mean, "gap_ci": half,
                          "measured_mean": gap.true_hypervolume - mean, "true_hypervolume": gap.true_hypervolume})
-            md.append([marked_label(f.search), _searched(f), n, len(gaps), _mean_ci_text(gaps)])
+            md.append([marked_label(f.search), _searched(f), n, len(gaps), mean_ci_text(gaps, HV_DIGITS)])
     notes = [f"Gap: the hypervolume of the true front of table `{gap.name}` ({gap.true_hypervolume:.4f}) minus that "
              "of the front a seed found, its networks measured with the table's mean errors over its seeds (and "
              "the table's parameter counts): >= 0, and 0 only when the found networks dominate all the true front "

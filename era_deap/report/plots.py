@@ -7,13 +7,10 @@ state, nothing to close.
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 
-from .stats import mean_ci
+from ..search.outputs import mean_ci, save_figure
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {
@@ -109,13 +106,4 @@ def step_at(xs, ys, grid, hold: bool = False) -> list:
     return out
 
 
-# --- files ----------------------------------------------------------------------------------------
-
-def save(fig: Figure, out_dir: Path, stem: str) -> list:
-    """PNG and SVG, byte-for-byte reproducible (no dates, fixed SVG ids): reruns are idempotent."""
-    out_dir = Path(out_dir)
-    png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
-    with matplotlib.rc_context({"svg.hashsalt": "era-deap", "svg.fonttype": "none"}):
-        fig.savefig(png, dpi=130, metadata={"Software": None})
-        fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    return [png, svg]
+save = save_figure   # figures are saved as every era-deap figure is (search/outputs.py)

@@ -12,23 +12,9 @@ import statistics
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 from scipy import stats
 
-
-def mean_ci(values, confidence: float = 0.95):
-    """Mean and half-width of the Student-t confidence interval of the mean (`scipy.stats.t.interval`)
-    over the last axis of `values`, nan left out: a list gives two numbers, a points × samples array two
-    arrays. The mean is nan with no value, the half-width with fewer than two."""
-    data = np.asarray(values, dtype=float)
-    n = np.sum(~np.isnan(data), axis=-1)
-    with warnings.catch_warnings():   # empty and one-value slices give nan, as said above
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(data, axis=-1)
-        sem = np.nanstd(data, axis=-1, ddof=1) / np.sqrt(n)
-    # t.interval around 0 with scale 1 is ±t; times the standard error (possibly 0: all values equal)
-    _, t = stats.t.interval(confidence, np.maximum(n - 1, 1))
-    return mean, np.where(n >= 2, t * sem, np.nan)[()]
+from ..search.outputs import mean_ci  # noqa: F401  (the report's statistics, one home)
 
 
 def holm(pvalues) -> list:

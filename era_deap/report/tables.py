@@ -11,14 +11,12 @@ between searches are in comparison.py, the benchmark table in benchmark.py; they
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..search.outputs import MISSING, markdown_table, write_csv
 from ..space.architecture import cardinality
 from .curves import best_evaluation
-
-MISSING = "—"
 
 
 @dataclass
@@ -35,23 +33,12 @@ class Table:
         return f"### {self.title}\n\n{self.markdown}\n{notes}"
 
     def write_csv(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / f"{self.stem}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(self.rows)
-        return path
+        return write_csv(Path(out_dir) / f"{self.stem}.csv", self.columns, self.rows)
 
 
 # --- formatting -----------------------------------------------------------------------------------
 
-def markdown(header, rows) -> str:
-    def cell(value):
-        return str(value).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(map(cell, header)) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+markdown = markdown_table
 
 
 def fmt_params(n) -> str:
