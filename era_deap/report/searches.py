@@ -3,20 +3,19 @@ config.yaml says is searched. Runs that share a name but not a config (an operat
 kept) are separate searches, labelled with a short hash of their config ("land_stock [a1b2c3]"), and
 `config_conflicts` names the keys that differ, for report.md.
 
-What counts as the config: config.yaml flattened to dotted keys, without the seed (it tells seeds apart),
-the budget (a resumed run may have a larger one: compared at an equal count instead, comparison.py), the
-command, and the keys that only say where and how fast a search ran (search/runconfig.py's RUNTIME_KEYS:
-a run resumed with more workers is the same search). A run without config.yaml groups by name alone.
+What counts as the config: search/runconfig.py's `search_keys` (config.yaml flattened to dotted keys,
+without the budget (a resumed run may have a larger one: compared at an equal count instead,
+comparison.py), the command, and the keys that only say where and how fast a search ran: a run resumed
+with more workers is the same search), and without the seed (it tells seeds apart); named by the same
+`config_hash` as summary.json's. A run without config.yaml groups by name alone.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..search import rundir
-from ..search.runconfig import RUNTIME_KEYS
+from ..search.runconfig import config_hash, search_keys
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
 SEARCH_NAMES = {
@@ -32,7 +31,6 @@ SEARCH_NAMES = {
     "asha_evolution": "ASHA + evolution",
 }
 EVOLUTIONARY_KINDS = ("evolution", "regularized_evolution", "crossover_evolution")  # thesis table 10
-NOT_THE_SEARCH = ("seed", "budget", "command", *RUNTIME_KEYS)
 MAX_KEYS_SHOWN = 5
 
 
@@ -88,24 +86,14 @@ class Collection:
 # --- grouping -------------------------------------------------------------------------------------
 
 def search_config(config: dict) -> dict:
-    """The dotted keys of a saved config that define the search (see the module docstring)."""
-    flat = _flatten(config)
-    return {k: v for k, v in flat.items() if k not in NOT_THE_SEARCH}
-
-
-def _flatten(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in data.items():
-        out.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return out
+    """The dotted keys of a saved config that define the search, its seed left out (see the module
+    docstring)."""
+    return {k: v for k, v in search_keys(config).items() if k != "seed"}
 
 
 def config_id(config: dict | None) -> str:
-    """Six hex digits naming a search config; "" for a run without config.yaml."""
-    if not config:
-        return ""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:6]
+    """Six hex digits naming a search config (search_config's keys); "" for a run without config.yaml."""
+    return config_hash(config, digits=6) if config else ""
 
 
 def group(runs) -> list:

@@ -1,5 +1,9 @@
 """The resolved config saved in a run directory, its hash, and the rule for resuming with a changed one.
 
+One hash names a search config: `config_hash` over `search_keys`, the dotted keys that say what is
+searched. summary.json records it (16 hex digits) and `era rundir state`, `era compare` check it; the
+report names a config by it (6 hex digits, without the seed, which tells seeds of one search apart).
+
 Keys that only say *where and how fast* a search runs may change between sessions; everything that
 changes *what* is searched may not (the journal would no longer replay). The budget may grow. A key
 the saved config lacks (written by an older version of era-deap) counts as unchanged while the new
@@ -45,14 +49,21 @@ def _flat(data, prefix="") -> dict:
     return {prefix[:-1]: data}
 
 
-def _search_keys(config) -> dict:
-    flat = _flat(config.to_dict())
-    return {k: v for k, v in flat.items() if k not in RUNTIME_KEYS and k != "budget"}
+# Not what is searched: the budget (it may grow on resume), the command that started a run, and the keys
+# that only say where and how fast it runs.
+NOT_THE_SEARCH = ("budget", "command", *RUNTIME_KEYS)
 
 
-def config_hash(config) -> str:
-    """Hash of everything that defines the search (runtime keys and budget excluded)."""
-    return hashlib.sha256(json.dumps(_search_keys(config), sort_keys=True).encode()).hexdigest()[:16]
+def search_keys(config) -> dict:
+    """The dotted keys that define the search: of a SearchConfig, or of a saved config.yaml's data."""
+    flat = _flat(config if isinstance(config, dict) else config.to_dict())
+    return {k: v for k, v in flat.items() if k not in NOT_THE_SEARCH}
+
+
+def config_hash(config, leave_out=(), digits: int = 16) -> str:
+    """Hex digits of the SHA-256 of search_keys(config) less the keys `leave_out`."""
+    keys = {k: v for k, v in search_keys(config).items() if k not in leave_out}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:digits]
 
 
 def write_config(path: Path, config, command: str) -> None:
