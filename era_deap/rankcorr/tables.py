@@ -70,7 +70,7 @@ def accuracy_section(stem, networks, fidelities, accuracy, error_kind) -> tuple[
     rows = [{"epochs": e, **{n.name: ("" if np.isnan(a) else a) for n, a in zip(networks, accuracy[i])}}
             for i, e in enumerate(fidelities)]
     md = markdown_table(["Epochs", *(n.name for n in networks)],
-                  [[e, *(_fmt(a, 1) for a in accuracy[i])] for i, e in enumerate(fidelities)])
+                        [[e, *(_fmt(a, 1) for a in accuracy[i])] for i, e in enumerate(fidelities)])
     return rows, f"### {TITLES[stem]}\n\nAccuracy (100 − error) on {error_kind} data; {WIDTH_LEGEND}.\n\n{md}"
 
 
@@ -89,7 +89,7 @@ def spearman_section(stem, networks, fidelities, accuracy) -> tuple[list | None,
     rows = [{"epochs": e, **{str(f): ("" if np.isnan(r) else r) for f, r in zip(fidelities, rho[i])}}
             for i, e in enumerate(fidelities)]
     md = markdown_table(["Epochs", *map(str, fidelities)],
-                  [[e, *(_fmt(r, 2) for r in rho[i])] for i, e in enumerate(fidelities)])
+                        [[e, *(_fmt(r, 2) for r in rho[i])] for i, e in enumerate(fidelities)])
     return rows, f"### {TITLES[stem]}\n\n{md}\n{' '.join(notes)}\n\n![{stem}]({stem}.png)\n", rho
 
 
@@ -144,7 +144,8 @@ def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
         acc = accuracy_matrix(networks, fidelities, results)
         rows, text = accuracy_section(f"accuracy_{family}", networks, fidelities, acc, error_kind)
         sections.append(text)
-        written.append(write_csv(out / f"accuracy_{family}.csv", ["epochs", *(n.name for n in networks)], rows))
+        columns = ["epochs", *(n.name for n in networks)]
+        written.append(write_csv(out / f"accuracy_{family}.csv", columns, rows))
         add_spearman(f"spearman_{family}", networks)
         add_spearman(f"spearman_{family}_in_space", [n for n in networks if n in in_space])
     add_spearman("spearman_in_space", [n for n in config.networks() if n in in_space])
@@ -189,7 +190,7 @@ def _page(config, info, results, sections, error_kind) -> str:
         "## Networks", "",
         f"Names are ResNet-<depth> w<W>; {WIDTH_LEGEND}.", "",
         markdown_table(["Network", "Families", "Genome in the space", "Outside the space because"],
-                 [[r["network"], ", ".join(r["families"]), r["key"] or "—", "; ".join(r["why_outside"]) or "—"]
-                  for r in info]),
+                       [[r["network"], ", ".join(r["families"]), r["key"] or "—", "; ".join(r["why_outside"]) or "—"]
+                        for r in info]),
         "## Tables", "", *sections]
     return "\n".join(lines)

@@ -27,13 +27,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..search import rundir
+from ..search.outputs import markdown_table, mean_ci_text
 from ..search.rundir import RunDirectory
 from ..training.result import WORST_ERROR
-from .benchmark import Benchmark, locate_table
-from .curves import training_epochs
-from .runs_read import read_run
-from ..search.outputs import markdown_table, mean_ci_text
-from .stats import pairwise
+from .runs import read_run
+from .statistics import Benchmark, holm, locate_table, pairwise, training_epochs
 
 METRICS = ("best", "auc", "regret")
 
@@ -192,11 +190,11 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
             test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
             tests.append((m, name, test))
     adjusted = _holm_by_metric(tests)
-    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline", "Wilcoxon p",
-                           "p (Holm)", "A (variant better)", "Verdict"],
-                          [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
-                            f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
-                           for (m, name, t), p in zip(tests, adjusted)]))
+    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline",
+                                 "Wilcoxon p", "p (Holm)", "A (variant better)", "Verdict"],
+                                [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
+                                  f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
+                                 for (m, name, t), p in zip(tests, adjusted)]))
     lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
                  "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
                  "Verdict at p (Holm) < 0.05.\n")
@@ -204,7 +202,6 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
 
 
 def _holm_by_metric(tests) -> list:
-    from .stats import holm
     adjusted = [None] * len(tests)
     for metric in dict.fromkeys(m for m, _, _ in tests):
         index = [i for i, (m, _, _) in enumerate(tests) if m == metric]

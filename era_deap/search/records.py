@@ -25,7 +25,7 @@ class RunningErrors:
     """The running statistics of a search, one set per finished evaluation: best so far, mean of all and
     mean of the last `window` errors (None before the first). Only successful, non-cached results count:
     a failure has no error and a cached one repeats a network already counted. One home for the driver's
-    logbook (RunRecorder) and the report's figure 5 (report/runs_read.py's anytime_curves)."""
+    logbook (RunRecorder) and the report's figure 5 (report/statistics.py's anytime_curves)."""
 
     def __init__(self, window: int = rundir.RECENT_WINDOW):
         self.errors: list[float] = []    # the counted errors in arrival order
