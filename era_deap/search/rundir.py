@@ -123,10 +123,12 @@ class Evaluation:
 
 
 def write_header(file) -> None:
+    """evaluations.csv's header line, to an open text file."""
     csv.writer(file).writerow(EVALUATION_COLUMNS)
 
 
 def write_row(file, evaluation: Evaluation) -> None:
+    """One evaluation as a line of evaluations.csv, to an open text file."""
     row = evaluation.to_row()
     csv.writer(file).writerow([row[c] for c in EVALUATION_COLUMNS])
 
@@ -174,8 +176,8 @@ class RunDirectory:
         marker = summary.get("format") if isinstance(summary, dict) else None
         if marker is not None and marker != FORMAT:
             raise RunDirError(f"{self.path / SUMMARY}: format {marker!r}: written by another version of "
-                              f"era-deap, which this one ({FORMAT}) cannot read safely; report it with that "
-                              "version")
+                              f"era-deap; this one reads {FORMAT} (and older runs, which have no format): "
+                              "read it with the version that wrote it")
         return summary if isinstance(summary, dict) else {}
 
     def logbook(self) -> list | None:
