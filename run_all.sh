@@ -60,11 +60,6 @@ elif command -v era > /dev/null; then ERA_CMD=(era)
 elif [ -x "$HERE/.venv/bin/era" ]; then ERA_CMD=("$HERE/.venv/bin/era")
 else ERA_CMD=(python3 -m era_deap.cli.main)
 fi
-# Its Python (the console script's #! line) runs the small helpers below that read configs and summaries.
-if [ "${ERA_CMD[1]:-}" = -m ]; then PYTHON=("${ERA_CMD[0]}")
-else read -r -a PYTHON <<< "$(sed -n '1s/^#! *//p' "$(command -v "${ERA_CMD[0]}")")"
-     [ ${#PYTHON[@]} -gt 0 ] || PYTHON=(python3)
-fi
 PROGRESS=(); [ -t 2 ] || PROGRESS=(--no-progress)
 
 FAILED=() DONE=()
@@ -109,39 +104,11 @@ wait_all() { while [ ${#RUNNING[@]} -gt 0 ]; do wait_one; done; }
 
 # run_state CONFIG RUN_DIR SEED (SEED may be empty): "finished" when RUN_DIR holds a finished run of
 # this very config (same config hash, budget reached): resuming it would train nothing, so we skip it
-# and its journal stays as it is.
-run_state() {
-    "${PYTHON[@]}" - "$@" <<'PY'
-import json, sys
-from pathlib import Path
-from era_deap.search.runconfig import config_hash
-from era_deap.settings import load_search_config, replace
-config_path, run_dir, seed = sys.argv[1:]
-try:
-    config = load_search_config(config_path)
-    config = replace(config, seed=int(seed)) if seed else config
-    summary = json.loads((Path(run_dir) / "summary.json").read_text())
-except Exception:
-    sys.exit(0)
-done = summary.get("finished") and summary.get("config_hash") == config_hash(config) \
-    and summary.get("budget", 0) >= config.budget
-print("finished" if done else "partial")
-PY
-}
-
-# best_flags RUN_DIR: `era train` flags for the best architecture of a finished run (and its space).
-best_flags() {
-    "${PYTHON[@]}" - "$1" <<'PY'
-import json, sys, yaml
-summary = json.load(open(sys.argv[1] + "/summary.json"))
-space = yaml.safe_load(open(sys.argv[1] + "/config.yaml")).get("space")
-if summary.get("finished") and summary.get("best"):
-    a = summary["best"]["arch"]
-    print("--block", a["block"], "--sections", ",".join(map(str, a["sections"])), "--filters", a["filters"],
-          "--filter-update", a["filter_update"], "--group-size", a["group_size"],
-          *(["--space", space] if space else []), sep="\n")   # one per line: paths may hold spaces
-PY
-}
+# and its journal stays as it is. best_flags RUN_DIR: `era train` flags for the best architecture of a
+# finished run (and its space), one per line. Both answered by the run directory's reader
+# (`era rundir`, era_deap/cli/rundir.py; era_deap/search/rundir.py's RunDirectory).
+run_state() { "${ERA_CMD[@]}" rundir state "$1" "$2" ${3:+--seed "$3"}; }
+best_flags() { "${ERA_CMD[@]}" rundir train-flags "$1"; }
 
 SEARCHES=()
 for file in "$PROFILE_DIR"/*.yaml; do

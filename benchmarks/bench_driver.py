@@ -7,13 +7,12 @@ Prints measured figures; nothing is asserted here (speed targets are checked by 
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from era_deap.search import rundir
+from era_deap.search.rundir import RunDirectory
 from era_deap.search.run import run_search
 from era_deap.settings import search_config_from
 
@@ -46,8 +45,7 @@ def overhead(kind, budget, scratch):
 
 
 def steady_rate(run_dir, workers):
-    with open(run_dir / rundir.EVALUATIONS) as f:
-        elapsed = [float(r["elapsed"]) for r in csv.DictReader(f)]
+    elapsed = [e.elapsed for e in RunDirectory(run_dir).evaluations()]
     # Results after the first `workers` ones: start-up (spawning, imports) excluded.
     return (len(elapsed) - workers) / (elapsed[-1] - elapsed[workers - 1]), elapsed[-1]
 

@@ -280,7 +280,7 @@ def test_logbook_disagreeing_with_csv_is_reported(tmp_path):
 # --- colours --------------------------------------------------------------------------------------
 
 def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
-    from era_deap.report.plots import STRATEGY_COLOURS, colours
+    from era_deap.report.figures import STRATEGY_COLOURS, colours
     thesis = list(STRATEGY_COLOURS)
     assert colours(thesis) == colours(list(reversed(thesis))) == STRATEGY_COLOURS
     assert len(set(STRATEGY_COLOURS.values())) == len(STRATEGY_COLOURS) == 10   # the thesis's six and four more
@@ -292,12 +292,11 @@ def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
 
 def test_each_search_has_its_colour_in_every_figure(profile):
     from matplotlib.colors import to_hex
-    from era_deap.report import plots, runs_read
-    from era_deap.report.figure4 import figure4
-    from era_deap.report.figure5 import figure5
-    searches = runs_read.load([profile]).searches
-    palette = plots.colours([s.key for s in searches])
-    unit = plots.time_unit(3600)
+    from era_deap.report import figures, runs
+    from era_deap.report.figures import figure4, figure5
+    searches = runs.load([profile]).searches
+    palette = figures.colours([s.key for s in searches])
+    unit = figures.time_unit(3600)
     fig4 = figure4(searches, palette, unit)
     seen = {}
     for ax in fig4.axes:
@@ -332,8 +331,8 @@ def test_run_just_started_with_a_header_only_csv(tmp_path):
 
 
 def test_confidence_band_is_scipys_t_interval_over_the_seeds_present():
-    from era_deap.report.plots import mean_band, step_at
-    from era_deap.report.stats import mean_ci
+    from era_deap.report.statistics import mean_band, step_at
+    from era_deap.search.outputs import mean_ci
     mean, half, n = mean_band([[1.0, 2.0], [3.0, None], [5.0, 6.0]])
     assert list(n) == [3, 2]
     for k, values in enumerate(([1.0, 3.0, 5.0], [2.0, 6.0])):

@@ -140,12 +140,12 @@ def test_report_shows_regret_and_top1_figures_and_names_the_table(bench_runs):
 
 def test_regret_figure_is_log_scaled_and_never_below_its_floor(bench_runs):
     root, _ = bench_runs
-    from era_deap.report import benchmark, plots, runs_read
-    from era_deap.report.bench_figures import regret_figure, top_share_figure
-    searches = runs_read.load([root / "runs"]).searches
-    (bench,), reasons = benchmark.benchmarks(searches)
+    from era_deap.report import figures, runs, statistics
+    from era_deap.report.figures import regret_figure, top_share_figure
+    searches = runs.load([root / "runs"]).searches
+    (bench,), reasons = statistics.benchmarks(searches)
     assert reasons == []
-    palette = plots.colours([s.key for s in searches])
+    palette = figures.colours([s.key for s in searches])
     ax = regret_figure(bench, palette).axes[0]
     assert ax.get_yscale() == "log"
     floor = bench.smallest_gap / (2 * len(SEEDS))

@@ -5,10 +5,9 @@ import json
 import pytest
 
 from era_deap.cli import main
-from era_deap.report import plots, runs_read
-from era_deap.report.curves import anytime_curves, best_evaluation
-from era_deap.report.figure4 import figure4
-from era_deap.report.figure5 import figure5
+from era_deap.report import figures, runs
+from era_deap.report.figures import figure4, figure5
+from era_deap.report.statistics import anytime_curves, best_evaluation
 from era_deap.search import rundir
 from test_report import write_run
 
@@ -20,9 +19,9 @@ def test_figure4_with_twenty_seeds_highlights_the_median_seed_and_counts_failure
     for seed in range(SEEDS):   # seed 0 has 14 failures in a row: they overlap in time
         failures = {i: "oom" for i in range(20, 34)} if seed == 0 else {}
         write_run(root / f"seed-{seed}", "evolution", seed, 60, failures=failures, low=2.0 + seed % 7)
-    (search,) = runs_read.load([root]).searches
-    palette = plots.colours([search.key])
-    (ax,) = [a for a in figure4([search], palette, plots.time_unit(3600)).axes if a.get_visible()]
+    (search,) = runs.load([root]).searches
+    palette = figures.colours([search.key])
+    (ax,) = [a for a in figure4([search], palette, figures.time_unit(3600)).axes if a.get_visible()]
     bests = sorted((best_evaluation(r.evaluations).error, k) for k, r in enumerate(search.runs))
     median = search.runs[bests[(SEEDS - 1) // 2][1]]
     highlighted = [c for c in ax.collections if c.get_gid() == "median:evolution"]
@@ -47,8 +46,8 @@ def test_window_sets_figure5_c_and_the_caption_says_when_c_equals_b(tmp_path):
     assert main(["report", str(run), "--out", str(tmp_path / "w10"), "--window", "10"]) == 0
     page = (tmp_path / "w10" / "report.md").read_text()
     assert "last 10 successful evaluations" in page and "until a run's 10th counted evaluation" in page
-    (search,) = runs_read.load([run]).searches
-    fig = figure5([search], plots.colours([search.key]), "evaluations", plots.time_unit(60), window=10)
+    (search,) = runs.load([run]).searches
+    fig = figure5([search], figures.colours([search.key]), "evaluations", figures.time_unit(60), window=10)
     panel_c = fig.axes[2]
     assert panel_c.get_title() == "(c) mean of the last 10 evaluated"
     errors = [e.error for e in search.runs[0].evaluations]
@@ -73,8 +72,8 @@ def test_time_axis_of_runs_on_a_table_says_simulated_training_time(tmp_path):
     for name in ("evolution", "random_search"):
         summary = root / name / rundir.SUMMARY
         summary.write_text(json.dumps({**json.loads(summary.read_text()), "clock": "simulated"}))
-    searches = runs_read.load([root]).searches
-    palette, unit = plots.colours([s.key for s in searches]), plots.time_unit(600)
+    searches = runs.load([root]).searches
+    palette, unit = figures.colours([s.key for s in searches]), figures.time_unit(600)
     fig4 = figure4(searches, palette, unit)
     assert "simulated training time" in fig4.get_suptitle()
     assert all("simulated training time (min" in ax.get_xlabel() for ax in fig4.axes if ax.get_xlabel())
@@ -82,6 +81,6 @@ def test_time_axis_of_runs_on_a_table_says_simulated_training_time(tmp_path):
     # one run on wall time: the axis says both
     summary = root / "evolution" / rundir.SUMMARY
     summary.write_text(json.dumps({**json.loads(summary.read_text()), "clock": "wall"}))
-    searches = runs_read.load([root]).searches
+    searches = runs.load([root]).searches
     label = figure5(searches, palette, "time", unit).axes[0].get_xlabel()
     assert label.startswith("elapsed time (min") and "simulated" in label

@@ -10,11 +10,10 @@ from scipy import stats
 from conftest import CONFIGS
 from era_deap.bench.table import Table
 from era_deap.cli import main
-from era_deap.report import runs_read
-from era_deap.report.benchmark import Benchmark
-from era_deap.report.pareto import ERROR_PARAMS, dominates, nondominated, run_front, search_fronts
-from era_deap.report.pareto_gap import FrontGap
-from era_deap.report.searches import SEARCH_NAMES
+from era_deap.report import runs
+from era_deap.report.pareto import ERROR_PARAMS, FrontGap, dominates, nondominated, run_front, search_fronts
+from era_deap.report.runs import SEARCH_NAMES
+from era_deap.report.statistics import Benchmark
 from era_deap.search.run import run_search
 from era_deap.search.fitness import hypervolume
 from era_deap.settings import load_search_config
@@ -56,7 +55,7 @@ def test_front_equals_brute_force_with_ties_and_duplicates():
 
 def test_hypervolume_series_equals_a_recomputation_at_every_evaluation(tmp_path):
     rows = write_run(tmp_path / "run", "random_search", 0, 60, failures={3: "oom", 17: "diverged"}, cached_at={20, 41})
-    front = run_front(runs_read.read_run(tmp_path / "run"))
+    front = run_front(runs.read_run(tmp_path / "run"))
     assert len(front.series) == 60
     for n in range(1, 61):
         assert front.series[n - 1] == pytest.approx(brute_hypervolume(counted_points(rows[:n])), abs=1e-12)
@@ -68,7 +67,7 @@ def test_hypervolume_series_equals_a_recomputation_at_every_evaluation(tmp_path)
 def test_a_multi_objective_run_has_its_logbook_and_summary_hypervolume(tmp_path):
     config = write_config(tmp_path, "nsga2", budget=30, objectives=["error", "params"])
     result = run_search(load_search_config(config), tmp_path / "run")
-    front = run_front(runs_read.read_run(tmp_path / "run"))
+    front = run_front(runs.read_run(tmp_path / "run"))
     assert front.hypervolume == pytest.approx(result["hypervolume"], abs=1e-12)
     assert sorted((n.error, n.params) for n in front.front) == sorted(
         (f["objectives"]["error"], f["objectives"]["params"]) for f in result["front"])
@@ -101,7 +100,7 @@ def true_front_brute_force(table):
 
 def test_true_front_is_the_non_dominated_mean_errors_and_its_own_gap_is_zero(mo_runs):
     root, table = mo_runs
-    searches = runs_read.load([root / "runs"]).searches
+    searches = runs.load([root / "runs"]).searches
     gap = FrontGap(Benchmark(table, searches), [search_fronts(s) for s in searches])
     assert [n.point for n in gap.true_front] == true_front_brute_force(table)   # by params
     assert gap.gap(gap.true_front) == 0.0
@@ -113,7 +112,7 @@ def test_true_front_is_the_non_dominated_mean_errors_and_its_own_gap_is_zero(mo_
 def test_gap_is_never_negative_and_measures_the_found_front_with_the_tables_means(mo_runs):
     """(Not monotone: a lucky seed's network may push a better one off the found front.)"""
     root, table = mo_runs
-    searches = runs_read.load([root / "runs"]).searches
+    searches = runs.load([root / "runs"]).searches
     fronts = [search_fronts(s) for s in searches]
     gap = FrontGap(Benchmark(table, searches), fronts)
     means = table.mean_errors()

@@ -1,12 +1,13 @@
-"""era_deap/report/stats.py: scipy's tests, Holm's adjustment and the Vargha–Delaney A, checked against
-scipy and against a count over all pairs."""
+"""era_deap/report/statistics.py's tests between searches: scipy's tests, Holm's adjustment and the
+Vargha–Delaney A, checked against scipy and against a count over all pairs; search/outputs.py's mean_ci."""
 import math
 import random
 
 import pytest
 from scipy import stats as scipy_stats
 
-from era_deap.report.stats import holm, mean_ci, pairwise, vargha_delaney
+from era_deap.report.statistics import holm, pairwise, vargha_delaney
+from era_deap.search.outputs import mean_ci
 
 
 def pair_count(a, b):

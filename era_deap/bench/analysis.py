@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import ConfigError
+from ..search.outputs import mean_ci
 
 LEVEL = 0.95
 TOP_FRACTIONS = (0.01, 0.05)
@@ -152,11 +153,9 @@ def buckets(values, count: int = DEPTH_BUCKETS) -> list[np.ndarray]:
     return [np.isin(values, distinct[group == g]) for g in np.unique(group)]
 
 
-def mean_ci(values, level: float = LEVEL) -> dict:
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    half = (float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-            if len(values) > 1 else math.nan)
+def mean_interval(values, level: float = LEVEL) -> dict:
+    """The mean with its t-interval (search/outputs.py's mean_ci): {"mean", "low", "high", "n"}."""
+    mean, half = (float(v) for v in mean_ci(values, level))
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(len(values))}
 
 
@@ -205,7 +204,7 @@ def depth_bias(curves: Curves, shifts: np.ndarray) -> dict:
             "params": spearman_ci(shift, curves.params),
             "depth_given_params": partial_spearman(shift, curves.depth, curves.params),
             "depth_fit": _fit(depth_fit), "params_fit": _fit(params_fit),
-            "buckets": [mean_ci(shift[g]) for g in groups]})
+            "buckets": [mean_interval(shift[g]) for g in groups]})
     labels = [_span(curves.depth[g]) for g in groups]
     return {"rows": rows, "bucket_labels": labels, "bucket_sizes": [int(g.sum()) for g in groups]}
 

@@ -9,28 +9,19 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from .analysis import buckets, mean_ci
+from ..search.outputs import save_figure
+from .analysis import buckets, mean_interval
 
 MEAN, SEED, ACROSS, CEILING = "#1f77b4", "#9ecae1", "#ff7f0e", "#555555"
 DEPTH, PARAMS, PARTIAL = "#d62728", "#2ca02c", "#9467bd"
 BAND_ALPHA = 0.18
 
 
-def save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
-    """PNG and SVG, byte-for-byte reproducible (no dates, fixed SVG ids), as era_deap/report/plots.py saves
-    (bench/ sits below report/ and may not import it)."""
-    png, svg = Path(out_dir) / f"{stem}.png", Path(out_dir) / f"{stem}.svg"
-    with matplotlib.rc_context({"svg.hashsalt": "era-deap", "svg.fonttype": "none"}):
-        fig.savefig(png, dpi=130, metadata={"Software": None})
-        fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    return [png, svg]
-
-
 def write_figures(a, out: Path) -> list[Path]:
     figures = {"rank_correlation": correlation_figure(a), "epoch_matrix": matrix_figure(a),
                "shift_depth": shift_figure(a, "depth"), "shift_params": shift_figure(a, "params"),
                "depth_bias": bias_figure(a), "top_agreement": top_figure(a)}
-    return [path for stem, fig in figures.items() for path in save(fig, out, stem)]
+    return [path for stem, fig in figures.items() for path in save_figure(fig, out, stem)]
 
 
 def _title(a) -> str:
@@ -117,7 +108,7 @@ def shift_figure(a, against: str) -> Figure:
         shift, row = a.shifts[r - 1], rows[r]
         ax.scatter(shown(x + jitter), shift, s=5, alpha=0.25, color="0.4", linewidth=0, rasterized=True)
         centres = [x[g].mean() for g in groups]
-        means = [mean_ci(shift[g]) for g in groups]
+        means = [mean_interval(shift[g]) for g in groups]
         ax.errorbar(shown(np.array(centres)), [m["mean"] for m in means], yerr=[[m["mean"] - m["low"] for m in means],
                                                                [m["high"] - m["mean"] for m in means]],
                     color=DEPTH if against == "depth" else PARAMS, marker="s", linewidth=1.5, capsize=3,

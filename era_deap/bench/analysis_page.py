@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..search.outputs import markdown_table
 from .analysis import SIGNIFICANCE, THESIS_FIDELITIES, THESIS_NETWORKS, Analysis, summary
 from .analysis_figures import write_figures
 
@@ -44,6 +45,11 @@ def _p(p) -> str:
 
 def _ci(d: dict, sign: bool = False) -> str:
     return f"{_f(d['rho'], sign=sign)} [{_f(d['low'], sign=sign)}, {_f(d['high'], sign=sign)}]"
+
+
+def _seeds(values) -> str:
+    """The mean of per-seed values and their range: '0.95 (0.93–0.97)'."""
+    return f"{_f(float(np.mean(values)))} ({_f(min(values))}–{_f(max(values))})"
 
 
 def _at(values) -> str:
@@ -182,14 +188,9 @@ def _fidelity(a: Analysis) -> list[str]:
         "columns compare a training with its own end, whose noise they share, so near the end they can pass "
         "the ceiling.",
         "",
-        "| epoch | lr | mean: ρ [95% CI] | one seed: ρ (lowest–highest) | across seeds: ρ |",
-        "|---:|---:|---|---|---:|",
-    ]
-    for row in rows:
-        seeds = row["per_seed"]
-        lines.append(f"| {row['epoch']} | {_lr(a, row['epoch'])} | {_ci(row['mean'])} | {_f(float(np.mean(seeds)))} "
-                     f"({_f(min(seeds))}–{_f(max(seeds))}) | {_f(row['across_seeds'])} |")
-    lines += [
+        *_table(["epoch", "lr", "mean: ρ [95% CI]", "one seed: ρ (lowest–highest)", "across seeds: ρ"],
+                [[row["epoch"], _lr(a, row["epoch"]), _ci(row["mean"]), _seeds(row["per_seed"]),
+                  _f(row["across_seeds"])] for row in rows], "rrllr"),
         "",
         f"**Ceiling**: two seeds of the same network at epoch {c.epochs} agree with ρ = {_f(ceiling['mean'])} "
         f"(lowest {_f(ceiling['min'])}, highest {_f(ceiling['max'])} over {ceiling['pairs']} pairs of seeds): about the "
@@ -217,16 +218,13 @@ def _bias(a: Analysis) -> list[str]:
         "parameters, so the last column holds parameters fixed (partial Spearman). The slope is the "
         "least-squares line of the shift on depth, in percentile points per layer.",
         "",
-        "| epoch | ρ(shift, depth) [95% CI] | p | slope / layer | ρ(shift, params) [95% CI] | p | "
-        "ρ(shift, depth \\| params) | p |",
-        "|---:|---|---:|---:|---|---:|---:|---:|",
+        *_table(["epoch", "ρ(shift, depth) [95% CI]", "p", "slope / layer", "ρ(shift, params) [95% CI]", "p",
+                 "ρ(shift, depth | params)", "p"],
+                [[row["epoch"], _ci(row["depth"], True), _p(row["depth"]["p"]),
+                  _f(row["depth_fit"]["slope"], 2, True), _ci(row["params"], True), _p(row["params"]["p"]),
+                  _f(row["depth_given_params"]["rho"], 2, True), _p(row["depth_given_params"]["p"])]
+                 for row in bias["rows"]], "rlrrlrrr"),
     ]
-    for row in bias["rows"]:
-        partial = row["depth_given_params"]
-        lines.append(f"| {row['epoch']} | {_ci(row['depth'], True)} | {_p(row['depth']['p'])} | "
-                     f"{_f(row['depth_fit']['slope'], 2, True)} | {_ci(row['params'], True)} | "
-                     f"{_p(row['params']['p'])} | {_f(partial['rho'], 2, True)} | {_p(partial['p'])} |")
-    head = " | ".join(str(row["epoch"]) for row in bias["rows"])
     lines += [
         "",
         f"The p-values are per epoch, not corrected for testing {len(bias['rows'])} epochs: with Bonferroni, "
@@ -235,12 +233,10 @@ def _bias(a: Analysis) -> list[str]:
         "Mean rank shift (percentile points) per depth bucket, buckets of about equal size, at every epoch r "
         "before the last:",
         "",
-        f"| depth | networks | {head} |",
-        "|---|---:|" + "---:|" * len(bias["rows"]),
+        *_table(["depth", "networks", *(row["epoch"] for row in bias["rows"])],
+                [[label, f"{size:,}", *(_f(row["buckets"][b]["mean"], 1, True) for row in bias["rows"])]
+                 for b, (label, size) in enumerate(zip(bias["bucket_labels"], bias["bucket_sizes"]))]),
     ]
-    for b, (label, size) in enumerate(zip(bias["bucket_labels"], bias["bucket_sizes"])):
-        cells = " | ".join(_f(row["buckets"][b]["mean"], 1, True) for row in bias["rows"])
-        lines.append(f"| {label} | {size:,} | {cells} |")
     lines += [
         "",
         f"**Reading.** Depth: {_verdict(a, 'depth')} Parameters: {_verdict(a, 'params')}",
@@ -253,6 +249,11 @@ def _bias(a: Analysis) -> list[str]:
         *_figure("Correlation of the rank shift with depth and parameters at every epoch", "depth_bias.png"),
     ]
     return lines
+
+
+def _table(header, rows, align: str | None = None) -> list[str]:
+    """search/outputs.py's Markdown table, as lines of the page."""
+    return markdown_table(header, rows, align).splitlines()
 
 
 def _figure(alt: str, file: str) -> list[str]:
@@ -271,15 +272,17 @@ def _top(a: Analysis) -> list[str]:
         f"{a.curves.epochs}; the rows above compare the mean of the same trainings with its own end, whose noise "
         "they share. A small top moves in steps of 1 / k.",
         "",
-        "| epoch | " + " | ".join(f"top {100 * f:g}% ({a.top[f]['k']} networks)" for f in fractions) + " |",
-        "|---:|" + "---:|" * len(fractions),
+        *_table(["epoch", *(f"top {100 * f:g}% ({a.top[f]['k']} networks)" for f in fractions)],
+                [*([r + 1, *(f"{100 * a.top[f]['share'][r]:.0f}%" for f in fractions)]
+                   for r in range(a.curves.epochs)),
+                 ["chance", *(f"{100 * a.top[f]['chance']:.0f}%" for f in fractions)],
+                 [f"seed vs seed at {a.curves.epochs}",
+                  *(_share(a.top[f]["seed_to_seed"]) for f in fractions)]],
+                "r" * (1 + len(fractions))),
+        "",
+        "![Top-k agreement](top_agreement.png)",
+        "",
     ]
-    for r in range(a.curves.epochs):
-        lines.append(f"| {r + 1} | " + " | ".join(f"{100 * a.top[f]['share'][r]:.0f}%" for f in fractions) + " |")
-    lines += ["| chance | " + " | ".join(f"{100 * a.top[f]['chance']:.0f}%" for f in fractions) + " |",
-              f"| seed vs seed at {a.curves.epochs} | " + " | ".join(_share(a.top[f]['seed_to_seed']) for f in fractions)
-              + " |", "",
-              "![Top-k agreement](top_agreement.png)", ""]
     return lines
 
 
@@ -303,19 +306,20 @@ def _thesis(a: Analysis) -> list[str]:
         f"measures, next to the epoch of this table's schedule at the nearest fraction (the thesis's p-values "
         f"are scipy's t approximation, rough for six networks with tied depths):",
         "",
-        "| thesis fidelity | thesis: ρ with 100 epochs [95% CI], 6 networks | thesis: ρ(shift, depth), p | "
-        f"here: epoch (of {c.epochs}) | here: ρ with epoch {c.epochs} [95% CI], {c.n:,} networks | "
-        "here: ρ(shift, depth), p |",
-        "|---|---|---|---|---|---|",
     ]
+    body = []
     for row in thesis["rows"]:
         r = min(c.epochs - 1, max(1, round(row["fraction"] * c.epochs)))
         here = bias.get(r)
         mine = (f"{_f(here['depth']['rho'], sign=True)}, {_p(here['depth']['p'])}" if here else "n/a")
-        lines.append(f"| {row['epochs']} of {THESIS_FIDELITIES[-1]} epochs ({100 * row['fraction']:.0f}%) | "
-                     f"{_ci(row['rank_correlation'])} | {_f(row['shift_depth']['rho'], sign=True)}, "
-                     f"{_p(row['shift_depth']['p'])} | {r} ({100 * r / c.epochs:.0f}%) | {_ci(rows[r - 1]['mean'])} | "
-                     f"{mine} |")
+        body.append([f"{row['epochs']} of {THESIS_FIDELITIES[-1]} epochs ({100 * row['fraction']:.0f}%)",
+                     _ci(row["rank_correlation"]),
+                     f"{_f(row['shift_depth']['rho'], sign=True)}, {_p(row['shift_depth']['p'])}",
+                     f"{r} ({100 * r / c.epochs:.0f}%)", _ci(rows[r - 1]["mean"]), mine])
+    lines += _table(["thesis fidelity", "thesis: ρ with 100 epochs [95% CI], 6 networks",
+                     "thesis: ρ(shift, depth), p", f"here: epoch (of {c.epochs})",
+                     f"here: ρ with epoch {c.epochs} [95% CI], {c.n:,} networks", "here: ρ(shift, depth), p"],
+                    body, "llllll")
     twenty = next(row for row in thesis["rows"] if row["epochs"] == 20)["rank_correlation"]
     near = min(c.epochs - 1, max(1, round(0.2 * c.epochs)))
     lines += [

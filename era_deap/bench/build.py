@@ -27,11 +27,12 @@ from ..search.driver import versions
 from ..search.executors import available_cores, make_executor, threads_per_worker
 from ..search.journal import Journal
 from ..search.runconfig import check_resume_compatible, write_config
+# A build directory holds a run directory's journal, config and lock (search/rundir.py).
+from ..search.rundir import CONFIG, JOURNAL
 from ..search.runlock import RunLock
 from ..search.safe_write import write_atomic
 from .table import FORMAT, SUFFIX, dumps
 
-JOURNAL, CONFIG = "journal.jsonl", "config.yaml"
 TABLE = f"table{SUFFIX}"
 
 

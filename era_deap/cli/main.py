@@ -85,7 +85,8 @@ def search_config_of(args):
     if getattr(args, "config", None) is None:
         return None
     if getattr(args, "_search_config", None) is None:
-        from ..search.runconfig import is_run_config, load_run_config
+        from ..search.rundir import is_run_config
+        from ..search.runconfig import load_run_config
         from ..settings import load_search_config
         # A run's saved config.yaml works too: the settings that run used.
         load = load_run_config if is_run_config(args.config) else load_search_config
@@ -223,6 +224,21 @@ def build_parser() -> Parser:
     p.add_argument("--window", type=_positive, default=50, metavar="N",
                    help="figure 5 (c): mean of the last N successful evaluations (default 50, as the thesis)")
     p.set_defaults(run="era_deap.report.report:run_report", parser=p)
+
+    # Hidden (no help= keeps it out of the listed commands): run_all.sh's questions about a run directory.
+    p = sub.add_parser("rundir", description="What run_all.sh asks of a run directory "
+                                             "(era_deap/cli/rundir.py).")
+    rundir = p.add_subparsers(dest="rundir_command", metavar="RUNDIR_COMMAND", parser_class=Parser)
+    rundir.required = True
+    r = rundir.add_parser("state", help="print finished (a finished run of CONFIG: resuming trains nothing) "
+                                        "or partial")
+    r.add_argument("config", metavar="CONFIG", help="the search config run_all.sh would run")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="the run directory it would run into")
+    r.add_argument("--seed", type=int, help="the seed it would run with (--repeats); overrides the config's")
+    r.set_defaults(run="era_deap.cli.rundir:run_state", parser=r)
+    r = rundir.add_parser("train-flags", help="the era train flags of a finished run's best architecture")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="a search run directory")
+    r.set_defaults(run="era_deap.cli.rundir:run_train_flags", parser=r)
 
     p = sub.add_parser("rankcorr", help="rank correlation between training fidelities (thesis §4.2)")
     p.add_argument("config", metavar="CONFIG", help="a rankcorr config, e.g. configs/quick/rankcorr.yaml")

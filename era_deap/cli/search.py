@@ -47,10 +47,10 @@ def run_search(args) -> int:
     from ..search.safe_write import WriteFailed
     from ..search.run import Interrupted, SearchAborted, run_search as search
     from ..config import ConfigError
-    from ..search.runconfig import saved_budget
+    from ..search.rundir import RunDirectory
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    budget = saved_budget(out) if args.resume else None
+    budget = RunDirectory(out).saved_budget() if args.resume else None
     if budget is not None and args.budget is None and budget > config.budget:
         # A plain --resume keeps the budget the run last ran with (a --budget N may have grown it past
         # the file's); a budget raised in the config file still grows the run.

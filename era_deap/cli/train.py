@@ -14,26 +14,24 @@ next to the error the search measured, to show how much of a ranking is evaluati
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import sys
 import time
-import typing
 from pathlib import Path
 
 import torch
 
 from ..config import ConfigError, to_mapping
-from ..errors import RunDirError
 from ..search import rundir
+from ..search.rundir import RunDirectory
 from ..training.data import load_dataset
-from ..space.genome import GENES, individual, to_arch
+from ..space.genome import individual, to_arch
 from ..space.architecture import depth
 from ..settings import DatasetConfig, full_training_defaults
 from ..search.safe_write import WriteFailed, write_atomic
 from ..training.evaluate import classify_failure
-from ..training.result import DIVERGED, ERROR, OK
+from ..training.result import DIVERGED, ERROR
 from ..training.train import resolve_device, train
 
 EXIT_FAILED = 1
@@ -107,56 +105,23 @@ def _check_flags(args) -> None:
 
 
 def run_networks(run_dir):
-    """(the run's config, its space, [(canonical genome, Found)] of its successful networks, best
-    first): evaluations.csv's rows that are ok and not cache hits, by error, earlier first on ties (as
-    the driver picks the best: rank 1 is summary.json's best)."""
+    """(the run's config, its space, [(canonical genome, Evaluation)] of its successful networks, best
+    first: RunDirectory.ranked_networks, so rank 1 is summary.json's best)."""
     from ..space.space import load_space
-    from ..search.runconfig import load_run_config
     from .search import add_import_paths
-    run_dir = Path(run_dir)
-    path = run_dir / rundir.CONFIG
+    run = RunDirectory(run_dir)
+    path = run.path / rundir.CONFIG
     if not path.is_file():
         raise ConfigError(f"--from {run_dir}: expected a search run directory holding {rundir.CONFIG}, "
                           f"found none")
     add_import_paths(path)   # a plug-in objective beside the run or in the working directory
-    config = load_run_config(path)
+    config = run.config()
     space = load_space(config.space)
-    ranked, seen = [], set()
-    for found in sorted(_successes(run_dir / rundir.EVALUATIONS), key=lambda f: (f.error, f.index)):
-        if found.key not in seen:
-            seen.add(found.key)
-            ranked.append((space.canonical(individual(found.genes)), found))
+    ranked = [(space.canonical(individual(found.genes)), found) for found in run.ranked_networks()]
     if not ranked:
         raise ConfigError(f"--from {run_dir}: expected a run with a successful evaluation in {rundir.EVALUATIONS}, "
                           f"found none")
     return config, space, ranked
-
-
-class Found(typing.NamedTuple):
-    """A successful evaluation of a search run, as its evaluations.csv row says."""
-    index: int
-    key: str
-    genes: list
-    error: float
-
-
-def _successes(path: Path) -> list[Found]:
-    """The rows of a run's evaluations.csv that trained successfully (status ok, not a cache hit)."""
-    if not path.is_file():
-        return []
-    found = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            if row.get("status") != OK or row.get("cached") not in ("0", "False", "false"):
-                continue
-            try:
-                genes = [row["block"], *(int(row[gene]) for gene in GENES[1:])]
-                found.append(Found(int(row["index"]), row["key"], genes, float(row["error"])))
-            except (KeyError, TypeError, ValueError):
-                shown = {c: row.get(c) for c in ("index", "key", *GENES, "error")}
-                raise RunDirError(f"{path}:{line}: expected an integer index and genes and a numeric error in a "
-                                  f"row with status ok, got {shown}") from None
-    return found
 
 
 def _settings(args, config, schedule: str = "final"):

@@ -12,7 +12,6 @@ named in a note); a fidelity at which every network scores the same ranks nothin
 """
 from __future__ import annotations
 
-import csv
 import warnings
 from pathlib import Path
 
@@ -21,10 +20,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
+from ..search.outputs import MISSING, markdown_table, save_figure, write_csv
 from ..space.families import Network
 from .study import WIDTH_LEGEND
-from ..report.plots import save
-from ..report.tables import MISSING, markdown
 
 TITLES = {
     "accuracy_width": "Table 3: accuracy (%) of the width family",
@@ -71,8 +69,8 @@ def _fmt(value: float, digits: int) -> str:
 def accuracy_section(stem, networks, fidelities, accuracy, error_kind) -> tuple[list, str]:
     rows = [{"epochs": e, **{n.name: ("" if np.isnan(a) else a) for n, a in zip(networks, accuracy[i])}}
             for i, e in enumerate(fidelities)]
-    md = markdown(["Epochs", *(n.name for n in networks)],
-                  [[e, *(_fmt(a, 1) for a in accuracy[i])] for i, e in enumerate(fidelities)])
+    md = markdown_table(["Epochs", *(n.name for n in networks)],
+                        [[e, *(_fmt(a, 1) for a in accuracy[i])] for i, e in enumerate(fidelities)])
     return rows, f"### {TITLES[stem]}\n\nAccuracy (100 − error) on {error_kind} data; {WIDTH_LEGEND}.\n\n{md}"
 
 
@@ -90,8 +88,8 @@ def spearman_section(stem, networks, fidelities, accuracy) -> tuple[list | None,
         notes.append("nan: at that fidelity every network has the same accuracy, so it ranks nothing.")
     rows = [{"epochs": e, **{str(f): ("" if np.isnan(r) else r) for f, r in zip(fidelities, rho[i])}}
             for i, e in enumerate(fidelities)]
-    md = markdown(["Epochs", *map(str, fidelities)],
-                  [[e, *(_fmt(r, 2) for r in rho[i])] for i, e in enumerate(fidelities)])
+    md = markdown_table(["Epochs", *map(str, fidelities)],
+                        [[e, *(_fmt(r, 2) for r in rho[i])] for i, e in enumerate(fidelities)])
     return rows, f"### {TITLES[stem]}\n\n{md}\n{' '.join(notes)}\n\n![{stem}]({stem}.png)\n", rho
 
 
@@ -117,14 +115,6 @@ def heatmap(rho: np.ndarray, fidelities, title: str) -> Figure:
     return fig
 
 
-def _write_csv(path: Path, rows: list, columns: list) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 # --- everything -----------------------------------------------------------------------------------
 
 def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
@@ -144,8 +134,8 @@ def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
         rows, text, rho = spearman_section(stem, networks, fidelities, acc)
         sections.append(text)
         if rows is not None:
-            written.append(_write_csv(out / f"{stem}.csv", rows, ["epochs", *map(str, fidelities)]))
-            written.extend(save(heatmap(rho, fidelities, TITLES[stem]), out, stem))
+            written.append(write_csv(out / f"{stem}.csv", ["epochs", *map(str, fidelities)], rows))
+            written.extend(save_figure(heatmap(rho, fidelities, TITLES[stem]), out, stem))
 
     for family in ("width", "depth"):
         networks = families[family]
@@ -154,7 +144,8 @@ def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
         acc = accuracy_matrix(networks, fidelities, results)
         rows, text = accuracy_section(f"accuracy_{family}", networks, fidelities, acc, error_kind)
         sections.append(text)
-        written.append(_write_csv(out / f"accuracy_{family}.csv", rows, ["epochs", *(n.name for n in networks)]))
+        columns = ["epochs", *(n.name for n in networks)]
+        written.append(write_csv(out / f"accuracy_{family}.csv", columns, rows))
         add_spearman(f"spearman_{family}", networks)
         add_spearman(f"spearman_{family}_in_space", [n for n in networks if n in in_space])
     add_spearman("spearman_in_space", [n for n in config.networks() if n in in_space])
@@ -182,7 +173,7 @@ def _write_networks(out, info, results, fidelities) -> Path:
                      "failed": " ".join(f"{e}:{d['status']}" for e, d in zip(fidelities, done)
                                         if d is not None and d["status"] != "ok"),
                      "seconds": round(sum(d["seconds"] for d in done if d), 1)})
-    return _write_csv(out / "networks.csv", rows, list(rows[0]) if rows else ["network"])
+    return write_csv(out / "networks.csv", list(rows[0]) if rows else ["network"], rows)
 
 
 def _page(config, info, results, sections, error_kind) -> str:
@@ -198,8 +189,8 @@ def _page(config, info, results, sections, error_kind) -> str:
         "(docs/rankcorr.md says why).", "",
         "## Networks", "",
         f"Names are ResNet-<depth> w<W>; {WIDTH_LEGEND}.", "",
-        markdown(["Network", "Families", "Genome in the space", "Outside the space because"],
-                 [[r["network"], ", ".join(r["families"]), r["key"] or "—", "; ".join(r["why_outside"]) or "—"]
-                  for r in info]),
+        markdown_table(["Network", "Families", "Genome in the space", "Outside the space because"],
+                       [[r["network"], ", ".join(r["families"]), r["key"] or "—", "; ".join(r["why_outside"]) or "—"]
+                        for r in info]),
         "## Tables", "", *sections]
     return "\n".join(lines)

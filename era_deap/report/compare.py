@@ -20,7 +20,6 @@ budget every run reached, so every seed is compared at the same count.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import statistics
 from concurrent.futures import ProcessPoolExecutor
@@ -28,13 +27,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..search import rundir
-from ..search.runconfig import config_hash
+from ..search.outputs import markdown_table, mean_ci_text
+from ..search.rundir import RunDirectory
 from ..training.result import WORST_ERROR
-from .benchmark import Benchmark, locate_table
-from .curves import training_epochs
-from .runs_read import read_run
-from .stats import mean_ci, pairwise
-from .tables import markdown
+from .runs import read_run
+from .statistics import Benchmark, holm, locate_table, pairwise, training_epochs
 
 METRICS = ("best", "auc", "regret")
 
@@ -69,7 +66,7 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
     for config, name in zip(configs, names):
         for seed in seeds:
             tasks.append((dataclasses.replace(config, seed=seed), out / name / f"seed-{seed}"))
-    todo = [(c, d) for c, d in tasks if not _finished(c, d)]
+    todo = [(c, d) for c, d in tasks if not RunDirectory(d).is_finished(c)]
     log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
         f"before, {len(todo)} to run")
     if jobs > 1 and len(todo) > 1:
@@ -81,15 +78,6 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
             _run_one(task)
             log(f"  {task[1]}")
     return {name: [out / name / f"seed-{seed}" for seed in seeds] for name in names}
-
-
-def _finished(config, run_dir: Path) -> bool:
-    try:
-        summary = json.loads((run_dir / rundir.SUMMARY).read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(summary.get("finished")) and summary.get("config_hash") == config_hash(config) \
-        and summary.get("budget", 0) >= config.budget
 
 
 def _run_one(task) -> None:
@@ -174,7 +162,7 @@ def _benchmark(run):
 
 
 def _operators(paths) -> dict:
-    counts = [json.loads((p / rundir.SUMMARY).read_text()).get("operators") for p in paths]
+    counts = [RunDirectory(p).summary().get("operators") for p in paths]
     counts = [c for c in counts if c]
     if not counts:
         return {}
@@ -192,21 +180,21 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
     body = []
     for name in names:
         ops = measured[name]["operators"]
-        body.append([name, *[_mean_ci(measured[name][m]) for m in metrics],
+        body.append([name, *[mean_ci_text(measured[name][m], 3) for m in metrics],
                      *([f"{ops['children']:.1f}", f"{ops['invalid']:.1f}", f"{ops['noop']:.1f}",
                         f"{ops['remutated']:.1f}"] if ops else ["—"] * 4)])
-    lines.append(markdown(header, body))
+    lines.append(markdown_table(header, body))
     tests = []
     for m in metrics:
         for name in names[1:]:
             test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
             tests.append((m, name, test))
     adjusted = _holm_by_metric(tests)
-    lines.append(markdown(["Metric", "Variant vs baseline", "Median variant", "Median baseline", "Wilcoxon p",
-                           "p (Holm)", "A (variant better)", "Verdict"],
-                          [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
-                            f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
-                           for (m, name, t), p in zip(tests, adjusted)]))
+    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline",
+                                 "Wilcoxon p", "p (Holm)", "A (variant better)", "Verdict"],
+                                [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
+                                  f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
+                                 for (m, name, t), p in zip(tests, adjusted)]))
     lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
                  "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
                  "Verdict at p (Holm) < 0.05.\n")
@@ -214,7 +202,6 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
 
 
 def _holm_by_metric(tests) -> list:
-    from .stats import holm
     adjusted = [None] * len(tests)
     for metric in dict.fromkeys(m for m, _, _ in tests):
         index = [i for i, (m, _, _) in enumerate(tests) if m == metric]
@@ -232,7 +219,3 @@ def _say(test, p_holm: float) -> str:
 def _title(metric: str) -> str:
     return {"best": "Best error (%)", "auc": "AUC of best so far (%)", "regret": "Regret (points)"}[metric]
 
-
-def _mean_ci(values) -> str:
-    mean, half = mean_ci(values)
-    return f"{float(mean):.3f} ± {float(half):.3f}"

@@ -1,19 +1,20 @@
-"""report.md: the one page that shows everything `era report` wrote, with what the reader must know
-first (configs merged under one name, unequal budgets) and a caption that says how to read each
-figure."""
+"""report.md: the one page that shows everything `era report` wrote (report.py), with what the reader
+must know first (configs merged under one name, unequal budgets) and a caption that says how to read
+each figure. Text only: the figures and tables are made and written before, and found here by name.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from . import pareto_section, plots, tables
-from .comparison import unequal_budget_notes
-from .curves import logbook_mismatches
-from .figure5 import window_equals_all
-from .searches import config_conflicts
+from ..search.outputs import markdown_table
+from .figures import time_unit
+from .pareto import logbook_disagreements
+from .statistics import logbook_mismatches, window_equals_all
 
 MAX_MISMATCHES_SHOWN = 3
-
+MAX_DISAGREEMENTS_SHOWN = 3
+MAX_KEYS_SHOWN = 5
 
 def report_markdown(collection, out: Path, built) -> str:
     searches = collection.searches
@@ -34,11 +35,92 @@ def report_markdown(collection, out: Path, built) -> str:
     if searches:
         parts += _benchmark(searches, built)
     if built.pareto is not None:
-        parts += pareto_section.markdown(built.pareto)
+        parts += _pareto(built.pareto)
     parts.append("## Rank-sum tests between searches\n")
     parts.append(built.rank_table.section() if built.rank_table is not None else built.rank_reason + "\n")
     return "\n".join(parts)
 
+
+def config_conflicts(searches) -> list:
+    """One line per config name that several searches share: the searches and the keys that differ."""
+    lines = []
+    for name in dict.fromkeys(s.name for s in searches):
+        same = [s for s in searches if s.name == name]
+        if len(same) < 2:
+            continue
+        configs = [s.runs[0].search_config or {} for s in same]
+        differ = sorted(k for k in set().union(*configs) if len({_shown(c, k) for c in configs}) > 1)
+        shown = "; ".join(f"`{k}` (" + ", ".join(f"{s.config_id or 'no config.yaml'}: {_shown(c, k)}"
+                                                  for s, c in zip(same, configs)) + ")"
+                          for k in differ[:MAX_KEYS_SHOWN])
+        more = f" and {len(differ) - MAX_KEYS_SHOWN} more" if len(differ) > MAX_KEYS_SHOWN else ""
+        runs = ", ".join(f"{s.label} ({len(s.runs)} run{'s' if len(s.runs) > 1 else ''})" for s in same)
+        lines.append(f"Runs named `{name}` were made with {len(same)} different configs, reported as separate "
+                     f"searches: {runs}. The saved `config.yaml` files differ in {shown}{more}. Give each "
+                     "config its own `name` to keep them apart.")
+    return lines
+
+
+def _shown(config: dict, key: str) -> str:
+    text = repr(config[key]) if key in config else "(absent)"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def unequal_budget_notes(searches) -> list:
+    """One line per search whose seeds reached different evaluation counts."""
+    lines = []
+    for s in searches:
+        counts = {r.seed: len(r.evaluations) for r in s.runs}
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"seed {seed}: {n}" for seed, n in counts.items())
+            lines.append(f"The seeds of {s.label} reached different evaluation counts ({shown}); figures count "
+                         "each seed up to its last evaluation, comparisons cut every seed at the same count.")
+    return lines
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+def _runs_table(collection, out: Path) -> str:
+    rows = []
+    for s in collection.searches:
+        for r in s.runs:
+            failed = ", ".join(f"{n} {status}" for status, n in sorted(r.failed.items())) or "0"
+            elapsed = max((e.elapsed for e in r.evaluations), default=0.0)
+            clock = " (simulated)" if r.clock == "simulated" else ""
+            rows.append([s.label, "—" if r.seed is None else r.seed, f"`{_relative(r.path, out)}`",
+                         len(r.evaluations), failed, r.cached, _duration(elapsed) + clock, _status(r)])
+    return markdown_table(["Search", "Seed", "Run directory", "Evaluated", "Failed", "Cached", "Time",
+                           "Status"], rows)
+
+
+def _status(run) -> str:
+    status = "finished" if run.finished else "**unfinished**"
+    return status + (f" ({run.stop_reason})" if run.stop_reason else "")
+
+
+def _run_notes(collection, out: Path) -> list:
+    lines = []
+    for r in collection.runs:
+        notes = list(r.notes)
+        mismatches = logbook_mismatches(r)
+        if mismatches:
+            shown = "; ".join(mismatches[:MAX_MISMATCHES_SHOWN])
+            more = f" (and {len(mismatches) - MAX_MISMATCHES_SHOWN} more)" if len(mismatches) > MAX_MISMATCHES_SHOWN else ""
+            notes.append(f"logbook.json disagrees with evaluations.csv, which the report uses: {shown}{more}")
+        lines += [f"- `{_relative(r.path, out)}`: {n}" for n in notes]
+    return ["Notes:\n", "\n".join(lines) + "\n"] if lines else []
+
+
+def _relative(path: Path, out: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), Path(out).resolve())
+
+
+def _duration(seconds: float) -> str:
+    per_unit, unit = time_unit(seconds)
+    return f"{seconds / per_unit:.1f} {unit}"
+
+
+# --- figures 4 and 5 ------------------------------------------------------------------------------
 
 def _figures(searches, built) -> list:
     runs = [r for s in searches for r in s.runs]
@@ -81,6 +163,12 @@ def _clock_note(runs) -> str:
             "workers), not the wall time of the look-ups.")
 
 
+def _image(alt: str, path: Path) -> str:
+    return f"![{alt}]({Path(path).name})\n"
+
+
+# --- benchmark tables -----------------------------------------------------------------------------
+
 def _benchmark(searches, built) -> list:
     parts = ["## Benchmark: regret and top-1% networks\n"]
     on_table = [s for s in searches if any(r.table for r in s.runs)]
@@ -89,8 +177,7 @@ def _benchmark(searches, built) -> list:
                   "optimum is not known" if not on_table else "; ".join(built.bench_reasons))
         return parts + [f"Left out: {reason}.\n"]
     for bench in built.benches:
-        data = bench.data
-        stems = list(bench.figures)
+        data, figures = bench.data, bench.figures
         parts += [f"### Table `{data.name}`\n",
                   f"Optimum: {data.optimum_key}, mean error {data.optimum:.2f}% over the table's training seeds. "
                   "Regret: the table's mean error (over its seeds) of the network a search has found best so far "
@@ -98,21 +185,21 @@ def _benchmark(searches, built) -> list:
                   "measures the network, not the luck of the one seed the search saw. Mean over the seeds that "
                   "reached each count, with a 95% t-interval band, log scale; regret 0 is drawn at the dotted "
                   "floor.\n",
-                  _image(f"Regret on {data.name}", bench.figures[stems[0]][0]),
+                  _image(f"Regret on {data.name}", figures["regret"][0]),
                   f"Share of each search's seeds that have successfully evaluated a top-1% network: one of the "
                   f"{data.top_count} networks whose mean error is at most {data.top_threshold:.2f}% (the 1st "
                   "percentile of the table's mean errors, as `era bench info` gives it). Where searches "
                   "coincide (evolutions and local search may start with the same random sample for a seed) "
                   "the one listed last is drawn on top.\n",
-                  _image(f"Top-1% networks found on {data.name}", bench.figures[stems[1]][0]),
+                  _image(f"Top-1% networks found on {data.name}", figures["top1"][0]),
                   bench.table.section(),
                   bench.rank_table.section() if bench.rank_table is not None else bench.rank_reason + "\n"]
-        if len(stems) > 2:
+        if "regret_epochs" in figures:
             parts += ["Multi-fidelity searches trained some networks for the first epochs of the schedule only "
                       "(rungs; docs/multifidelity.md). At equal training, the regret against the training epochs "
                       "spent so far (a rung costs its epochs, a cache hit nothing); the regret counts full "
                       "trainings only. Mean over the seeds that had trained that much, 95% band.\n",
-                      _image(f"Regret against training epochs on {data.name}", bench.figures[stems[2]][0]),
+                      _image(f"Regret against training epochs on {data.name}", figures["regret_epochs"][0]),
                       *_at_equal_epochs(bench)]
     left_out = [s.label for s in searches if not any(r.table for r in s.runs)]
     if left_out:
@@ -129,45 +216,84 @@ def _at_equal_epochs(bench) -> list:
     return [bench.epochs_table.section(), tests.section() if tests is not None else bench.epochs_rank_reason + "\n"]
 
 
-def _image(alt: str, path: Path) -> str:
-    return f"![{alt}]({Path(path).name})\n"
+# --- multi-objective ------------------------------------------------------------------------------
+
+def _pareto(part) -> list:
+    """The multi-objective section (report.py's ParetoPart), as a list of paragraphs."""
+    parts = ["## Multi-objective: Pareto fronts and hypervolume\n", _pareto_intro(part.fronts),
+             _image("Pareto fronts", part.figures["pareto"][0]), _pareto_caption(part),
+             _image("Hypervolume against models evaluated", part.figures["hypervolume"][0]),
+             _hypervolume_caption(part)]
+    parts += [t.section() for t in part.tables]
+    parts.append(part.rank_table.section() if part.rank_table is not None else part.rank_reason + "\n")
+    for tables in part.table_tables:
+        parts += [t.section() for t in tables]
+    if part.gaps:
+        on_table = {f.search.key for gap in part.gaps for f in gap.fronts}
+        left = [f.search.label for f in part.fronts if f.search.key not in on_table]
+        if left:
+            parts.append(f"Not on a benchmark table, so without a gap: {', '.join(left)}.\n")
+    notes = _disagreements(part.fronts, part.out)
+    if notes:
+        parts += ["Notes:\n", "\n".join(f"- {n}" for n in notes) + "\n"]
+    return parts
 
 
-def _runs_table(collection, out: Path) -> str:
-    rows = []
-    for s in collection.searches:
-        for r in s.runs:
-            failed = ", ".join(f"{n} {status}" for status, n in sorted(r.failed.items())) or "0"
-            elapsed = max((e.elapsed for e in r.evaluations), default=0.0)
-            clock = " (simulated)" if r.clock == "simulated" else ""
-            rows.append([s.label, "—" if r.seed is None else r.seed, f"`{_relative(r.path, out)}`",
-                         len(r.evaluations), failed, r.cached, _duration(elapsed) + clock, _status(r)])
-    return tables.markdown(["Search", "Seed", "Run directory", "Evaluated", "Failed", "Cached", "Time",
-                            "Status"], rows)
+def _pareto_intro(fronts) -> str:
+    searched = "; ".join(f"{f.search.label}: {', '.join(f.objectives)}" for f in fronts)
+    text = ("Every search on one plane: validation error against trainable parameters, both minimised. A search "
+            "that minimised the error only gets a front too, that of the networks it evaluated, so it is measured "
+            f"the same way. Minimised (the saved `config.yaml`'s `objectives`): {searched}.")
+    other = [f.search.label for f in fronts if f.objectives not in (["error"], ["error", "params"])]
+    if other:
+        text += (f" {', '.join(other)} minimised other costs as well or instead; here it is measured on error x "
+                 "params like the others (its own front over all its objectives is `front` in each run's "
+                 "`summary.json`).")
+    return text + "\n"
 
 
-def _status(run) -> str:
-    status = "finished" if run.finished else "**unfinished**"
-    return status + (f" ({run.stop_reason})" if run.stop_reason else "")
+def _pareto_caption(part) -> str:
+    several = any(len(f.runs) > 1 for f in part.fronts)
+    text = ("Faint points: every successfully evaluated network (cached repeats left out) of every seed, in its "
+            "search's colour. Bold: " + ("each search's median seed's front (the seed with the median final "
+                                         "hypervolume, the lower of the middle two; named in the legend), "
+                                         "not the union or the attainment surface of the seeds. " if several
+                                         else "each search's front. ")
+            + "A front is drawn as the staircase it attains: each network holds its error to the right until one "
+            "with more parameters and a lower error takes over. Errors are the ones the search observed (one "
+            "training seed per network).")
+    if part.gaps:
+        text += (" Dashed black: the true front of the benchmark table, every network at its mean error over the "
+                 "table's training seeds; a search's observed front may dip below it by a lucky seed.")
+    return text + "\n"
 
 
-def _run_notes(collection, out: Path) -> list:
+def _hypervolume_caption(part) -> str:
+    text = ("(a) the hypervolume of the front found so far, mean over seeds with a 95% t-interval band (drawn "
+            "where two or more seeds contribute), against models evaluated; failed and cached evaluations carry "
+            "it forward. Where searches coincide (random search and the evolutions start from the same random "
+            "networks for a seed) the one listed last is drawn on top. The hypervolume is `search/fitness.py`'s, the same for every run and every strategy: "
+            "error / 100 and log10(params) scaled from [1, 9] to [0, 1], reference point (1.1, 1.1), computed by "
+            "moocore (DEAP's own indicator); for a run that minimised [error, params] it equals the `hypervolume` "
+            "of its logbook.")
+    if part.gaps:
+        text += (" Further panels, one per benchmark table: the gap, the true front's hypervolume minus that of "
+                 "the found front with its networks measured at the table's mean errors (as the regret measures "
+                 "the best network): it is >= 0, and 0 only when the networks found dominate all the true front "
+                 "does (drawn at the dotted floor of the log axis).")
+    return text + "\n"
+
+
+def _disagreements(fronts, out: Path) -> list:
     lines = []
-    for r in collection.runs:
-        notes = list(r.notes)
-        mismatches = logbook_mismatches(r)
-        if mismatches:
-            shown = "; ".join(mismatches[:MAX_MISMATCHES_SHOWN])
-            more = f" (and {len(mismatches) - MAX_MISMATCHES_SHOWN} more)" if len(mismatches) > MAX_MISMATCHES_SHOWN else ""
-            notes.append(f"logbook.json disagrees with evaluations.csv, which the report uses: {shown}{more}")
-        lines += [f"- `{_relative(r.path, out)}`: {n}" for n in notes]
-    return ["Notes:\n", "\n".join(lines) + "\n"] if lines else []
-
-
-def _relative(path: Path, out: Path) -> str:
-    return os.path.relpath(Path(path).resolve(), Path(out).resolve())
-
-
-def _duration(seconds: float) -> str:
-    per_unit, unit = plots.time_unit(seconds)
-    return f"{seconds / per_unit:.1f} {unit}"
+    for f in fronts:
+        for r in f.runs:
+            found = logbook_disagreements(r)
+            if found:
+                shown = "; ".join(found[:MAX_DISAGREEMENTS_SHOWN])
+                hidden = len(found) - MAX_DISAGREEMENTS_SHOWN
+                more = f" (and {hidden} more)" if hidden > 0 else ""
+                where = os.path.relpath(Path(r.run.path).resolve(), out.resolve())
+                lines.append(f"`{where}`: logbook.json's hypervolume disagrees with the one recomputed from "
+                             f"evaluations.csv: {shown}{more}")
+    return lines

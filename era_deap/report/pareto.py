@@ -11,6 +11,16 @@ The hypervolume is search/fitness.py's: error / 100 and log10(params) on fixed b
 
     fronts = search_fronts(search)   # per seed: the networks, the front, the hypervolume per evaluation
     fronts.median                    # the median seed by final hypervolume
+
+On a benchmark table the true Pareto front is known: every network's mean error over the table's
+training seeds against its parameters, non-dominated (`FrontGap`). A search's hypervolume gap is the
+true front's hypervolume minus that of the front the search found, measured with the table's mean
+errors of the networks on it (and the table's parameter counts). The same reasoning as the regret's
+(statistics.py): a search observes one training seed per network, so its observed front may lie below
+the true one by luck; measured with the means, its networks are points of the table, which the true
+front weakly dominates, so the gap is >= 0, and it is 0 exactly when the search's networks dominate as
+much as the true front does. It measures the networks a search would return, not the luck of the seed
+it saw.
 """
 from __future__ import annotations
 
@@ -20,16 +30,16 @@ from ..search.fitness import Objectives, hypervolume
 from ..settings import DatasetConfig
 from ..space.architecture import complexity
 from ..training.evaluate import describe
-from .curves import counted
+from .statistics import counted
 
 # Only `normalised` is used: the input shape and class count play no part in it.
 ERROR_PARAMS = Objectives(["error", "params"], (1, 8, 8), 10)
 
 
 @dataclass(frozen=True)
-class Network:
-    """One counted evaluation on the error x params plane."""
-    evaluation: object       # runs_read.Evaluation
+class EvaluatedNetwork:
+    """A network a search evaluated (one counted evaluation), on the error x params plane."""
+    evaluation: object       # rundir.Evaluation
     error: float
     params: int
 
@@ -71,8 +81,8 @@ def normalised_hypervolume(points) -> float:
 
 
 def running(rows, measure) -> list:
-    """`measure(front)` after each row (a Network, or None for a row that adds nothing: a failure, a cached
-    repeat), recomputed only when the front changes; 0.0 before the first network."""
+    """`measure(front)` after each row (an EvaluatedNetwork, or None for a row that adds nothing: a failure,
+    a cached repeat), recomputed only when the front changes; 0.0 before the first network."""
     front, value, out = [], 0.0, []
     for item in rows:
         if item is not None:
@@ -101,14 +111,14 @@ def objectives(run) -> list:
 
 @dataclass
 class RunFront:
-    run: object              # runs_read.Run
-    rows: list               # per row of evaluations.csv: its Network, or None (failed or cached)
-    front: list              # [Network], non-dominated, by params
+    run: object              # runs.Run
+    rows: list               # per row of evaluations.csv: its EvaluatedNetwork, or None (failed or cached)
+    front: list              # [EvaluatedNetwork], non-dominated, by params
     series: list             # hypervolume after each row (failed and cached ones carry it forward)
 
     @property
     def networks(self) -> list:
-        """The counted evaluations as Networks, in arrival order."""
+        """The counted evaluations as EvaluatedNetworks, in arrival order."""
         return [n for n in self.rows if n is not None]
 
     @property
@@ -132,14 +142,14 @@ def run_front(run) -> RunFront:
         if params is None:    # an old run without the column's value: the architecture arithmetic's
             shape = shape or dataset_shape(run)
             params = complexity(e.arch, *shape)["params"]
-        rows.append(Network(e, e.error, params))
+        rows.append(EvaluatedNetwork(e, e.error, params))
     series = running(rows, lambda front: normalised_hypervolume([n.point for n in front]))
     return RunFront(run, rows, nondominated(n for n in rows if n is not None), series)
 
 
 @dataclass
 class SearchFronts:
-    search: object           # searches.Search
+    search: object           # runs.SearchRuns
     runs: list               # [RunFront], by seed
 
     @property
@@ -184,3 +194,61 @@ def logbook_disagreements(run_front, tolerance: float = 1e-9) -> list:
         if abs(ours - theirs) > tolerance:
             problems.append(f"index {index}: logbook {theirs:.6g}, evaluations.csv {ours:.6g}")
     return problems
+
+
+# --- a benchmark table: the true front and the gap -------------------------------------------------
+
+@dataclass(frozen=True)
+class TableNetwork:
+    key: str
+    error: float             # mean over the table's seeds that trained
+    params: int
+    macs: int
+
+    @property
+    def point(self) -> tuple:
+        return (self.error, self.params)
+
+
+class FrontGap:
+    """The true front of one benchmark table (a statistics.Benchmark) and the gap of its searches' runs."""
+
+    def __init__(self, bench, fronts=()):
+        self.bench = bench
+        self.fronts = [f for f in fronts if f.search in bench.searches]   # SearchFronts on this table
+        networks = bench.table.networks
+        self.points = {k: TableNetwork(k, m, int(networks[k]["params"]), int(networks[k]["macs"]))
+                       for k, m in bench.means.items()}
+        self.true_front = nondominated(self.points.values())
+        self.true_hypervolume = normalised_hypervolume([n.point for n in self.true_front])
+        self._gaps: dict = {}    # id(RunFront) -> gaps: a figure and a table ask for the same run
+
+    @property
+    def name(self) -> str:
+        return self.bench.name
+
+    def measured(self, front) -> float:
+        """The hypervolume of a found front's networks, at the table's mean errors and parameters."""
+        return normalised_hypervolume([self.points[n.key].point for n in front])
+
+    def gap(self, front) -> float:
+        # max: moocore may order a sum differently for the same points; the gap itself is never below 0
+        return max(0.0, self.true_hypervolume - self.measured(front))
+
+    def gaps(self, run_front) -> list:
+        """The gap after each row of the run's evaluations.csv (the true hypervolume before its first
+        success)."""
+        if id(run_front) not in self._gaps:
+            self._gaps[id(run_front)] = self._series(run_front)
+        return self._gaps[id(run_front)]
+
+    def _series(self, run_front) -> list:
+        rows = run_front.rows
+        values = running(rows, self.gap)
+        first = next((i for i, item in enumerate(rows) if item is not None), len(rows))
+        return [self.true_hypervolume] * first + values[first:]
+
+    def gap_at(self, run_front, n: int) -> float:
+        """After the run's first n evaluations."""
+        values = self.gaps(run_front)
+        return values[min(n, len(values)) - 1] if n and values else self.true_hypervolume

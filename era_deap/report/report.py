@@ -1,10 +1,18 @@
 """`era report RUN_DIR... [--out DIR] [--window N]`: the thesis's figures and tables from run directories.
 
 RUN_DIR may be a run, a search holding seed-k/ runs, a profile (runs/quick) or runs/ itself: every run
-dir (evaluations.csv) and final-training dir (final.json) up to three levels below is used. The output
-goes to --out, or by default to report/ inside the deepest directory common to the RUN_DIRs
+dir (evaluations.csv) and final-training dir (final.json) up to three levels below is used (runs.py). The
+output goes to --out, or by default to report/ inside the deepest directory common to the RUN_DIRs
 (`era report runs/quick` -> runs/quick/report). Everything is recomputed from evaluations.csv and
 final.json; rerunning gives the same files, and outputs no longer produced are removed.
+
+This module decides what is written: the figures (figures.py, saved by search/outputs.py), the tables
+(tables.py) as CSV and tables.md, rank_sum.md, and report.md (page.py), which finds each by name.
+The multi-objective part is written when some run minimised several objectives (its saved config.yaml's
+`objectives`), and then for every search of the report on the one plane of validation error against
+parameters: pareto.png/.svg, hypervolume.png/.svg, pareto_summary.csv, pareto_front.csv,
+hypervolume_rank_sum.csv (several seeds), and per benchmark table true_front.csv and pareto_gap.csv
+(named -<table> when the runs used several tables). docs/multi_objective.md says how to read them.
 """
 from __future__ import annotations
 
@@ -15,9 +23,9 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..search import rundir
-from . import bench_figures, benchmark, comparison, page, pareto_section, plots, runs_read, tables
-from .figure4 import figure4
-from .figure5 import figure5
+from ..search.outputs import save_figure
+from . import figures, page, runs, statistics, tables
+from .pareto import FrontGap, any_multi_objective, search_fronts
 
 FIGURES = ("fig4", "fig5_evaluations", "fig5_time")
 TABLE_STEMS = ("table1", "table2", "table10", "table11", "rank_sum")
@@ -26,40 +34,65 @@ OUTPUTS = ({f"{f}.{ext}" for f in FIGURES for ext in ("png", "svg")} | {f"{t}.cs
 # Benchmark outputs carry the table's name when a report covers several tables.
 BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum|benchmark_epochs|regret_rank_sum_epochs)"
                           r"(-[\w.-]+)?\.(png|svg|csv)")
+PARETO_OUTPUT = re.compile(r"(pareto|hypervolume)\.(png|svg)"
+                           r"|(pareto_summary|pareto_front|hypervolume_rank_sum)\.csv"
+                           r"|(true_front|pareto_gap)(-[\w.-]+)?\.csv")
 
 
 @dataclass
-class Bench:
+class BenchPart:
     """One benchmark table's part of the report."""
-    data: benchmark.Benchmark
-    figures: dict            # stem -> [png, svg]
-    table: tables.Table
-    rank_table: tables.Table | None     # rank-sum tests on the regret (several seeds only)
-    rank_reason: str                    # why they are left out
+    data: statistics.Benchmark
+    figures: dict            # "regret", "top1" (and "regret_epochs") -> [png, svg]
+    table: tables.ReportTable
+    rank_table: tables.ReportTable | None     # rank-sum tests on the regret (several seeds only)
+    rank_reason: str                          # why they are left out
     # at equal training epochs, when some search on the table is multi-fidelity
-    epochs_table: tables.Table | None = None
-    epochs_rank_table: tables.Table | None = None
+    epochs_table: tables.ReportTable | None = None
+    epochs_rank_table: tables.ReportTable | None = None
     epochs_rank_reason: str = ""
+
+
+@dataclass
+class ParetoPart:
+    """The multi-objective part of the report."""
+    fronts: list                                       # [pareto.SearchFronts], the report's order
+    gaps: list                                         # [pareto.FrontGap], one per benchmark table
+    out: Path
+    figures: dict = field(default_factory=dict)        # "pareto", "hypervolume" -> [png, svg]
+    tables: list = field(default_factory=list)         # the summary and the fronts
+    table_tables: list = field(default_factory=list)   # per benchmark table: [true front, gap]
+    rank_table: object = None
+    rank_reason: str = ""
+
+    @property
+    def written(self) -> list:
+        return [p for paths in self.figures.values() for p in paths]
+
+    @property
+    def every_table(self) -> list:
+        """Every table but the rank-sum tests (for tables.md and the CSV files)."""
+        return self.tables + [t for pair in self.table_tables for t in pair]
 
 
 @dataclass
 class Built:
     """Everything written, for report.md (page.py)."""
     window: int
-    figures: dict = field(default_factory=dict)         # stem -> [png, svg]
+    figures: dict = field(default_factory=dict)         # FIGURES -> [png, svg]
     tables: list = field(default_factory=list)          # tables 1, 2, 10, 11
-    rank_table: tables.Table | None = None
+    rank_table: tables.ReportTable | None = None
     rank_reason: str = ""
-    benches: list = field(default_factory=list)         # [Bench]
+    benches: list = field(default_factory=list)         # [BenchPart]
     bench_reasons: list = field(default_factory=list)   # why a search on a table is left out
-    pareto: pareto_section.Part | None = None           # when some run minimised several objectives
+    pareto: ParetoPart | None = None                    # when some run minimised several objectives
 
 
 def run_report(args) -> int:
     window = getattr(args, "window", None) or rundir.RECENT_WINDOW
     if window < 1:
         raise ConfigError(f"--window: expected a positive number of evaluations, got {window}")
-    collection = runs_read.load(args.run_dirs)
+    collection = runs.load(args.run_dirs)
     out = Path(args.out) if args.out else default_out_dir(args.run_dirs)
     for path in write_report(collection, out, window):
         print(path)
@@ -82,36 +115,37 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
     searches = collection.searches
     built, written = Built(window), []
     if searches:
-        unit = plots.time_unit(max((e.elapsed for r in collection.runs for e in r.evaluations), default=0.0))
-        palette = plots.colours([s.key for s in searches])
-        figures = {"fig4": figure4(searches, palette, unit),
-                   "fig5_evaluations": figure5(searches, palette, "evaluations", unit, window),
-                   "fig5_time": figure5(searches, palette, "time", unit, window)}
-        for stem, fig in figures.items():
-            built.figures[stem] = plots.save(fig, out, stem)
+        longest = max((e.elapsed for r in collection.runs for e in r.evaluations), default=0.0)
+        unit = figures.time_unit(longest)
+        palette = figures.colours([s.key for s in searches])
+        drawn = {"fig4": figures.figure4(searches, palette, unit),
+                 "fig5_evaluations": figures.figure5(searches, palette, "evaluations", unit, window),
+                 "fig5_time": figures.figure5(searches, palette, "time", unit, window)}
+        for stem, fig in drawn.items():
+            built.figures[stem] = save_figure(fig, out, stem)
             written += built.figures[stem]
-        benches, built.bench_reasons = benchmark.benchmarks(searches)
+        benches, built.bench_reasons = statistics.benchmarks(searches)
         for bench in benches:
             suffix = f"-{bench.name}" if len(benches) > 1 else ""
-            saved = {f"regret{suffix}": plots.save(bench_figures.regret_figure(bench, palette), out, f"regret{suffix}"),
-                     f"top1{suffix}": plots.save(bench_figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
-            rank_table, rank_reason = benchmark.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
-            part = Bench(bench, saved, benchmark.benchmark_table(bench, f"benchmark{suffix}"), rank_table,
-                         rank_reason)
+            saved = {"regret": save_figure(figures.regret_figure(bench, palette), out, f"regret{suffix}"),
+                     "top1": save_figure(figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
+            rank_table, rank_reason = tables.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
+            part = BenchPart(bench, saved, tables.benchmark_table(bench, f"benchmark{suffix}"), rank_table,
+                             rank_reason)
             if bench.multi_fidelity:
-                stem = f"regret-epochs{suffix}"
-                saved[stem] = plots.save(bench_figures.regret_epochs_figure(bench, palette), out, stem)
-                part.epochs_table = benchmark.epochs_table(bench, f"benchmark_epochs{suffix}")
-                part.epochs_rank_table, part.epochs_rank_reason = benchmark.regret_rank_sum_epochs(
+                saved["regret_epochs"] = save_figure(figures.regret_epochs_figure(bench, palette), out,
+                                                     f"regret-epochs{suffix}")
+                part.epochs_table = tables.epochs_table(bench, f"benchmark_epochs{suffix}")
+                part.epochs_rank_table, part.epochs_rank_reason = tables.regret_rank_sum_epochs(
                     bench, f"regret_rank_sum_epochs{suffix}")
             built.benches.append(part)
             written += [p for paths in saved.values() for p in paths]
-        built.pareto = pareto_section.build(searches, [b.data for b in built.benches], palette, out)
+        built.pareto = _pareto_part(searches, [b.data for b in built.benches], palette, out)
         written += built.pareto.written if built.pareto else []
     built.tables = [t for t in [tables.table1(collection)] if t is not None]
     if searches:
         built.tables += [tables.table2(searches), *tables.gene_tables(searches)]
-    built.rank_table, built.rank_reason = comparison.rank_sum(searches)
+    built.rank_table, built.rank_reason = tables.rank_sum(searches)
     bench_tables = [t for b in built.benches for t in (b.table, b.epochs_table) if t is not None]
     every_table = built.tables + bench_tables + (built.pareto.every_table if built.pareto else [])
     for table in every_table:
@@ -129,6 +163,25 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
     return written
 
 
+def _pareto_part(searches, benches, palette: dict, out: Path) -> ParetoPart | None:
+    """The multi-objective part's figures (saved into `out`) and tables (for the caller to write); None
+    when no run minimised several objectives. `benches`: statistics.benchmarks' tables with their searches."""
+    if not any_multi_objective(searches):
+        return None
+    fronts = [search_fronts(s) for s in searches]
+    part = ParetoPart(fronts, [FrontGap(b, fronts) for b in benches], Path(out))
+    part.figures = {"pareto": save_figure(figures.pareto_figure(fronts, palette, part.gaps), out, "pareto"),
+                    "hypervolume": save_figure(figures.hypervolume_figure(fronts, palette, part.gaps), out,
+                                               "hypervolume")}
+    part.tables = [tables.pareto_summary_table(fronts), tables.pareto_front_table(fronts, part.gaps)]
+    for gap in part.gaps:
+        suffix = f"-{gap.name}" if len(part.gaps) > 1 else ""
+        part.table_tables.append([tables.true_front_table(gap, f"true_front{suffix}"),
+                                  tables.gap_table(gap, f"pareto_gap{suffix}")])
+    part.rank_table, part.rank_reason = tables.hypervolume_rank_sum(fronts)
+    return part
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
@@ -138,6 +191,6 @@ def _remove_stale(out: Path, written) -> None:
     # Only our own file names: a report dir may hold the user's notes.
     names = {Path(p).name for p in written}
     ours = OUTPUTS | {p.name for p in out.iterdir()
-                      if BENCH_OUTPUT.fullmatch(p.name) or pareto_section.OUTPUT.fullmatch(p.name)}
+                      if BENCH_OUTPUT.fullmatch(p.name) or PARETO_OUTPUT.fullmatch(p.name)}
     for name in ours - names:
         (out / name).unlink(missing_ok=True)

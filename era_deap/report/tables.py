@@ -1,28 +1,43 @@
-"""The thesis's tables from run records (era_deap.report.runs_read), each as Markdown (thesis layout) and CSV
-(one row per search, exact numbers: what a script or a test reads back).
+"""The report's tables, each a ReportTable: Markdown (the thesis's layout, for report.md and tables.md)
+and CSV (exact numbers: what a script or a test reads back). The numbers come from statistics.py and
+pareto.py.
 
     table1  final training: baselines and each search's best architecture trained fully (thesis 1)
     table2  best architecture per search at search fidelity: layers, params, validation error (thesis 2)
     table10 genes of the best architecture of each evolutionary search (thesis A.4, table 10)
     table11 the same for the baselines: random search, local search, BO (thesis A.4, table 11)
+    rank_sum                         searches compared on their seeds at one evaluation count
+    benchmark[-T], benchmark_epochs[-T], regret_rank_sum[-T], regret_rank_sum_epochs[-T]
+                                     runs on benchmark table T: best error and regret, at evaluation
+                                     counts and at equal training epochs, and the tests on the regret
+    pareto_summary, pareto_front, hypervolume_rank_sum, true_front[-T], pareto_gap[-T]
+                                     the multi-objective part
 
-"Best" over several seeds of a search is the best over all of them; the seed is named. The comparisons
-between searches are in comparison.py, the benchmark table in benchmark.py; they share `Table`.
+"Best" over several seeds of a search is the best over all of them; the seed is named.
+
+Seeds of one search may have run different budgets (one resumed with a larger --budget, one stopped
+early): a best error after 400 evaluations is no match for one after 200. So every rank-sum table takes
+each seed's value over its first N evaluations, N the smallest count every compared seed reached, and
+says N: two-sided Mann–Whitney U between every pair of searches with two or more seeds, Holm-adjusted,
+with the Vargha–Delaney A of each pair (statistics.pairwise; `pairwise_table` lays them out).
 """
 from __future__ import annotations
 
-import csv
+import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..space.architecture import cardinality
-from .curves import best_evaluation
-
-MISSING = "—"
-
+from ..search.outputs import MISSING, format_mean_ci, markdown_table, mean_ci, mean_ci_text, write_csv
+from ..space.architecture import cardinality, complexity
+from ..space.genome import GENES
+from .pareto import dataset_shape
+from .statistics import (Benchmark, common_count, common_epochs, multi_fidelity, pairwise, report_counts,
+                         search_best, seed_bests, seed_regrets, with_two_seeds)
 
 @dataclass
-class Table:
+class ReportTable:
+    """One table of the report: its Markdown section and its CSV file."""
     stem: str                 # file name without extension
     title: str
     columns: list             # CSV header
@@ -35,24 +50,10 @@ class Table:
         return f"### {self.title}\n\n{self.markdown}\n{notes}"
 
     def write_csv(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / f"{self.stem}.csv"
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(self.rows)
-        return path
+        return write_csv(Path(out_dir) / f"{self.stem}.csv", self.columns, self.rows)
 
 
 # --- formatting -----------------------------------------------------------------------------------
-
-def markdown(header, rows) -> str:
-    def cell(value):
-        return str(value).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(map(cell, header)) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
 
 def fmt_params(n) -> str:
     """Thesis style: 15.0M, 0.92M; smaller networks (the quick profile) in k."""
@@ -75,17 +76,6 @@ def fmt_sections(genes) -> str:
     return "[" + ",".join(str(g) for g in genes[1:5]) + "]"
 
 
-# --- best per search ------------------------------------------------------------------------------
-
-def search_best(search):
-    """(run, evaluation) of the search's best successful evaluation over its seeds, or (None, None)."""
-    candidates = [(run, best_evaluation(run.evaluations)) for run in search.runs]
-    candidates = [(r, e) for r, e in candidates if e is not None]
-    if not candidates:
-        return None, None
-    return min(candidates, key=lambda re: re[1].error)   # min keeps the first seed on ties
-
-
 def marked_label(search) -> str:
     return search.label + ("" if search.finished else " †")
 
@@ -99,7 +89,7 @@ TABLE2_COLUMNS = ["search", "name", "kind", "layers", "params", "error", "key", 
                   "seeds", "evaluated", "failed", "finished"]
 
 
-def table2(searches) -> Table:
+def table2(searches) -> ReportTable:
     rows, md = [], []
     for s in searches:
         run, best = search_best(s)
@@ -116,10 +106,10 @@ def table2(searches) -> Table:
                    fmt_params(best.params if best else None), fmt_error(best.error if best else None),
                    where, f"{evaluated} ({failed} failed)"])
     notes = [UNFINISHED_NOTE] if any(not s.finished for s in searches) else []
-    return Table("table2", "Table 2: validation error at search fidelity of the best architecture per search",
-                 TABLE2_COLUMNS, rows,
-                 markdown(["Model/Origin", "# layers", "# params", "Error (%)", "Found at evaluation",
-                           "Evaluated"], md), notes)
+    return ReportTable("table2", "Table 2: validation error at search fidelity of the best architecture per "
+                       "search", TABLE2_COLUMNS, rows,
+                       markdown_table(["Model/Origin", "# layers", "# params", "Error (%)",
+                                       "Found at evaluation", "Evaluated"], md), notes)
 
 
 # --- tables 10 and 11 -----------------------------------------------------------------------------
@@ -142,7 +132,7 @@ def gene_tables(searches) -> list:
     return tables
 
 
-def _gene_table(stem, title, searches) -> Table:
+def _gene_table(stem, title, searches) -> ReportTable:
     rows, columns = [], []
     for s in searches:
         _, best = search_best(s)
@@ -160,8 +150,8 @@ def _gene_table(stem, title, searches) -> Table:
     parameters = ["Block type", "Sections", "Filters", "Filter update", "Cardinality", "Depth", "Weights"]
     body = [[p, *(c[i] for c in columns)] for i, p in enumerate(parameters)]
     notes = [UNFINISHED_NOTE] if any(not s.finished for s in searches) else []
-    return Table(stem, title, GENE_COLUMNS, rows, markdown(["Parameter", *(marked_label(s) for s in searches)], body),
-                 notes)
+    return ReportTable(stem, title, GENE_COLUMNS, rows,
+                       markdown_table(["Parameter", *(marked_label(s) for s in searches)], body), notes)
 
 
 # --- table 1 --------------------------------------------------------------------------------------
@@ -170,7 +160,7 @@ TABLE1_COLUMNS = ["model", "search", "seed", "layers", "params", "error", "error
                   "key", "path"]
 
 
-def table1(collection) -> Table | None:
+def table1(collection) -> ReportTable | None:
     finals = collection.finals
     if not finals:
         return None
@@ -189,6 +179,400 @@ def table1(collection) -> Table | None:
                      "seconds": d.get("seconds", ""), "key": d.get("key", ""), "path": str(f.path)})
         md.append([label, d.get("depth", MISSING), fmt_params(d.get("params")), fmt_error(d.get("error")),
                    d.get("error_kind", MISSING), d.get("epochs", MISSING)])
-    return Table("table1", "Table 1: error after full training (best architecture of each search, baselines)",
-                 TABLE1_COLUMNS, rows,
-                 markdown(["Model/Origin", "# layers", "# params", "Error (%)", "Measured on", "Epochs"], md))
+    return ReportTable("table1", "Table 1: error after full training (best architecture of each search, "
+                       "baselines)", TABLE1_COLUMNS, rows,
+                       markdown_table(["Model/Origin", "# layers", "# params", "Error (%)", "Measured on",
+                                       "Epochs"], md))
+
+
+# --- rank-sum tests between searches --------------------------------------------------------------
+
+RANK_SUM_COLUMNS = ["search_a", "search_b", "evaluations", "n_a", "n_b", "median_a", "median_b", "u_statistic",
+                    "p_value", "p_holm", "vargha_delaney_a"]
+FEW_SEEDS_CAVEAT = ("With few seeds the smallest attainable p is large (3 vs 3 seeds: 0.1), so read these as a "
+                    "guide, not a verdict.")
+
+
+def rank_sum(searches) -> tuple[ReportTable | None, str]:
+    """Pairwise tests on the best error at the common count; (None, reason) with fewer than two searches
+    of two or more seeds."""
+    rungs = [s.label for s in searches if multi_fidelity(s)]
+    several = [s for s in searches if len(s.runs) >= 2 and s.label not in rungs]
+    n = common_count(several)
+    samples = {s.label: seed_bests(s, n) for s in several}
+    eligible = with_two_seeds(several, samples)
+    left_out = multi_fidelity_left_out(rungs, "on a benchmark table the report compares them at equal training epochs")
+    if len(eligible) < 2:
+        return None, " ".join(["Rank-sum tests skipped: they need at least two single-fidelity searches with "
+                               f"two or more seeds each (found {len(eligible)}). Run a search with several seeds "
+                               "to compare strategies.", *left_out])
+    notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: "
+             f"each seed's best error over its first {n} evaluations. Two-sided Mann–Whitney U (Wilcoxon "
+             "rank-sum) test, `scipy.stats.mannwhitneyu`; p (Holm): adjusted for the number of pairs. "
+             "A (Vargha–Delaney, from U): the probability that a seed of search A ends with a lower best error "
+             f"than a seed of search B, ties counting half; 0.5 is no difference. {FEW_SEEDS_CAVEAT}", *left_out]
+    return pairwise_table("rank_sum", f"Pairwise rank-sum tests between searches (best error per seed at {n} "
+                          "evaluations)", eligible, samples, n, Measure("Best error", "%", 2), notes), ""
+
+
+def multi_fidelity_left_out(labels, instead: str) -> list:
+    """The note of a comparison at equal evaluations that leaves the multi-fidelity searches `labels` out
+    ([] if none); `instead` says where they are compared at equal training epochs."""
+    if not labels:
+        return []
+    return [f"Multi-fidelity searches left out: {', '.join(labels)}. Most of their evaluations train a network "
+            "for a few epochs only, so at equal evaluations they have trained far less than the others; "
+            f"{instead}."]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a rank-sum table compares per seed, as its Markdown shows it."""
+    name: str      # "Best error": the per-search column is "Best error at N (%): mean ± 95% CI"
+    unit: str      # "%" or "points"
+    digits: int
+
+    def text(self, value) -> str:
+        return f"{value:.{self.digits}f}"
+
+
+def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measure: Measure, notes,
+                   count_column: str = "evaluations") -> ReportTable:
+    """statistics.pairwise's two-sided Mann–Whitney tests between the `eligible` searches on `samples`
+    (label -> per-seed values at n evaluations, or n of `count_column` such as "epochs"; lower is better),
+    as a ReportTable: per search the values' mean ± 95% CI, median and range, then one row per pair. Every
+    rank-sum table on a
+    lower-is-better value is this one."""
+    tests = pairwise({s.label: samples[s.label] for s in eligible})
+    columns = [count_column if c == "evaluations" else c for c in RANK_SUM_COLUMNS]
+    rows = [{"search_a": t.a, "search_b": t.b, count_column: n, "n_a": t.n_a, "n_b": t.n_b,
+             "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
+             "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
+    text = measure.text
+    seeds_md = markdown_table(["Search", "Seeds", f"{measure.name} at {n} ({measure.unit}): mean ± 95% CI",
+                               "Median", "Range"],
+                              [[marked_label(s), len(samples[s.label]),
+                                mean_ci_text(samples[s.label], measure.digits),
+                                text(statistics.median(samples[s.label])),
+                                f"{text(min(samples[s.label]))}–{text(max(samples[s.label]))}"]
+                               for s in eligible])
+    pairs_md = markdown_table(["Search A", "Search B", f"Median A ({measure.unit})",
+                               f"Median B ({measure.unit})", "U", "p", "p (Holm)", "A: P(A lower)"],
+                              [[t.a, t.b, text(t.median_a), text(t.median_b), f"{t.statistic:g}",
+                                f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
+    if any(not s.finished for s in eligible):
+        notes = [*notes, UNFINISHED_NOTE]
+    return ReportTable(stem, title, columns, rows, seeds_md + "\n" + pairs_md, notes)
+
+
+# --- benchmark tables: best error and regret at fixed counts --------------------------------------
+
+BENCHMARK_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "best_mean", "best_ci", "regret_mean",
+                     "regret_ci", "top1_found"]
+
+
+def benchmark_table(bench: Benchmark, stem: str) -> ReportTable:
+    """Per single-fidelity search and count of report_counts: mean ± 95% CI over seeds of the best error
+    observed and of the regret, and how many seeds had found a top-1% network."""
+    shown = bench.single_fidelity
+    rows, md = _summary_rows(bench, shown, report_counts, "evaluations", bench.at)
+    notes = [f"Optimum of table `{bench.name}`: {bench.optimum_key}, mean error {bench.optimum:.2f}% over its "
+             f"training seeds. Regret: the table's mean error of the search's best network so far minus the "
+             f"optimum's (percentage points). Top 1%: the {bench.top_count} networks with a mean error of at most "
+             f"{bench.top_threshold:.2f}%. Seeds: those with a successful evaluation by then; a count is shown "
+             "when every seed of the search reached it."]
+    notes += _multi_fidelity_left_out_of(bench)
+    return _summary_table(stem, f"Benchmark `{bench.name}`: best error and regret at a number of evaluations",
+                          BENCHMARK_COLUMNS, "Evaluations", rows, md, notes, shown)
+
+
+def _summary_table(stem, title, columns, count_header, rows, md, notes, searches) -> ReportTable:
+    """The ReportTable of benchmark_table or epochs_table: one row per search and count, as _summary gives
+    it."""
+    if any(not s.finished for s in searches):
+        notes = [*notes, UNFINISHED_NOTE]
+    return ReportTable(stem, f"{title} (mean ± 95% CI over seeds)", columns, rows,
+                       markdown_table(["Search", count_header, "Seeds", "Best error (%)", "Regret (points)",
+                                       "Found a top-1% network"], md), notes)
+
+
+def _summary_rows(bench: Benchmark, searches, counts, column: str, at) -> tuple[list, list]:
+    """(CSV rows, Markdown rows): per search and count in counts(search), the _summary of every seed's
+    at(run, count) (Benchmark.at after n evaluations, or Benchmark.at_epochs after n epochs)."""
+    rows, md = [], []
+    for s in searches:
+        for n in counts(s):
+            fields, cells = _summary(s, [at(r, n) for r in s.runs])
+            rows.append({"table": bench.name, "search": s.label, "name": s.name, column: n, **fields})
+            md.append([marked_label(s), n, *cells])
+    return rows, md
+
+
+def _summary(search, at: list) -> tuple[dict, list]:
+    """From each seed's Benchmark.at tuple: (CSV fields, Markdown cells) of the best error and the regret
+    (mean ± 95% CI over the seeds with a full training by then) and the seeds that found a top-1% network."""
+    bests = [best for best, _, _ in at if best is not None]
+    regrets = [regret for _, regret, _ in at if regret is not None]
+    found = sum(top for _, _, top in at)
+    (best_mean, best_half), (regret_mean, regret_half) = mean_ci(bests), mean_ci(regrets)
+    fields = {"seeds": len(bests), "best_mean": best_mean, "best_ci": best_half, "regret_mean": regret_mean,
+              "regret_ci": regret_half, "top1_found": found}
+    return fields, [len(bests), format_mean_ci(best_mean, best_half, 2),
+                    format_mean_ci(regret_mean, regret_half, 3), f"{found} of {len(search.runs)}"]
+
+
+def _multi_fidelity_left_out_of(bench: Benchmark) -> list:
+    """The note of a table at evaluation counts that leaves the multi-fidelity searches out ([] if none)."""
+    return multi_fidelity_left_out([s.label for s in bench.multi_fidelity],
+                                   "they are compared with every search at equal training epochs below")
+
+
+# --- the same at equal training epochs (multi-fidelity searches) ----------------------------------
+
+EPOCHS_COLUMNS = [c if c != "evaluations" else "epochs" for c in BENCHMARK_COLUMNS]
+
+
+def epochs_table(bench: Benchmark, stem: str) -> ReportTable | None:
+    """Per search (single- and multi-fidelity) at E/4, E/2 and E training epochs, E = common_epochs:
+    what benchmark_table gives at evaluation counts. None when some run trained nothing."""
+    total = common_epochs(bench)
+    if total == 0:
+        return None
+    points = sorted({total // 4, total // 2, total} - {0})
+    rows, md = _summary_rows(bench, bench.searches, lambda s: points, "epochs", bench.at_epochs)
+    notes = [f"Every search after the same training: E/4, E/2 and E = **{total} epochs**, the smallest total "
+             f"any run on table `{bench.name}` spent. A rung costs its epochs, a full training the schedule's "
+             f"{bench.full_epochs}, a cache hit nothing; a seed counts its evaluations whose cumulative epochs stay "
+             "within the count. The best error, the regret and the top-1% networks count full trainings only "
+             "(a rung's error is the network's after a few epochs, as the regret figure against epochs does). "
+             "Seeds: those with a full training by then. Regret and top 1% as in the table above."]
+    return _summary_table(stem, f"Benchmark `{bench.name}`: best error and regret at equal training epochs",
+                          EPOCHS_COLUMNS, "Training epochs", rows, md, notes, bench.searches)
+
+
+# --- rank-sum tests on the regret -----------------------------------------------------------------
+
+_REGRET_TEST_TEXT = ("Lower regret is better. Two-sided Mann–Whitney U (`scipy.stats.mannwhitneyu`); p (Holm): "
+                     "adjusted for the number of pairs on this table. A (Vargha–Delaney, from U): the probability "
+                     "that a seed of search A ends with a lower regret than a seed of search B, ties (such as two "
+                     "seeds that both found the optimum) counting half; 0.5 is no difference. "
+                     f"{FEW_SEEDS_CAVEAT}")
+
+
+def regret_rank_sum(bench: Benchmark, stem: str) -> tuple[ReportTable | None, str]:
+    """Pairwise tests between the table's single-fidelity searches on the regret per seed at the smallest
+    count every seed of them reached; (None, reason) with fewer than two searches of two or more seeds."""
+    several = [s for s in bench.single_fidelity if len(s.runs) >= 2]
+    n = common_count(several)
+    samples = {s.label: seed_regrets(s, bench.at, n) for s in several}
+    eligible = with_two_seeds(several, samples)
+    if len(eligible) < 2:
+        return None, (f"Rank-sum tests on the regret on table `{bench.name}` skipped: they need at least two "
+                      f"searches on it with two or more seeds each (found {len(eligible)}).")
+    note = (f"Every seed is compared at **{n} evaluations**, the smallest count every seed of these searches "
+            "reached, on its regret: the table's mean error (over its training seeds) of the network with the "
+            f"lowest error the seed observed in its first {n} evaluations, minus the optimum's, in percentage "
+            "points. The best error observed (the rank-sum tests between searches) is one training seed's "
+            "error, and the best of many noisy observations flatters a search that observed many; the table's "
+            "mean removes the luck of that one seed and compares the networks the searches would return. "
+            f"{_REGRET_TEST_TEXT}")
+    return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` (per seed at {n} "
+                          "evaluations)", eligible, samples, n, Measure("Regret", "points", 3),
+                          [note, *_multi_fidelity_left_out_of(bench)]), ""
+
+
+def regret_rank_sum_epochs(bench: Benchmark, stem: str) -> tuple[ReportTable | None, str]:
+    """Pairwise tests between all the table's searches on the regret per seed at E training epochs (the
+    epochs table's E); (None, reason) with fewer than two searches of two or more seeds."""
+    total = common_epochs(bench)
+    several = [s for s in bench.searches if len(s.runs) >= 2]
+    samples = {s.label: seed_regrets(s, bench.at_epochs, total) for s in several}
+    eligible = with_two_seeds(several, samples)
+    if len(eligible) < 2:
+        return None, (f"Rank-sum tests on the regret at equal training epochs on table `{bench.name}` skipped: "
+                      "they need at least two searches on it with two or more seeds each and a full training "
+                      f"within {total} epochs (found {len(eligible)}).")
+    note = (f"Every seed of every search, single- and multi-fidelity, is compared after **{total} training "
+            "epochs** (E of the table above), on its regret: the table's mean error of the network with the "
+            "lowest error among the full trainings of the seed's evaluations within those epochs, minus the "
+            f"optimum's, in percentage points. {_REGRET_TEST_TEXT}")
+    return pairwise_table(stem, f"Pairwise rank-sum tests on the regret on `{bench.name}` at equal training "
+                          f"epochs (per seed at {total} epochs)", eligible, samples, total,
+                          Measure("Regret", "points", 3), [note], count_column="epochs"), ""
+
+
+# --- multi-objective: hypervolume and fronts ------------------------------------------------------
+
+HV_DIGITS = 4
+
+
+def _hv(value) -> str:
+    return MISSING if value is None or math.isnan(value) else f"{value:.{HV_DIGITS}f}"
+
+
+def _searched(fronts) -> str:
+    return ", ".join(fronts.objectives)
+
+
+
+SUMMARY_COLUMNS = ["search", "name", "objectives", "seeds", "evaluations_min", "evaluations_max",
+                   "hypervolume_mean", "hypervolume_ci", "hypervolume_median", "median_seed", "median_front_size"]
+
+
+def pareto_summary_table(all_fronts) -> ReportTable:
+    rows, md = [], []
+    for f in all_fronts:
+        volumes = [r.hypervolume for r in f.runs]
+        counts = [len(r.run.evaluations) for r in f.runs]
+        mean, half = mean_ci(volumes)
+        median = f.median
+        rows.append({"search": f.search.label, "name": f.search.name, "objectives": " ".join(f.objectives),
+                     "seeds": len(f.runs), "evaluations_min": min(counts), "evaluations_max": max(counts),
+                     "hypervolume_mean": mean, "hypervolume_ci": half,
+                     "hypervolume_median": statistics.median(volumes),
+                     "median_seed": "" if median is None or median.run.seed is None else median.run.seed,
+                     "median_front_size": len(median.front) if median else 0})
+        evaluated = str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
+        md.append([marked_label(f.search), _searched(f), len(f.runs), evaluated,
+                   mean_ci_text(volumes, HV_DIGITS), _hv(statistics.median(volumes)),
+                   MISSING if median is None else f"{median.run.seed if median.run.seed is not None else '—'}: "
+                                                  f"{len(median.front)} networks"])
+    notes = ["Hypervolume of each seed's front (error x params, normalised as in `search/fitness.py`: error / 100, "
+             "log10(params) between 1 and 9; reference point 1.1, 1.1) after its last evaluation; mean ± 95% "
+             "t-interval over seeds. A search that minimised the error only is measured on the same plane, from "
+             "the networks it evaluated. Median seed: by that hypervolume (the lower of the middle two)."]
+    if any(not f.search.finished for f in all_fronts):
+        notes.append(UNFINISHED_NOTE)
+    return ReportTable("pareto_summary", "Hypervolume per search (error x params)", SUMMARY_COLUMNS, rows,
+                       markdown_table(["Search", "Minimised", "Seeds", "Evaluations",
+                                       "Hypervolume: mean ± 95% CI", "Median", "Median seed: front"], md),
+                       notes)
+
+
+FRONT_COLUMNS = ["search", "name", "seed", "index", "key", *GENES, "cardinality", "error", "params", "macs",
+                 "table_mean_error"]
+
+
+def pareto_front_table(all_fronts, gaps=()) -> ReportTable:
+    """Each search's median seed's front, by params; on a benchmark table also the table's mean error of
+    every network on it (what the gap measures)."""
+    means = {f.search.key: gap.points for gap in gaps for f in gap.fronts}   # search -> the table's networks
+    rows, md = [], []
+    for f in all_fronts:
+        median = f.median
+        if median is None:
+            continue
+        shape = dataset_shape(median.run)
+        table = means.get(f.search.key)
+        for i, n in enumerate(median.front):
+            e = n.evaluation
+            macs = complexity(e.arch, *shape)["macs"]
+            mean = table[n.key].error if table else None
+            rows.append({"search": f.search.label, "name": f.search.name,
+                         "seed": "" if median.run.seed is None else median.run.seed, "index": e.index,
+                         "key": n.key, **dict(zip(GENES, e.genes)), "cardinality": cardinality(e.arch),
+                         "error": n.error, "params": n.params, "macs": macs,
+                         "table_mean_error": "" if mean is None else mean})
+            first = i == 0
+            seed = MISSING if median.run.seed is None else median.run.seed
+            md.append([marked_label(f.search) if first else "", seed if first else "", f"`{n.key}`",
+                       fmt_error(n.error), fmt_params(n.params), fmt_params(macs),
+                       *([fmt_error(mean)] if means else [])])
+    notes = ["Per search, the front of its median seed by final hypervolume (the seed drawn bold in the Pareto "
+             "figure), not the union of its seeds: what a typical run of the search returns. Sorted by parameters; "
+             "MACs: multiply-adds per image, from the architecture arithmetic on the run's dataset. Network: "
+             "`block-s1.s2.s3.s4-f<filters>-u<filter update>-g<group size>`; `pareto_front.csv` has every gene."]
+    if means:
+        notes.append("Table mean error: the network's mean validation error over the benchmark table's training "
+                     "seeds (the search saw one seed), the value the hypervolume gap measures it with.")
+    if any(not f.search.finished for f in all_fronts):
+        notes.append(UNFINISHED_NOTE)
+    header = ["Search", "Seed", "Network", "Error (%)", "# params", "MACs",
+              *(["Table mean error (%)"] if means else [])]
+    return ReportTable("pareto_front", "Pareto fronts: each search's median seed (error x params)",
+                       FRONT_COLUMNS, rows, markdown_table(header, md), notes)
+
+
+def hypervolume_rank_sum(all_fronts) -> tuple:
+    """Pairwise tests on each seed's hypervolume after N evaluations, N the smallest count every compared
+    seed reached; (None, reason) with fewer than two searches of two or more seeds. A higher hypervolume
+    is better, so statistics.pairwise (lower is better) is given the negated values: its p is the same, its A
+    becomes P(A's hypervolume higher), and U is reported for the hypervolumes themselves."""
+    several = [f for f in all_fronts if len(f.runs) >= 2]
+    if len(several) < 2:
+        return None, ("Rank-sum tests on the hypervolume skipped: they need at least two searches with two or "
+                      f"more seeds each (found {len(several)}).")
+    n = common_count([f.search for f in several])
+    samples = {f.search.label: [r.hypervolume_at(n) for r in f.runs] for f in several}
+    tests = pairwise({label: [-v for v in values] for label, values in samples.items()})
+    rows, pairs = [], []
+    for t in tests:
+        u = t.n_a * t.n_b - t.statistic      # U of a's hypervolumes: pairs where a's is higher, ties half
+        median_a, median_b = statistics.median(samples[t.a]), statistics.median(samples[t.b])
+        rows.append({"search_a": t.a, "search_b": t.b, "evaluations": n, "n_a": t.n_a, "n_b": t.n_b,
+                     "median_a": median_a, "median_b": median_b, "u_statistic": u, "p_value": t.p_value,
+                     "p_holm": t.p_holm, "vargha_delaney_a": t.effect})
+        pairs.append([t.a, t.b, _hv(median_a), _hv(median_b), f"{u:g}", f"{t.p_value:.3g}", f"{t.p_holm:.3g}",
+                      f"{t.effect:.2f}"])
+    seeds_md = markdown_table(["Search", "Seeds", f"Hypervolume at {n}: mean ± 95% CI", "Median", "Range"],
+                              [[marked_label(f.search), len(samples[f.search.label]),
+                                mean_ci_text(samples[f.search.label], HV_DIGITS),
+                                _hv(statistics.median(samples[f.search.label])),
+                                f"{_hv(min(samples[f.search.label]))}–{_hv(max(samples[f.search.label]))}"]
+                               for f in several])
+    pairs_md = markdown_table(["Search A", "Search B", "Median A", "Median B", "U", "p", "p (Holm)",
+                               "A: P(A higher)"], pairs)
+    notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: the "
+             f"hypervolume of its front after its first {n} evaluations. Two-sided Mann–Whitney U "
+             "(`scipy.stats.mannwhitneyu`), U of search A's hypervolumes; p (Holm): adjusted for the number of "
+             "pairs. A (Vargha–Delaney): the probability that a seed of search A ends with a higher hypervolume "
+             "than a seed of search B, ties counting half; 0.5 is no difference."]
+    if any(not f.search.finished for f in several):
+        notes.append(UNFINISHED_NOTE)
+    return ReportTable("hypervolume_rank_sum", f"Pairwise rank-sum tests on the hypervolume (per seed at {n} "
+                       "evaluations)", RANK_SUM_COLUMNS, rows, seeds_md + "\n" + pairs_md, notes), ""
+
+
+TRUE_FRONT_COLUMNS = ["table", "key", *GENES, "mean_error", "params", "macs"]
+
+
+def true_front_table(gap, stem: str) -> ReportTable:
+    rows, md = [], []
+    table = gap.bench.table
+    for n in gap.true_front:
+        arch = table.networks[n.key]["arch"]
+        genes = [arch["block"], *arch["sections"], arch["filters"], arch["filter_update"], arch["group_size"]]
+        rows.append({"table": gap.name, "key": n.key, **dict(zip(GENES, genes)), "mean_error": n.error,
+                     "params": n.params, "macs": n.macs})
+        md.append([f"`{n.key}`", fmt_error(n.error), fmt_params(n.params), fmt_params(n.macs)])
+    notes = [f"Every network of table `{gap.name}` ({len(gap.points):,} with a mean error) at its mean validation "
+             f"error over the table's training seeds against its parameters; these {len(gap.true_front)} are the "
+             f"ones no other network dominates. Hypervolume {gap.true_hypervolume:.4f}."]
+    return ReportTable(stem, f"The true Pareto front of table `{gap.name}`", TRUE_FRONT_COLUMNS, rows,
+                       markdown_table(["Network", "Mean error (%)", "# params", "MACs"], md), notes)
+
+
+GAP_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "gap_mean", "gap_ci", "measured_mean",
+               "true_hypervolume"]
+
+
+def gap_table(gap, stem: str) -> ReportTable:
+    """Per search on the table and count of statistics.report_counts: mean ± 95% CI over seeds of the gap."""
+    rows, md = [], []
+    for f in gap.fronts:
+        for n in report_counts(f.search):
+            gaps = [gap.gap_at(r, n) for r in f.runs]
+            mean, half = mean_ci(gaps)
+            rows.append({"table": gap.name, "search": f.search.label, "name": f.search.name, "evaluations": n,
+                         "seeds": len(gaps), "gap_mean": mean, "gap_ci": half,
+                         "measured_mean": gap.true_hypervolume - mean, "true_hypervolume": gap.true_hypervolume})
+            md.append([marked_label(f.search), _searched(f), n, len(gaps), mean_ci_text(gaps, HV_DIGITS)])
+    notes = [f"Gap: the hypervolume of the true front of table `{gap.name}` ({gap.true_hypervolume:.4f}) minus that "
+             "of the front a seed found, its networks measured with the table's mean errors over its seeds (and "
+             "the table's parameter counts): >= 0, and 0 only when the found networks dominate all the true front "
+             "does. A count is shown when every seed of the search reached it."]
+    if any(not f.search.finished for f in gap.fronts):
+        notes.append(UNFINISHED_NOTE)
+    return ReportTable(stem, f"Hypervolume gap to the true front of table `{gap.name}` (mean ± 95% CI over "
+                       "seeds)", GAP_COLUMNS, rows,
+                       markdown_table(["Search", "Minimised", "Evaluations", "Seeds", "Gap"], md), notes)

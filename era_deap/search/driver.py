@@ -405,8 +405,9 @@ class Search:
         failed = {status: count for status, count in sorted(self.failed.items()) if status != INVALID}
         counts = {"asked": self.next_n, "budget_used": self.trained, "epochs_used": self.epochs_used,
                   "trained": self.trained - invalid,
-                  "cached": sum(r["cached"] for r in self.recorder.rows), "ok": len(self.recorder.errors)}
-        return {"name": self.config.name, "kind": self.config.strategy.kind, "seed": self.config.seed,
+                  "cached": sum(e.cached for e in self.recorder.rows), "ok": len(self.recorder.errors)}
+        return {"format": rundir.FORMAT, "name": self.config.name, "kind": self.config.strategy.kind,
+                "seed": self.config.seed,
                 "budget": self.config.budget, "finished": finished, "stop_reason": self.stop_reason,
                 **counts, "failed": failed, "invalid": invalid, "in_flight": len(self.running),
                 "best": self.recorder.best(), "elapsed": round(self.elapsed(), 3),

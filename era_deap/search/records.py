@@ -1,9 +1,9 @@
 """What a search writes besides its journal: evaluations.csv, the DEAP Logbook and HallOfFame, and
-summary.json (file names and columns in `rundir`). All of it can be rebuilt from the journal, which
-is what resume does; these files are rewritten atomically so a crash never leaves half a file."""
+summary.json (file names, columns and the Evaluation record in `rundir`). All of it can be rebuilt from
+the journal, which is what resume does; these files are rewritten atomically so a crash never leaves
+half a file."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 import pickle
@@ -25,7 +25,7 @@ class RunningErrors:
     """The running statistics of a search, one set per finished evaluation: best so far, mean of all and
     mean of the last `window` errors (None before the first). Only successful, non-cached results count:
     a failure has no error and a cached one repeats a network already counted. One home for the driver's
-    logbook (RunRecorder) and the report's figure 5 (report/runs_read.py's anytime_curves)."""
+    logbook (RunRecorder) and the report's figure 5 (report/statistics.py's anytime_curves)."""
 
     def __init__(self, window: int = rundir.RECENT_WINDOW):
         self.errors: list[float] = []    # the counted errors in arrival order
@@ -75,45 +75,41 @@ class RunRecorder:
         self.hypervolume = 0.0
         # Compiled over the strategy's population (the evolutions'), DEAP-style, into every logbook record.
         self.statistics = statistics if statistics is not None else population_statistics()
-        self.rows: list[dict] = []
+        self.rows: list[rundir.Evaluation] = []
         self.logbook = tools.Logbook()
         self.logbook.header = rundir.LOGBOOK_FIELDS
         self.hall_of_fame = tools.ParetoFront() if self.objectives else tools.HallOfFame(hall_of_fame_size)
         self.running = RunningErrors()
-        self.best_row: dict | None = None
+        self.best_row: rundir.Evaluation | None = None
         self._csv = None
 
     # --- per evaluation -----------------------------------------------------------------------------
 
     def add(self, individual, result, *, key: str, elapsed: float, seed: int, extras: dict | None = None,
-            params: int | None = None, depth: int | None = None, population=None, epochs: int | None = None) -> dict:
+            params: int | None = None, depth: int | None = None, population=None,
+            epochs: int | None = None) -> dict:
         """Record one finished evaluation; returns its logbook record. `epochs`: a multi-fidelity
         evaluation of the first epochs of the schedule only: its error does not compare with full
         trainings', so it stays out of the best-so-far statistics, the hall of fame and summary's best."""
-        index = len(self.rows) + 1
-        arch = to_arch(individual)
-        row = {"index": index, "key": key, "block": arch["block"],
-               **{f"s{i + 1}": s for i, s in enumerate(arch["sections"])},
-               "filters": arch["filters"], "filter_update": arch["filter_update"],
-               "group_size": arch["group_size"],
-               "error": "" if result.error is None else result.error, "status": result.status,
-               "cached": int(result.cached), "params": _blank(result.params or params),
-               "depth": _blank(result.depth or depth), "seconds": round(result.seconds, 3),
-               "elapsed": round(elapsed, 3), "worker": result.worker, "seed": seed,
-               "message": result.message.strip().splitlines()[-1][:300] if result.message else "",
-               "epochs": _blank(epochs)}
-        self.rows.append(row)
-        self._append_csv(row)
+        evaluation = rundir.Evaluation(
+            index=len(self.rows) + 1, key=key, genes=tuple(individual), error=result.error,
+            status=result.status, cached=bool(result.cached), params=result.params or params,
+            depth=result.depth or depth,
+            seconds=round(result.seconds, 3), elapsed=round(elapsed, 3), worker=result.worker, seed=seed,
+            message=result.message.strip().splitlines()[-1][:300] if result.message else "", epochs=epochs)
+        self.rows.append(evaluation)
+        self._append_csv(evaluation)
         if epochs is None and self.running.add(result):
-            if self.best_row is None or result.error < float(self.best_row["error"]):
-                self.best_row = row
+            if self.best_row is None or result.error < self.best_row.error:
+                self.best_row = evaluation
             individual.key = key  # kept by the hall of fame's copy
             self.hall_of_fame.update([individual])
             if self.objectives:   # a front of a few dozen points: recomputing costs microseconds
                 self.hypervolume = hypervolume([self.objectives.normalised(i.fitness.values)
                                                 for i in self.hall_of_fame])
-        record = {"index": index, "elapsed": row["elapsed"], "error": result.error, "status": result.status,
-                  "cached": bool(result.cached), **self.running.values(), **(extras or {}),
+        record = {"index": evaluation.index, "elapsed": evaluation.elapsed, "error": result.error,
+                  "status": result.status, "cached": bool(result.cached), **self.running.values(),
+                  **(extras or {}),
                   **({"epochs": epochs} if epochs is not None else {}),
                   **(self.statistics.compile(population) if population else {}),
                   **({"hypervolume": self.hypervolume} if self.objectives else {})}
@@ -125,16 +121,16 @@ class RunRecorder:
         """Successful, non-cached errors in arrival order."""
         return self.running.errors
 
-    def _append_csv(self, row: dict | None) -> None:
+    def _append_csv(self, evaluation: rundir.Evaluation | None) -> None:
         """Append a row (None: just make sure the file and its header exist). Rewritten from the journal
         at every session start, so appending needs no fsync."""
         path = self.run_dir / rundir.EVALUATIONS
         with writing(path):
             if self._csv is None:
                 self._csv = open(path, "w", newline="")
-                csv.writer(self._csv).writerow(rundir.EVALUATION_COLUMNS)
-            if row is not None:
-                csv.writer(self._csv).writerow([row[c] for c in rundir.EVALUATION_COLUMNS])
+                rundir.write_header(self._csv)
+            if evaluation is not None:
+                rundir.write_row(self._csv, evaluation)
             self._csv.flush()
 
     # --- files --------------------------------------------------------------------------------------
@@ -159,14 +155,12 @@ class RunRecorder:
         return dict(zip(self.objectives.names, individual.fitness.values))
 
     def best(self) -> dict | None:
-        r = self.best_row
-        if r is None:
+        """summary.json's `best`: the best full training so far."""
+        e = self.best_row
+        if e is None:
             return None
-        return {"key": r["key"], "arch": {"block": r["block"], "sections": [r["s1"], r["s2"], r["s3"], r["s4"]],
-                                          "filters": r["filters"], "filter_update": r["filter_update"],
-                                          "group_size": r["group_size"]},
-                "error": float(r["error"]), "params": r["params"] or None, "depth": r["depth"] or None,
-                "index": r["index"]}
+        return {"key": e.key, "arch": e.arch, "error": float(e.error), "params": e.params or None,
+                "depth": e.depth or None, "index": e.index}
 
     def close(self) -> None:
         if self._csv is not None:
@@ -175,10 +169,6 @@ class RunRecorder:
             except OSError:  # a full disk may refuse the final flush; the journal has everything
                 pass
             self._csv = None
-
-
-def _blank(value):
-    return "" if value is None else value
 
 
 def _json(data) -> bytes:

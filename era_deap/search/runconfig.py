@@ -1,5 +1,9 @@
 """The resolved config saved in a run directory, its hash, and the rule for resuming with a changed one.
 
+One hash names a search config: `config_hash` over `search_keys`, the dotted keys that say what is
+searched. summary.json records it (16 hex digits) and `era rundir state`, `era compare` check it; the
+report names a config by it (6 hex digits, without the seed, which tells seeds of one search apart).
+
 Keys that only say *where and how fast* a search runs may change between sessions; everything that
 changes *what* is searched may not (the journal would no longer replay). The budget may grow. A key
 the saved config lacks (written by an older version of era-deap) counts as unchanged while the new
@@ -17,7 +21,6 @@ import yaml
 
 from ..config import default_instance, field_default
 from ..errors import RunDirError
-from . import rundir
 from .safe_write import write_atomic
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
@@ -46,14 +49,21 @@ def _flat(data, prefix="") -> dict:
     return {prefix[:-1]: data}
 
 
-def _search_keys(config) -> dict:
-    flat = _flat(config.to_dict())
-    return {k: v for k, v in flat.items() if k not in RUNTIME_KEYS and k != "budget"}
+# Not what is searched: the budget (it may grow on resume), the command that started a run, and the keys
+# that only say where and how fast it runs.
+NOT_THE_SEARCH = ("budget", "command", *RUNTIME_KEYS)
 
 
-def config_hash(config) -> str:
-    """Hash of everything that defines the search (runtime keys and budget excluded)."""
-    return hashlib.sha256(json.dumps(_search_keys(config), sort_keys=True).encode()).hexdigest()[:16]
+def search_keys(config) -> dict:
+    """The dotted keys that define the search: of a SearchConfig, or of a saved config.yaml's data."""
+    flat = _flat(config if isinstance(config, dict) else config.to_dict())
+    return {k: v for k, v in flat.items() if k not in NOT_THE_SEARCH}
+
+
+def config_hash(config, leave_out=(), digits: int = 16) -> str:
+    """Hex digits of the SHA-256 of search_keys(config) less the keys `leave_out`."""
+    keys = {k: v for k, v in search_keys(config).items() if k not in leave_out}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:digits]
 
 
 def write_config(path: Path, config, command: str) -> None:
@@ -78,22 +88,6 @@ def load_run_config(saved_path: Path):
     from ..settings import search_config_from
     saved_path = Path(saved_path)
     return search_config_from(read_saved_config(saved_path), source=str(saved_path), base_dir=saved_path.parent)
-
-
-def is_run_config(path: Path) -> bool:
-    """Whether `path` is the config.yaml a run directory saved (beside its journal), not a config file."""
-    path = Path(path)
-    return path.name == rundir.CONFIG and (path.parent / rundir.JOURNAL).exists()
-
-
-def saved_budget(run_dir: Path) -> int | None:
-    """The budget the run in `run_dir` last ran with (it may have grown past its config file's), or
-    None when the directory holds no run yet."""
-    path = Path(run_dir) / rundir.CONFIG
-    if not path.is_file():
-        return None
-    budget = read_saved_config(path).get("budget")
-    return budget if isinstance(budget, int) else None
 
 
 def check_resume_compatible(saved_path: Path, config) -> list[str]:

@@ -1,0 +1,375 @@
+"""The report's numbers: data in, records out. Nothing here draws or formats; figures.py draws these
+numbers, tables.py lays them out.
+
+    curves       per run, from its evaluations (runs.Run records, in arrival order): what counts, the best
+                 so far, figure 5's running statistics, the training epochs spent
+    seeds        a search's seeds on one grid: the mean with its 95% t-interval band (search/outputs.py's
+                 mean_ci), the median seed
+    tests        scipy's rank tests between searches, Holm's correction, the Vargha–Delaney effect size;
+                 samples are plain numbers, lower is better
+    comparisons  searches compared on their seeds at one evaluation count every compared seed reached
+    benchmark    runs on a benchmark table (config `evaluator: {objective: table}`): the true optimum is known
+
+Only successful evaluations that cost budget count: a failure has no error, and a cached row repeats a
+network already counted, whose first evaluation is the one credited (as the driver does).
+
+On a benchmark table:
+
+    regret       the table's mean error (over its training seeds) of the search's best network so far
+                 (the one with the lowest error the search observed) minus the optimum's mean error.
+                 The mean over seeds, not the one seed the search saw, keeps it >= 0 and measures the
+                 network the search would return, not that seed's luck.
+    top 1%       a network whose mean error is within the best 1% of the table's networks (at most the
+                 1st percentile of their mean errors, as `era bench info` says: bench/summary.py).
+
+The searches on a table are compared on the regret per seed beside the tests on the best error observed:
+the best of many noisy observations flatters a search (winner's curse).
+"""
+from __future__ import annotations
+
+import itertools
+import statistics
+import warnings
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from ..bench import table as bench_table
+from ..errors import ConfigError
+from ..search import rundir
+from ..search.outputs import mean_ci
+from ..search.records import RUNNING_FIELDS, RunningErrors
+
+
+# --- curves: one run's evaluations ----------------------------------------------------------------
+
+def counted(evaluations) -> list:
+    """The successful, non-cached evaluations of full trainings (a multi-fidelity evaluation of the
+    schedule's first epochs does not compare with them)."""
+    return [e for e in evaluations if e.ok and not e.cached and e.epochs is None]
+
+
+def multi_fidelity(search) -> bool:
+    """Whether some run of the search trained networks for the schedule's first epochs only (rungs):
+    it makes many cheap evaluations, so it compares with others at equal epochs, not evaluations."""
+    return any(e.epochs is not None for r in search.runs for e in r.evaluations)
+
+
+def training_epochs(evaluations, full: int) -> list:
+    """Per evaluation: the training epochs it cost. A rung costs its epochs, a full training the
+    schedule's `full`, a cache hit nothing (the network was trained before); a failure counts as trained."""
+    return [0 if e.cached else (e.epochs or full) for e in evaluations]
+
+
+def best_evaluation(evaluations):
+    """The counted evaluation with the lowest error, earliest on ties; None before the first."""
+    ok = counted(evaluations)
+    return min(ok, key=lambda e: (e.error, e.index)) if ok else None
+
+
+def incumbents(evaluations) -> list:
+    """Per evaluation (failed and cached ones included): best_evaluation of the evaluations up to it."""
+    out, best = [], None
+    for e in evaluations:
+        if e.ok and not e.cached and e.epochs is None and (best is None or e.error < best.error):
+            best = e
+        out.append(best)
+    return out
+
+
+def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
+    """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
+    index, elapsed (s), and the driver's logbook statistics (search/records.py's RunningErrors: best so
+    far, mean of all successes, and under the logbook's name "mean_last50" the mean of the last
+    `window`), None before the first success."""
+    out = {k: [] for k in ("index", "elapsed", *RUNNING_FIELDS)}
+    running = RunningErrors(window)
+    for e in evaluations:
+        running.add(e)
+        out["index"].append(e.index)
+        out["elapsed"].append(e.elapsed)
+        for name, value in running.values().items():
+            out[name].append(value)
+    return out
+
+
+def logbook_mismatches(run, tolerance: float = 1e-6) -> list:
+    """Where logbook.json disagrees with the curves recomputed from evaluations.csv (the logbook's own
+    window of 50, whatever the report's --window)."""
+    if run.logbook is None:
+        return []
+    curves = anytime_curves(run.evaluations)
+    at = {i: n for n, i in enumerate(curves["index"])}
+    problems = []
+    for record in run.logbook:
+        n = at.get(record.get("index"))
+        if n is None:
+            continue   # e.g. the CSV lost its last row
+        for field_ in RUNNING_FIELDS:
+            ours, theirs = curves[field_][n], record.get(field_)
+            if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > tolerance):
+                problems.append(f"index {record['index']} {field_}: logbook {theirs}, evaluations.csv {ours}")
+    return problems
+
+
+def window_equals_all(searches, window: int) -> bool:
+    """True when no run has more than `window` counted evaluations: then figure 5's (c) is (b) everywhere."""
+    return all(len(counted(r.evaluations)) <= window for s in searches for r in s.runs)
+
+
+# --- seeds: one search's runs on one grid ---------------------------------------------------------
+
+def mean_band(columns, confidence: float = 0.95):
+    """Per point: mean, t-interval half-width (mean_ci) and count over the values that are not
+    None/nan. `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
+    data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
+    mean, half = mean_ci(data.T, confidence)
+    return mean, half, np.sum(~np.isnan(data), axis=0)
+
+
+def per_evaluation(series) -> tuple[list, list]:
+    """(grid 1..longest, columns) for mean_band from one list per seed with a value per evaluation: a
+    seed counts up to its last evaluation."""
+    longest = max((len(s) for s in series), default=0)
+    return list(range(1, longest + 1)), [list(s) + [None] * (longest - len(s)) for s in series]
+
+
+def step_at(xs, ys, grid, hold: bool = False) -> list:
+    """The step function through (xs, ys) — the value of the last point at or before x — at each grid
+    point; None before the first point, and after the last unless `hold` (a finished search keeps its
+    final state: on a time axis its best stays what it was when it ended)."""
+    out, i = [], -1
+    for x in grid:
+        while i + 1 < len(xs) and xs[i + 1] <= x:
+            i += 1
+        out.append(None if i < 0 or (x > xs[-1] and not hold) else ys[i])   # i < 0 first: xs may be empty
+    return out
+
+
+def median_run(search):
+    """The seed whose best error is the median of its search's (the lower one of the middle two with an
+    even count, earliest seed on ties); None when no seed has a success."""
+    ranked = sorted(((best_evaluation(r.evaluations), k, r) for k, r in enumerate(search.runs)),
+                    key=lambda t: (t[0] is None, t[0].error if t[0] else 0.0, t[1]))
+    ranked = [r for best, _, r in ranked if best is not None]
+    return ranked[(len(ranked) - 1) // 2] if ranked else None
+
+
+def search_best(search):
+    """(run, evaluation) of the search's best successful evaluation over its seeds, or (None, None)."""
+    candidates = [(run, best_evaluation(run.evaluations)) for run in search.runs]
+    candidates = [(r, e) for r, e in candidates if e is not None]
+    if not candidates:
+        return None, None
+    return min(candidates, key=lambda re: re[1].error)   # min keeps the first seed on ties
+
+
+# --- tests between searches -----------------------------------------------------------------------
+
+def holm(pvalues) -> list:
+    """Holm–Bonferroni adjusted p-values, in the input order."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted, running = [0.0] * len(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def vargha_delaney(a, b, u: float | None = None) -> float:
+    """A = P(a < b) + 0.5 P(a = b) over all pairs of one value of `a` and one of `b`: the chance that `a`
+    does better (lower). 0.5: no difference. From the Mann–Whitney U of `a` (pairs where a > b, ties
+    counting half), which `u` may pass in when it is already computed."""
+    if u is None:
+        u = stats.mannwhitneyu(a, b, alternative="two-sided").statistic
+    return 1.0 - float(u) / (len(a) * len(b))
+
+
+@dataclass(frozen=True)
+class PairTest:
+    a: str
+    b: str
+    n_a: int
+    n_b: int
+    median_a: float
+    median_b: float
+    test: str            # "mann-whitney-u" or "wilcoxon"
+    statistic: float     # U of a, or Wilcoxon's W
+    p_value: float       # two-sided
+    p_holm: float        # adjusted over all the pairs tested together
+    effect: float        # Vargha–Delaney A of a against b
+
+
+def pairwise(samples: dict, paired: bool = False) -> list:
+    """Every pair of `samples` (label -> values, in the dict's order): a two-sided test, Holm's adjustment
+    over all pairs, and A. Independent samples: `scipy.stats.mannwhitneyu`. Paired (value k of each sample
+    from the same seed, equal lengths): `scipy.stats.wilcoxon` on the differences."""
+    raw = []
+    for (a, xa), (b, xb) in itertools.combinations(samples.items(), 2):
+        u = stats.mannwhitneyu(xa, xb, alternative="two-sided")
+        if paired:
+            if len(xa) != len(xb):
+                raise ValueError(f"paired samples need equal lengths: {a} has {len(xa)}, {b} {len(xb)}")
+            with warnings.catch_warnings():   # all differences zero: scipy warns and answers p = 1
+                warnings.simplefilter("ignore", RuntimeWarning)
+                test = stats.wilcoxon(xa, xb, alternative="two-sided")
+        else:
+            test = u
+        raw.append((a, b, xa, xb, float(test.statistic), float(test.pvalue), vargha_delaney(xa, xb, u.statistic)))
+    adjusted = holm([r[5] for r in raw])
+    return [PairTest(a, b, len(xa), len(xb), float(statistics.median(xa)), float(statistics.median(xb)),
+                     "wilcoxon" if paired else "mann-whitney-u", statistic, p, p_holm, effect)
+            for (a, b, xa, xb, statistic, p, effect), p_holm in zip(raw, adjusted)]
+
+
+# --- comparisons at a common count ----------------------------------------------------------------
+
+def common_count(searches) -> int:
+    """The smallest number of evaluations any run of `searches` reached."""
+    return min((len(r.evaluations) for s in searches for r in s.runs), default=0)
+
+
+def seed_bests(search, n: int) -> list:
+    """Best error of each seed over its first n evaluations, for the seeds with a success by then."""
+    bests = [best_evaluation(r.evaluations[:n]) for r in search.runs]
+    return [b.error for b in bests if b is not None]
+
+
+def with_two_seeds(searches, samples: dict) -> list:
+    """The searches with two or more per-seed values in `samples` (label -> values at the compared point)."""
+    return [s for s in searches if len(samples[s.label]) >= 2]
+
+
+# --- benchmark tables: regret and top-1% networks -------------------------------------------------
+
+COUNTS = (50, 100, 200)      # evaluations at which the benchmark table reports (thesis budget: 200)
+
+
+@dataclass
+class Benchmark:
+    """One benchmark table and the searches that ran on it: its optimum, its top 1%, and per run the
+    regret and the top-1% networks found."""
+    table: bench_table.Table
+    searches: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.means = self.table.mean_errors()
+        self.optimum_key, self.optimum = self.table.optimum()
+        values = np.array(sorted(self.means.values()))
+        self.top_threshold = float(np.percentile(values, 1))
+        self.top_count = int(np.sum(values <= self.top_threshold))
+        gaps = values[values > self.optimum] - self.optimum
+        # the smallest regret above 0 a single seed can have: where a log axis can stop
+        self.smallest_gap = float(gaps.min()) if len(gaps) else 1.0
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def full_epochs(self) -> int:
+        """A full training's epochs: the table's schedule."""
+        return int(self.table.data["epochs"])
+
+    @property
+    def multi_fidelity(self) -> list:
+        return [s for s in self.searches if multi_fidelity(s)]
+
+    @property
+    def single_fidelity(self) -> list:
+        return [s for s in self.searches if not multi_fidelity(s)]
+
+    def epochs_spent(self, run) -> list:
+        """Per evaluation: the training epochs the run had spent up to and including it."""
+        return list(itertools.accumulate(training_epochs(run.evaluations, self.full_epochs)))
+
+    def regrets(self, run) -> list:
+        """Per evaluation: the regret of the run's best network so far (None before its first success)."""
+        return [None if best is None else self.means[best.key] - self.optimum
+                for best in incumbents(run.evaluations)]
+
+    def found_top(self, run) -> list:
+        """Per evaluation: 1 once the run has evaluated a top-1% network successfully, else 0."""
+        out, found = [], 0
+        for e in run.evaluations:
+            found = found or int(e.ok and not e.cached and self.means[e.key] <= self.top_threshold)
+            out.append(found)
+        return out
+
+    def at(self, run, n: int) -> tuple:
+        """(best error observed, regret, found a top-1% network) after the run's first n evaluations;
+        the first two are None before its first success."""
+        best = best_evaluation(run.evaluations[:n])
+        found = any(self.means[e.key] <= self.top_threshold for e in counted(run.evaluations[:n]))
+        return (None, None, found) if best is None else (best.error, self.means[best.key] - self.optimum, found)
+
+    def at_epochs(self, run, epochs: int) -> tuple:
+        """`at` after the run's evaluations whose cumulative training epochs stay within `epochs`."""
+        return self.at(run, bisect_right(self.epochs_spent(run), epochs))
+
+
+def benchmarks(searches) -> tuple[list, list]:
+    """([Benchmark] one per table with its searches, in order; [reason] for each table search left out)."""
+    found: dict = {}
+    reasons = []
+    for search in searches:
+        specs = {r.table for r in search.runs}
+        if specs == {None}:
+            continue
+        if len(specs) > 1:   # one config, one table; several would be configs grouped apart
+            reasons.append(f"{search.label}: its runs name different tables ({', '.join(map(str, specs))})")
+            continue
+        table, problem = locate_table(specs.pop(), search.runs[0].path)
+        problem = problem or _mismatch(search, table)
+        if problem:
+            reasons.append(f"{search.label}: {problem}")
+            continue
+        found.setdefault(table.source, Benchmark(table)).searches.append(search)
+    return list(found.values()), reasons
+
+
+def locate_table(spec: str, run_path: Path):
+    """The table a run's config names: a shipped name, a path from where `era report` runs, or a path
+    relative to a folder above the run (where `era search` ran: run_all.sh runs from the repository)."""
+    tries = [spec]
+    if not Path(spec).is_absolute():
+        tries += [str(parent / spec) for parent in Path(run_path).resolve().parents]
+    for attempt in tries:
+        try:
+            table = bench_table.Table.load(attempt)
+        except ConfigError:
+            continue
+        if not table.complete:
+            return None, f"table {spec} ({table.source}) is partial: its optimum is not known"
+        return table, ""
+    return None, f"table {spec} not found (as a shipped name, or a path here or above {run_path})"
+
+
+def _mismatch(search, table) -> str:
+    means = table.mean_errors()
+    missing = {e.key for r in search.runs for e in counted(r.evaluations)} - set(means)
+    if missing:
+        return (f"{len(missing)} of its evaluated networks have no mean error in table {table.name} "
+                f"(e.g. {min(missing)}): was the table rebuilt since?")
+    return ""
+
+
+def report_counts(search) -> list:
+    """The COUNTS every seed of `search` reached; when it reached none, the count all its seeds reached."""
+    reached = min(len(r.evaluations) for r in search.runs)
+    return [n for n in COUNTS if n <= reached] or ([reached] if reached else [])
+
+
+def common_epochs(bench: Benchmark) -> int:
+    """The smallest total training epochs any run of the benchmark spent."""
+    return min((bench.epochs_spent(r)[-1] if r.evaluations else 0 for s in bench.searches for r in s.runs),
+               default=0)
+
+
+def seed_regrets(search, at, point: int) -> list:
+    """Regret of each seed at `point` (at: Benchmark.at after n evaluations, or Benchmark.at_epochs after n
+    epochs), for the seeds with a full training by then."""
+    return [regret for _, regret, _ in (at(r, point) for r in search.runs) if regret is not None]
