@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -73,6 +74,42 @@ def full_training_defaults() -> TrainingConfig:
     return TrainingConfig(epochs=164, lr_milestones=[0.5, 0.75], use_validation_data=True)
 
 
+@dataclass(frozen=True)
+class ObjectiveKind:
+    """What an evaluator objective is, known from its name alone, without importing it or torch: code at
+    every stage (the report's too) asks these questions of the objective and never compares its name
+    (docs/design.md §4). `train` trains; `table` looks networks up in a benchmark table; any other name
+    is a plug-in "package.module:function"."""
+    trains: bool = False            # trains networks here: torch, a training device, the dataset, threads
+    simulated_clock: bool = False   # answers with trainings recorded beforehand: the run's clock is their
+                                    # seconds summed, and a failure it reports is the record's, not this machine's
+    reads_table: bool = False       # looks networks up in `evaluator.table`
+    loader: Optional[str] = None    # "package.module:callable" that makes it (a plug-in: itself); None: trains
+
+    def takes_epochs(self, objective) -> bool:
+        """Whether it can answer a multi-fidelity rung (the schedule's first r epochs): training can, and a
+        loaded `objective` whose callable has an `epochs` parameter (a table's look-up, a learning curve)."""
+        return self.trains or "epochs" in inspect.signature(objective).parameters
+
+    def fidelity(self, objective, training: TrainingConfig) -> Optional[int]:
+        """The epochs of the one schedule it scores in full, which a multi-fidelity search's top rung must
+        be: training's search schedule, or the loaded `objective`'s own `epochs` (a table's recorded
+        schedule); None when it has none (a plug-in answers any rung it is asked)."""
+        return training.epochs if self.trains else getattr(objective, "epochs", None)
+
+
+OBJECTIVE_KINDS = {
+    "train": ObjectiveKind(trains=True),
+    # The look-up lives in bench/, two stages above the evaluator: loaded by name, as a plug-in (§8).
+    "table": ObjectiveKind(simulated_clock=True, reads_table=True, loader="era_deap.bench.lookup:TableObjective"),
+}
+
+
+def objective_kind(name: str) -> ObjectiveKind:
+    """What the objective named `name` is: a built-in one, else a plug-in "package.module:function"."""
+    return OBJECTIVE_KINDS.get(name) or ObjectiveKind(loader=name)
+
+
 @dataclass
 class EvaluatorConfig:
     objective: str = "train"                # "table" or "package.module:function", (arch, seed) -> error %
@@ -87,12 +124,16 @@ class EvaluatorConfig:
     max_failure_fraction: float = bounded(0.5, above=0, max=1)  # stop when more fail (after min_evaluations_before_stop)
     min_evaluations_before_stop: int = bounded(5, min=1)
 
+    @property
+    def objective_kind(self) -> ObjectiveKind:
+        return objective_kind(self.objective)
+
     def check(self, at):
         if self.executor != "local" and not self.executor.startswith(("tcp://", "tls://", "inproc://")):
             at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
-        if self.objective not in ("train", "table") and ":" not in self.objective:
+        if self.objective not in OBJECTIVE_KINDS and ":" not in self.objective:
             at.fail("objective", "'train', 'table' or 'package.module:function'", self.objective)
-        if self.objective == "table" and not self.table:
+        if self.objective_kind.reads_table and not self.table:
             at.fail("table", "a benchmark table's name (`era bench info` lists them) or path with objective: table",
                     self.table)
 

@@ -81,7 +81,7 @@ def run_build(config, out, *, progress: bool = False, command: str = "", log=pri
 def _train(config, space, journal, todo, done, progress) -> None:
     workers = config.evaluator.workers
     executor = make_executor(config.evaluator, config.seed, workers)
-    threads = threads_per_worker(max(1, workers)) if config.evaluator.objective == "train" else 1
+    threads = threads_per_worker(max(1, workers)) if config.evaluator.objective_kind.trains else 1
     journal.append({"type": "session", "started": time.time(), "workers": executor.capacity,
                     "threads": threads, "cpu": cpu_name(), "cores": available_cores()})
     bar = None

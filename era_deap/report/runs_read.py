@@ -22,6 +22,7 @@ import yaml
 
 from ..errors import RunDirError
 from ..search import rundir
+from ..settings import objective_kind
 from ..space.genome import GENES, to_arch
 from ..training.result import INTERRUPTED, OK
 from .searches import Collection, FinalResult, group, search_config
@@ -142,7 +143,7 @@ def read_run(path: Path) -> Run:
     logbook = _read_json(path / rundir.LOGBOOK_JSON, default=None)
     final = _read_json(path / rundir.FINAL_DIR / rundir.FINAL, default=None)
     evaluator = config.get("evaluator") if isinstance(config.get("evaluator"), dict) else {}
-    on_table = evaluator.get("objective") == "table" and evaluator.get("table")
+    on_table = objective_kind(str(evaluator.get("objective"))).reads_table and evaluator.get("table")
     return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
                evaluations, logbook if isinstance(logbook, list) else None, final, notes,
                str(summary.get("stop_reason") or ""), clock=str(summary.get("clock") or "wall"),

@@ -106,7 +106,7 @@ def completions(client):
 
 def gpu_resources(config, cluster_has_gpu: bool) -> dict | None:
     """The resources one evaluation asks for: {"GPU": gpu_share} when it trains on a GPU, else None."""
-    if config.objective != "train" or config.device == "cpu":
+    if not config.objective_kind.trains or config.device == "cpu":
         return None
     if config.device == "auto" and not cluster_has_gpu:
         return None
@@ -154,7 +154,7 @@ class DaskExecutor:
             self.client.subscribe_topic(EVENT_TOPIC, self._on_cluster_event)
             self._completed = completions(self.client)
             workers_now = self._cluster_workers()
-            if (evaluator_config.objective == "train" and evaluator_config.device.startswith("cuda")
+            if (evaluator_config.objective_kind.trains and evaluator_config.device.startswith("cuda")
                     and workers_now and not _offers_gpu(workers_now)):
                 raise ClusterError(f"evaluator.device: {evaluator_config.device!r} asks for GPUs, but none of the "
                                   f"{len(workers_now)} workers of the Dask cluster at {self.address} offers a "
@@ -422,7 +422,7 @@ class EvaluatorsOnWorker(WorkerPlugin):
         from ..training.evaluate import Evaluator
         key = (json.dumps(to_mapping(config), sort_keys=True, default=str), split_seed, str(device))
         with self._lock:
-            if config.objective == "train":
+            if config.objective_kind.trains:
                 self._set_torch_threads()
             evaluator = self._evaluators.pop(key, None)
             if evaluator is None:
@@ -457,7 +457,7 @@ def worker_evaluators(worker) -> EvaluatorsOnWorker:
 
 def worker_device(config) -> str:
     """The device an evaluation trains on, on this worker process (rule in the module docstring)."""
-    if config.objective != "train":
+    if not config.objective_kind.trains:
         return "cpu"
     forced = os.environ.get("ERA_DEVICE")
     if forced:

@@ -190,7 +190,7 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["OMP_NUM_THREADS"] = str(threads)  # before torch is imported
-    if evaluator_config.objective == "train":
+    if evaluator_config.objective_kind.trains:
         import torch
         torch.set_num_threads(threads)
     from ..training.evaluate import evaluator_for
@@ -217,7 +217,7 @@ def make_executor(evaluator_config, split_seed: int, workers: int):
         from .dask_executor import DaskExecutor
         return DaskExecutor(evaluator_config, split_seed, workers)  # workers 0: as many as the cluster runs
     # A pluggable objective `(arch, seed)` gets no device: don't import torch just to count GPUs.
-    devices = resolve_devices(evaluator_config.device) if evaluator_config.objective == "train" else ["cpu"]
+    devices = resolve_devices(evaluator_config.device) if evaluator_config.objective_kind.trains else ["cpu"]
     if workers == 0:
         return InProcessExecutor(evaluator_config, split_seed, devices[0])
     return LocalProcessExecutor(evaluator_config, split_seed, workers, devices)
