@@ -19,9 +19,10 @@ import difflib
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
-from .config import ConfigError, Located, bounded, from_mapping, read_with_base, to_mapping
+from .config import (ConfigError, Located, bounded, from_mapping, read_with_base, resolve_callable,
+                     to_mapping)
 
 
 # --- the evaluator ----------------------------------------------------------------------------------
@@ -141,121 +142,40 @@ class EvaluatorConfig:
 # --- strategies -------------------------------------------------------------------------------------
 
 @dataclass
-class OperatorSpec:
-    """A DEAP operator by import path, with keyword arguments as `toolbox.register` takes them."""
-    function: str
-    kwargs: dict = field(default_factory=dict)
-
-    def check(self, at):
-        if ":" not in self.function:
-            at.fail("function", "'package.module:function'", self.function)
-
-
-def _operator(function: str, **kwargs):
-    return field(default_factory=lambda: OperatorSpec(function, dict(kwargs)))
-
-
-@dataclass
 class StrategyConfig:
     """What every strategy has. `sampling` is the distribution of every random draw (the evolutions'
     initial population, random search, local search's random phase, BO's initial points):
     `configurations`, each gene uniform as the thesis and HyperMapper sample (a network whose group
     size is clamped stands for several configurations and is drawn more often), or `networks`, uniform
-    over the unique networks."""
+    over the unique networks. Each strategy's own settings subclass this beside its class."""
     kind: str
     sampling: Literal["configurations", "networks"] = "configurations"
 
 
-@dataclass
-class EvolutionConfig(StrategyConfig):
-    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
-    population_size: int = bounded(50, min=2)
-    tournament_size: Optional[int] = bounded(None, min=2)   # None: 2, or 3 for crossover_evolution
-    max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
-    mutate: Union[str, OperatorSpec] = _operator("era_deap.operators:mut_uniform_reset", n_genes=1)
-    mate: Union[str, OperatorSpec] = _operator("deap.tools:cxUniform", indpb=0.5)
-    select: Union[str, OperatorSpec, None] = None   # a DEAP selection (population, k): picks the parents;
-                                                    # None: the thesis's tournament of tournament_size
-    encoding: Literal["values", "positions"] = "values"   # what operators see: gene values, or positions
-                                                          # (DEAP's integer operators; variation.py)
-
-    def __post_init__(self):
-        # Complete when constructed, from a file (from_mapping) or in Python: defaults by kind, and an
-        # operator given by name alone becomes an OperatorSpec without arguments.
-        if self.tournament_size is None:
-            self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
-        for name in ("mutate", "mate", "select"):
-            if isinstance(getattr(self, name), str):
-                setattr(self, name, OperatorSpec(getattr(self, name)))
-
-    def check(self, at):
-        if self.tournament_size > self.population_size:
-            at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
-        for name in ("mutate", "mate", "select"):
-            if getattr(self, name) is None:
-                continue
-            function = getattr(self, name).function
-            if ":" not in function:   # (a mapping's function was checked by OperatorSpec.check)
-                at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", function)
-
-
-@dataclass
-class NSGA2Config(EvolutionConfig):
-    """nsga2: parents by binary tournaments on (rank, crowding), survival by DEAP's selNSGA2."""
-    offspring_size: Optional[int] = bounded(None, min=1)   # children told between survivals; None: population_size
-
-
-@dataclass
-class MultiFidelityConfig(StrategyConfig):
-    """asha, hyperband (search/asha.py): rungs of min_epochs * eta**k epochs up to the full schedule."""
-    min_epochs: int = bounded(1, min=1)
-    max_epochs: Optional[int] = bounded(None, min=1)    # None: the search schedule's epochs (filled in)
-    eta: int = bounded(3, min=2)                        # keep the top 1/eta of a rung
-    brackets: Optional[int] = bounded(None, min=1)      # None: 1 (asha), every rung (hyperband)
-    propose: Literal["random", "evolution"] = "random"  # new networks: drawn, or regularized evolution's
-    population_size: int = bounded(20, min=2)           # evolution: the most recent results of the top rung
-    tournament_size: int = bounded(2, min=2)
-
-    def check(self, at):
-        if self.max_epochs is not None and self.min_epochs > self.max_epochs:
-            at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
-
-
-@dataclass
-class RandomSearchConfig(StrategyConfig):
-    pass
-
-
-@dataclass
-class LocalSearchConfig(StrategyConfig):
-    random_samples: int = bounded(50, min=1)  # thesis A.2.2 (HyperMapper default 10,000)
-    starts: int = bounded(10, min=1)          # best-improvement searches from the best samples
-
-    def check(self, at):
-        if self.starts > self.random_samples:
-            at.fail("starts", f"at most random_samples ({self.random_samples})", self.starts)
-
-
-@dataclass
-class BayesianConfig(StrategyConfig):
-    initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
-    random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
-    local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates
-    acquisition_steps: int = bounded(5, min=0)       # EI hill-climbing moves from the best candidate
-    fit_steps: int = bounded(50, min=1)              # L-BFGS iterations per GP fit (warm-started)
-
-
+# The strategies, kind -> "module:Class" (docs/design.md §5): the one registry. Each class carries its
+# settings dataclass as `Config`, in its own module. Both are loaded by name when a config names the
+# kind, as plug-ins: the baselines stand above the search stage, and only the kind used is imported.
 STRATEGIES = {
-    "evolution": EvolutionConfig,
-    "regularized_evolution": EvolutionConfig,
-    "crossover_evolution": EvolutionConfig,
-    "nsga2": NSGA2Config,
-    "asha": MultiFidelityConfig,
-    "hyperband": MultiFidelityConfig,
-    "random_search": RandomSearchConfig,
-    "local_search": LocalSearchConfig,
-    "bayesian_optimization": BayesianConfig,
+    "evolution": "era_deap.search.evolution:Evolution",
+    "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
+    "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
+    "nsga2": "era_deap.search.nsga2:NSGA2",
+    "asha": "era_deap.search.asha:SuccessiveHalving",
+    "hyperband": "era_deap.search.asha:Hyperband",
+    "random_search": "era_deap.baselines.random_search:RandomSearch",
+    "local_search": "era_deap.baselines.local_search:LocalSearch",
+    "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",
 }
+
+
+def strategy_class(kind: str) -> type:
+    """The strategy class of a registered `kind` (its module imported now)."""
+    return resolve_callable(STRATEGIES[kind], "strategy.kind")
+
+
+def strategy_config(kind: str) -> type:
+    """The settings dataclass of a registered `kind`, beside its class."""
+    return strategy_class(kind).Config
 
 
 # --- the search -------------------------------------------------------------------------------------
@@ -311,7 +231,7 @@ def _strategy_from(data, where: str):
         hint = f" (did you mean {close[0]}?)" if close else ""
         loc = getattr(data, "where", {}).get("kind", where)
         raise ConfigError(f"{loc}: strategy.kind: expected one of {', '.join(STRATEGIES)}, got {kind!r}{hint}")
-    return from_mapping(STRATEGIES[kind], data, prefix="strategy.", where=where)
+    return from_mapping(strategy_config(kind), data, prefix="strategy.", where=where)
 
 
 def search_config_from(data: dict, source: str = "<config>", base_dir: Path | None = None) -> SearchConfig:
