@@ -24,7 +24,9 @@ from ..space.space import load_space
 from ..training.evaluate import describe
 from ..training.result import EvalResult
 from ..search.driver import versions
-from ..search.executors import available_cores, make_executor, threads_per_worker
+from ..search.devices import available_cores, threads_per_worker
+from ..search.executor import Done
+from ..search.executors import make_executor
 from ..search.journal import Journal
 from ..search.runconfig import check_resume_compatible, write_config
 from ..search.runlock import RunLock
@@ -96,11 +98,11 @@ def _train(config, space, journal, todo, done, progress) -> None:
                 genome, n = pending.pop(), next(numbers)
                 running[n] = genome
                 executor.submit(n, to_arch(genome), seeds)
-            kind, n, payload = executor.next_event()
-            if kind != "done":
+            event = executor.next_event()
+            if not isinstance(event, Done):   # a resubmission: still running
                 continue
-            genome = running.pop(n)
-            results = payload if isinstance(payload, list) else [payload] * len(seeds)
+            genome = running.pop(event.n)
+            results = event.result if isinstance(event.result, list) else [event.result] * len(seeds)
             key = space.key(genome)
             record = {"type": "network", "key": key, "arch": to_arch(genome), "at": time.time(),
                       "results": [seed_entry(r) for r in results]}
