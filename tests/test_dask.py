@@ -483,6 +483,13 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     assert moved.dataset.data_dir == "/data/on/this/worker" and config.dataset.data_dir == "data"
 
 
+def test_only_evaluations_on_a_share_of_a_gpu_run_again_alone_on_the_worker():
+    # The retry itself (device_gate.evaluate_sharing) is tested in tests/test_executors.py.
+    assert dask_worker.shares_a_gpu(_evaluator(gpu_share=0.5), "cuda:0")
+    assert not dask_worker.shares_a_gpu(_evaluator(gpu_share=1.0), "cuda:0")
+    assert not dask_worker.shares_a_gpu(_evaluator(gpu_share=0.5), "cpu")
+
+
 ARCH = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2, "group_size": 8}
 
 

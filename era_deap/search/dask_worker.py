@@ -18,6 +18,11 @@ the worker process's first visible CUDA GPU (`cuda:0`), else cpu; `cuda` / `cuda
 `error` result on a worker without CUDA. Which GPU a worker process has is that worker's own
 configuration: `CUDA_VISIBLE_DEVICES` (or `ERA_DEVICE`) in the environment of its `dask worker`
 command, one command per GPU; a process that sees several GPUs trains on the first and warns.
+
+Several evaluations per GPU (`evaluator.gpu_share` 1/K, workers started with `--resources GPU=1/K`):
+an evaluation that runs out of memory there runs again alone on its GPU before it answers
+(device_gate.py: new evaluations on that GPU wait, running ones finish first); out of memory alone, it
+is `oom`. The driver sees one result.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from distributed import WorkerPlugin
 from ..config import to_mapping
 from ..errors import ClusterError
 from ..training.result import ERROR, EvalResult, label_worker
+from .device_gate import DeviceGate, evaluate_sharing, gpu_name
 
 PLUGIN_NAME = "era-deap-evaluators"
 KEEP_EVALUATORS = 4        # runs whose Evaluators (and datasets) a worker process keeps
@@ -161,6 +167,15 @@ def evaluate_on_worker(config, split_seed: int, arch: dict, seed, epochs: int | 
         if isinstance(seed, (tuple, list)):
             return [EvalResult(ERROR, message=failed, worker=name) for _ in seed]
         return EvalResult(ERROR, message=failed, worker=name)
-    result = evaluate(arch, seed, epochs)
+    if shares_a_gpu(config, device):
+        result = evaluate_sharing(lambda: evaluate(arch, seed, epochs), DeviceGate(gpu_name(device)))
+    else:
+        result = evaluate(arch, seed, epochs)
     label_worker(result, f"{name} {device} pid{os.getpid()}")
     return result
+
+
+def shares_a_gpu(config, device: str) -> bool:
+    """Whether evaluations take a share of a GPU (`gpu_share` < 1): then other worker processes of
+    this machine may train on the same one, and one out of memory beside them runs again alone."""
+    return device.startswith("cuda") and config.gpu_share < 1

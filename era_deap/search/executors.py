@@ -7,6 +7,13 @@ i mod G (devices.place_workers): `workers: K x G` puts K on every GPU. A worker 
 error, a segfault) costs its evaluation an `error` result naming the signal or exit code; a fresh
 worker replaces it. Workers die with the driver (Linux parent-death signal), so a killed search leaves
 no orphans training.
+
+Out of memory beside others: an evaluation that ends `oom` after sharing its device with another
+evaluation at any moment while it ran may have run out because of them. It runs again alone on that
+device (answered `Resubmitted`): new work for the device waits until the evaluations running there
+have finished and the retry has ended, and only the retry's result is answered (`Done`). An evaluation
+that runs out of memory alone is `oom`, as ever. Not for a table's recorded results (not this machine's
+memory). Within one executor only: other programs on the GPU are not held back.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from multiprocessing.connection import wait
 
 from ..training.result import ERROR, EvalResult, label_worker
 from .devices import place_workers, resolve_devices, threads_per_worker
-from .executor import Done, Event
+from .executor import Done, Event, Resubmitted, ran_out_of_memory
 
 
 class InProcessExecutor:
@@ -56,6 +63,8 @@ class _Task:
     arch: dict
     seed: object
     epochs: int | None
+    crowded: bool = False     # another evaluation ran on its device at some moment while it ran
+    alone: bool = False       # the retry, run alone on its device
 
 
 @dataclass
@@ -73,7 +82,11 @@ class LocalProcessExecutor:
         self._context = mp.get_context("spawn")  # fork is unsafe with torch threads and CUDA
         self._args = (evaluator_config, split_seed)
         self._threads = threads_per_worker(workers)
+        # A table's recorded `oom` is not this machine's memory: running it alone would change nothing.
+        self._retries_oom = not evaluator_config.objective_kind.simulated_clock
         self._waiting: collections.deque = collections.deque()   # submitted, not started yet
+        # device -> evaluations to run alone there, in turn (the first may be running): the device is held
+        self._alone: dict[str, collections.deque] = {}
         self._workers = [self._start(i, device) for i, device in enumerate(place_workers(workers, devices))]
 
     @property
@@ -115,18 +128,46 @@ class LocalProcessExecutor:
 
     def _finished(self, worker: _Worker, result) -> Event:
         task, worker.task = worker.task, None
+        if self._retries_oom and task.crowded and not task.alone and ran_out_of_memory(result):
+            task.crowded, task.alone = False, True
+            self._alone.setdefault(worker.device, collections.deque()).append(task)
+            self._start_waiting()
+            return Resubmitted(task.n, f"evaluation {task.n} ran out of memory on {worker.device} while other "
+                                       f"evaluations ran there; it runs again alone on that device")
+        self._release(worker.device, task)
         self._start_waiting()
         return Done(task.n, result)
 
+    def _release(self, device: str, task: _Task) -> None:
+        """`task` has ended: when it ran alone, the device goes to the next retry, or is free again."""
+        queue = self._alone.get(device)
+        if queue and queue[0] is task:
+            queue.popleft()
+            if not queue:
+                del self._alone[device]
+
     def _start_waiting(self) -> None:
-        """Start waiting evaluations in submission order on the first idle workers."""
+        """Start what can start: a retry once nothing else runs on its device, then waiting evaluations
+        in submission order on the first idle workers whose device is not held."""
+        for device, queue in self._alone.items():
+            if not self._busy_on(device):
+                self._send(next(w for w in self._workers if w.device == device), queue[0])
         while self._waiting:
-            idle = next((w for w in self._workers if w.task is None), None)
+            idle = next((w for w in self._workers if w.task is None and w.device not in self._alone), None)
             if idle is None:
                 return
-            worker, task = idle, self._waiting.popleft()
-            worker.task = task
-            worker.conn.send((task.n, task.arch, task.seed, task.epochs))
+            self._send(idle, self._waiting.popleft())
+
+    def _busy_on(self, device: str) -> list[_Worker]:
+        return [w for w in self._workers if w.device == device and w.task is not None]
+
+    def _send(self, worker: _Worker, task: _Task) -> None:
+        neighbours = self._busy_on(worker.device)
+        for other in neighbours:
+            other.task.crowded = True
+        task.crowded = task.crowded or bool(neighbours)
+        worker.task = task
+        worker.conn.send((task.n, task.arch, task.seed, task.epochs))
 
     def _replace_dead(self, worker: _Worker) -> Event:
         task, worker.task = worker.task, None
@@ -135,11 +176,13 @@ class LocalProcessExecutor:
                             worker=worker.name)
         worker.conn.close()
         self._workers[self._workers.index(worker)] = self._start(worker.index, worker.device)
+        self._release(worker.device, task)
         self._start_waiting()
         return Done(task.n, result)
 
     def close(self) -> None:
         self._waiting.clear()
+        self._alone.clear()
         for w in self._workers:
             try:
                 w.conn.send(None)
