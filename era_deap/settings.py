@@ -83,9 +83,10 @@ class ObjectiveKind:
     is a plug-in "package.module:function"."""
     trains: bool = False            # trains networks here: torch, a training device, the dataset, threads
     simulated_clock: bool = False   # answers with trainings recorded beforehand: the run's clock is their
-                                    # seconds summed, and a failure it reports is the record's, not this machine's
+                                    # seconds summed; a failure it reports is the record's, not this machine's
     reads_table: bool = False       # looks networks up in `evaluator.table`
-    loader: Optional[str] = None    # "package.module:callable" that makes it (a plug-in: itself); None: trains
+    loader: Optional[str] = None    # "package.module:callable" that makes it (a plug-in: itself); None: it
+                                    # trains
 
     def takes_epochs(self, objective) -> bool:
         """Whether it can answer a multi-fidelity rung (the schedule's first r epochs): training can, and a
@@ -102,7 +103,8 @@ class ObjectiveKind:
 OBJECTIVE_KINDS = {
     "train": ObjectiveKind(trains=True),
     # The look-up lives in bench/, two stages above the evaluator: loaded by name, as a plug-in (§8).
-    "table": ObjectiveKind(simulated_clock=True, reads_table=True, loader="era_deap.bench.lookup:TableObjective"),
+    "table": ObjectiveKind(simulated_clock=True, reads_table=True,
+                           loader="era_deap.bench.lookup:TableObjective"),
 }
 
 

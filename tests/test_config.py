@@ -9,8 +9,8 @@ from era_deap.config import ConfigError
 from era_deap.search.evolution import EvolutionConfig
 from era_deap.search.run import run_search
 from era_deap.search.variation import OperatorSpec
-from era_deap.settings import (STRATEGIES, EvaluatorConfig, SearchConfig, load_search_config, search_config_from,
-                               strategy_class, strategy_config)
+from era_deap.settings import (STRATEGIES, EvaluatorConfig, SearchConfig, load_search_config,
+                               search_config_from, strategy_class, strategy_config)
 from searchkit import SMALL
 
 GOOD = """\

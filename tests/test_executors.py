@@ -123,7 +123,7 @@ def test_a_search_killed_during_a_retry_resumes_with_every_evaluation_once(marke
         process.communicate()
     killed = [json.loads(line) for line in journal.read_text().splitlines() if line.endswith("}")]
     done = {r["n"] for r in killed if r["type"] == "result"}
-    assert {r["n"] for r in killed if r["type"] == "resubmitted"} - done    # killed while a retry waited or ran
+    assert {r["n"] for r in killed if r["type"] == "resubmitted"} - done   # killed while a retry waited/ran
     era("search", config, "--out", run, "--resume", "--no-progress", env=env)
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     results = [r["n"] for r in records if r["type"] == "result"]

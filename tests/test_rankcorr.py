@@ -234,7 +234,8 @@ class FakeExecutor:
             raise KeyboardInterrupt
         n, arch, seed = self.submitted.pop(0)
         if arch["filters"] == 8:
-            return Done(n, EvalResult("oom", message="OutOfMemoryError: no room", seconds=0.25, worker="w1:cpu"))
+            return Done(n, EvalResult("oom", message="OutOfMemoryError: no room", seconds=0.25,
+                                      worker="w1:cpu"))
         curve = [{"epoch": e + 1, "val_error": 20.0, "seconds": 0.5 * (e + 1)} for e in range(epochs)]
         return Done(n, EvalResult("ok", error=20.0, seconds=9.0, params=123, curve=curve, worker="w0:cpu"))
 

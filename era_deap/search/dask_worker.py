@@ -54,7 +54,7 @@ class EvaluatorsOnWorker(WorkerPlugin):
 
     def __init__(self, keep: int = KEEP_EVALUATORS):
         self.keep = keep
-        self._evaluators: collections.OrderedDict = collections.OrderedDict()  # key -> Evaluator, last used last
+        self._evaluators = collections.OrderedDict()   # key -> Evaluator, the last used last
         self._lock = threading.Lock()
         self._torch_threads_set = False
 
@@ -124,9 +124,10 @@ def worker_device(config) -> str:
     if torch.cuda.is_available():
         count = torch.cuda.device_count()
         if count > 1:  # printed once per process (the warnings module's default)
-            warnings.warn(f"this Dask worker process sees {count} GPUs and trains on the first (cuda:0); give "
-                          f"each worker process its own GPU with CUDA_VISIBLE_DEVICES (one `dask worker` command "
-                          f"per GPU) or ERA_DEVICE (docs/cluster.md)", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"this Dask worker process sees {count} GPUs and trains on the first (cuda:0); "
+                          f"give each worker process its own GPU with CUDA_VISIBLE_DEVICES (one "
+                          f"`dask worker` command per GPU) or ERA_DEVICE (docs/cluster.md)", RuntimeWarning,
+                          stacklevel=2)
         return "cuda:0"
     if config.device == "auto":
         return "cpu"

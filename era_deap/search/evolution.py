@@ -52,7 +52,8 @@ class EvolutionConfig(StrategyConfig):
 
     def check(self, at):
         if self.tournament_size > self.population_size:
-            at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
+            at.fail("tournament_size", f"at most population_size ({self.population_size})",
+                    self.tournament_size)
         for name in ("mutate", "mate", "select"):
             if getattr(self, name) is None:
                 continue

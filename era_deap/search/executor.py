@@ -3,7 +3,7 @@
     executor.capacity                              evaluations it can hold in flight
     executor.submit(n, arch, seed, epochs=None)    seed: an int, or a tuple of seeds (one result per seed);
                                                    epochs: only the schedule's first epochs (a rung)
-    executor.next_event() -> Done | Resubmitted    the first thing that happened; nothing waits for a generation
+    executor.next_event() -> Done | Resubmitted    the first thing that happened (no generation barrier)
     executor.close()
 
 Every submitted evaluation is answered by exactly one `Done`, after any number of `Resubmitted`. The

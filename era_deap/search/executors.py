@@ -132,8 +132,8 @@ class LocalProcessExecutor:
             task.crowded, task.alone = False, True
             self._alone.setdefault(worker.device, collections.deque()).append(task)
             self._start_waiting()
-            return Resubmitted(task.n, f"evaluation {task.n} ran out of memory on {worker.device} while other "
-                                       f"evaluations ran there; it runs again alone on that device")
+            return Resubmitted(task.n, f"evaluation {task.n} ran out of memory on {worker.device} while "
+                                       f"other evaluations ran there; it runs again alone on that device")
         self._release(worker.device, task)
         self._start_waiting()
         return Done(task.n, result)

@@ -26,7 +26,8 @@ from .evolution import Evolution, EvolutionConfig
 @dataclass
 class NSGA2Config(EvolutionConfig):
     """nsga2: parents by binary tournaments on (rank, crowding), survival by DEAP's selNSGA2."""
-    offspring_size: Optional[int] = bounded(None, min=1)   # children told between survivals; None: population_size
+    # Children told between survivals; None: population_size.
+    offspring_size: Optional[int] = bounded(None, min=1)
 
 
 class NSGA2(Evolution):
