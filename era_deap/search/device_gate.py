@@ -4,25 +4,28 @@
 Every evaluation on the GPU holds the device lock shared. One that must run alone (it ran out of
 memory beside others) first takes the gate, so that new evaluations wait at it, then the device lock
 exclusively, so that it waits for the evaluations running there to finish; both are released when it
-ends. The locks are `flock`s on two files in the machine's temporary directory, named by the GPU's
-UUID (the same GPU whatever CUDA_VISIBLE_DEVICES calls it): the kernel releases them however a
-process dies, and every process on the machine that uses the gate agrees on them.
+ends. The locks are `flock`s on two files in the machine's temporary directory, named by the user and
+the GPU's UUID (the same GPU whatever CUDA_VISIBLE_DEVICES calls it): the kernel releases them however
+a process dies, and every worker process of the user on the machine agrees on them.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .executor import ran_out_of_memory
 
 
 class DeviceGate:
     def __init__(self, name: str, directory: str | Path | None = None):
-        directory = Path(directory or tempfile.gettempdir())
-        self._gate = directory / f"era-deap-{name}.gate"
-        self._device = directory / f"era-deap-{name}.device"
+        # Per user as well: another user's lock files could not be opened here (nor their programs held).
+        directory, prefix = Path(directory or tempfile.gettempdir()), f"era-deap-{os.getuid()}-{name}"
+        self._gate = directory / f"{prefix}.gate"
+        self._device = directory / f"{prefix}.device"
 
     @contextlib.contextmanager
     def beside_others(self):
@@ -52,7 +55,7 @@ def gpu_name(device: str) -> str:
     return f"gpu-{uuid}" if uuid else device.replace(":", "")
 
 
-def evaluate_sharing(evaluate, gate: DeviceGate):
+def evaluate_sharing(evaluate: Callable[[], object], gate: DeviceGate):
     """`evaluate()` beside the other evaluations on the gate's device; when it ran out of memory there,
     once more alone, and that result is the answer (out of memory alone: `oom`, as ever)."""
     with gate.beside_others():
