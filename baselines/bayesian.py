@@ -18,30 +18,43 @@ Several objectives (`objectives: [error, params, ...]`): ParEGO (Knowles 2006). 
 a weight vector uniformly from the simplex, scalarises each observed network's objectives (error as
 is, costs as log10; each put on [0, 1] by the observed range) with the augmented Chebyshev function
 max_i(w_i f_i) + 0.05 sum_i(w_i f_i), and maximises EI of the GP fitted to that scalar.
+
+torch and GPyTorch (gp.py, acquisition.py) load when the strategy is built, not when its settings are
+read: a config naming this kind loads without them (`era arch --config`, the report).
 """
 from __future__ import annotations
 
-import contextlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from era_deap.config import bounded
 from era_deap.search.strategy import SearchExhausted, Strategy
+from era_deap.settings import StrategyConfig
 
-from .acquisition import log_expected_improvement
 from .arrays import SpaceArrays
-from .gp import Surrogate
 from .sampling import UniqueSampler
 
 
 PAREGO_RHO = 0.05     # Knowles 2006: the augmentation that makes weakly dominated points lose
 
 
+@dataclass
+class BayesianConfig(StrategyConfig):
+    initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
+    random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
+    local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates
+    acquisition_steps: int = bounded(5, min=0)       # EI hill-climbing moves from the best candidate
+    fit_steps: int = bounded(50, min=1)              # L-BFGS iterations per GP fit (warm-started)
+
+
 class BayesianOptimization(Strategy):
     kind = "bayesian_optimization"
+    Config = BayesianConfig
 
     def __init__(self, space, config, seed: int):
+        from .gp import Surrogate
         super().__init__(space, config, seed)
         self.sampler = UniqueSampler(space, config.sampling)
         self.arrays = SpaceArrays(space)
@@ -97,9 +110,9 @@ class BayesianOptimization(Strategy):
     # --- one suggestion ----------------------------------------------------------------------------
 
     def _suggest(self, timing: dict):
+        from .gp import own_torch_stream
         t0 = time.perf_counter()
-        with torch.random.fork_rng(devices=[]), _one_thread():
-            torch.manual_seed(self.seed)  # nothing here draws, but keep torch's stream ours if it did
+        with own_torch_stream(self.seed):
             self.targets = self._targets()
             self.surrogate.fit(self._encode(self.observed), [self.targets[k] for k in self.observed])
             self.surrogate.believe(self._encode([k for k in self.asked if k not in self.errors]))
@@ -113,7 +126,7 @@ class BayesianOptimization(Strategy):
         if len(rows) == 0:
             raise SearchExhausted(f"all {self.space.n_unique} networks of {self.space.source} were proposed")
         scores = self._score(rows)
-        best = int(torch.argmax(scores))
+        best = int(scores.argmax())
         row, score = rows[best], float(scores[best])
         scored = self.arrays.codes(rows)
         for _ in range(self.config.acquisition_steps):
@@ -123,7 +136,7 @@ class BayesianOptimization(Strategy):
                 break
             scored = np.concatenate([scored, self.arrays.codes(moves)])
             move_scores = self._score(moves)
-            i = int(torch.argmax(move_scores))
+            i = int(move_scores.argmax())
             if float(move_scores[i]) <= score:
                 break
             row, score = moves[i], float(move_scores[i])
@@ -174,19 +187,9 @@ class BayesianOptimization(Strategy):
     def _encode(self, keys) -> np.ndarray:
         return self.arrays.encode(np.array([self.rows[k] for k in keys], dtype=np.int64).reshape(-1, 8))
 
-    def _score(self, rows: np.ndarray) -> torch.Tensor:
+    def _score(self, rows: np.ndarray):
+        """log EI of each row (a torch tensor)."""
+        from .acquisition import log_expected_improvement
         mean, std = self.surrogate.predict(self.arrays.encode(rows))
         return log_expected_improvement(mean, std, self.surrogate.best)
 
-
-@contextlib.contextmanager
-def _one_thread():
-    """Run the GP on one thread, then restore the driver's setting. At a few hundred points threads buy
-    nothing and, on busy shared cores, cost a lot; and one thread makes the floating-point reductions,
-    hence the suggestions, identical whatever thread count a resumed run's process has."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

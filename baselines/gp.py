@@ -16,6 +16,7 @@ on a CPU: fixed initial values, no random restarts, Cholesky solves (no stochast
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import torch
@@ -134,3 +135,20 @@ class Surrogate:
             self._alpha = torch.cholesky_solve((z - self._constant).unsqueeze(-1), self._cholesky).squeeze(-1)
             self._outputscale = self.model.covar_module.outputscale
         self._x, self._z = x, z
+
+
+@contextlib.contextmanager
+def own_torch_stream(seed: int):
+    """Fit and acquire on torch's global stream forked and seeded with `seed` (nothing here draws, but
+    torch's stream stays the strategy's if it did), on one thread, then restore the driver's settings.
+    At a few hundred points threads buy nothing and, on busy shared cores, cost a lot; and one thread
+    makes the floating-point reductions, hence the suggestions, identical whatever thread count a
+    resumed run's process has."""
+    threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)

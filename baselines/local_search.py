@@ -25,9 +25,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from era_deap.config import bounded
 from era_deap.search.strategy import Strategy
+from era_deap.settings import StrategyConfig
 
 from .sampling import UniqueSampler
+
+
+@dataclass
+class LocalSearchConfig(StrategyConfig):
+    random_samples: int = bounded(50, min=1)  # thesis A.2.2 (HyperMapper default 10,000)
+    starts: int = bounded(10, min=1)          # best-improvement searches from the best samples
+
+    def check(self, at):
+        if self.starts > self.random_samples:
+            at.fail("starts", f"at most random_samples ({self.random_samples})", self.starts)
 
 
 @dataclass
@@ -38,6 +50,7 @@ class Walk:
 
 class LocalSearch(Strategy):
     kind = "local_search"
+    Config = LocalSearchConfig
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)

@@ -66,7 +66,8 @@ import torch
 from tqdm import tqdm
 
 from era_deap.config import from_mapping, read_yaml
-from era_deap.search.executors import _worker_main, threads_per_worker
+from era_deap.search.devices import threads_per_worker
+from era_deap.search.executors import _worker_main
 from era_deap.settings import DatasetConfig, EvaluatorConfig, TrainingConfig
 from era_deap.space import load_space, to_arch
 from era_deap.space.architecture import complexity

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
-from .config import ConfigError, Located, bounded, from_mapping, read_with_base, to_mapping
+from .config import (ConfigError, Located, bounded, from_mapping, read_with_base, resolve_callable,
+                     to_mapping)
 
 
 # --- the evaluator ----------------------------------------------------------------------------------
@@ -74,6 +76,44 @@ def full_training_defaults() -> TrainingConfig:
     return TrainingConfig(epochs=164, lr_milestones=[0.5, 0.75], use_validation_data=True)
 
 
+@dataclass(frozen=True)
+class ObjectiveKind:
+    """What an evaluator objective is, known from its name alone, without importing it or torch: code at
+    every stage (the report's too) asks these questions of the objective and never compares its name
+    (docs/design.md §4). `train` trains; `table` looks networks up in a benchmark table; any other name
+    is a plug-in "package.module:function"."""
+    trains: bool = False            # trains networks here: torch, a training device, the dataset, threads
+    simulated_clock: bool = False   # answers with trainings recorded beforehand: the run's clock is their
+                                    # seconds summed; a failure it reports is the record's, not this machine's
+    reads_table: bool = False       # looks networks up in `evaluator.table`
+    loader: Optional[str] = None    # "package.module:callable" that makes it (a plug-in: itself); None: it
+                                    # trains
+
+    def takes_epochs(self, objective) -> bool:
+        """Whether it can answer a multi-fidelity rung (the schedule's first r epochs): training can, and a
+        loaded `objective` whose callable has an `epochs` parameter (a table's look-up, a learning curve)."""
+        return self.trains or "epochs" in inspect.signature(objective).parameters
+
+    def fidelity(self, objective, training: TrainingConfig) -> Optional[int]:
+        """The epochs of the one schedule it scores in full, which a multi-fidelity search's top rung must
+        be: training's search schedule, or the loaded `objective`'s own `epochs` (a table's recorded
+        schedule); None when it has none (a plug-in answers any rung it is asked)."""
+        return training.epochs if self.trains else getattr(objective, "epochs", None)
+
+
+OBJECTIVE_KINDS = {
+    "train": ObjectiveKind(trains=True),
+    # The look-up lives in bench/, two stages above the evaluator: loaded by name, as a plug-in (§8).
+    "table": ObjectiveKind(simulated_clock=True, reads_table=True,
+                           loader="era_deap.bench.lookup:TableObjective"),
+}
+
+
+def objective_kind(name: str) -> ObjectiveKind:
+    """What the objective named `name` is: a built-in one, else a plug-in "package.module:function"."""
+    return OBJECTIVE_KINDS.get(name) or ObjectiveKind(loader=name)
+
+
 @dataclass
 class EvaluatorConfig:
     objective: str = "train"                # "table" or "package.module:function", (arch, seed) -> error %
@@ -90,17 +130,21 @@ class EvaluatorConfig:
     max_failure_fraction: float = bounded(0.5, above=0, max=1)  # stop when more fail (after min_evaluations_before_stop)
     min_evaluations_before_stop: int = bounded(5, min=1)
 
+    @property
+    def objective_kind(self) -> ObjectiveKind:
+        return objective_kind(self.objective)
+
     def check(self, at):
         if self.executor != "local" and not self.executor.startswith(("tcp://", "tls://", "inproc://")):
             at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
-        if self.objective not in ("train", "table") and ":" not in self.objective:
+        if self.objective not in OBJECTIVE_KINDS and ":" not in self.objective:
             at.fail("objective", "'train', 'table' or 'package.module:function'", self.objective)
         if self.observe not in ("seed", "mean"):
             at.fail("observe", "'seed' or 'mean' (how a table objective observes a network)", self.observe)
-        if self.observe == "mean" and self.objective != "table":
+        if self.observe == "mean" and not self.objective_kind.reads_table:
             at.fail("observe", "'seed' unless objective is table (only a table has seeds to average)",
                     self.observe)
-        if self.objective == "table" and not self.table:
+        if self.objective_kind.reads_table and not self.table:
             at.fail("table", "a benchmark table's name (`era bench info` lists them) or path with objective: table",
                     self.table)
 
@@ -108,121 +152,40 @@ class EvaluatorConfig:
 # --- strategies -------------------------------------------------------------------------------------
 
 @dataclass
-class OperatorSpec:
-    """A DEAP operator by import path, with keyword arguments as `toolbox.register` takes them."""
-    function: str
-    kwargs: dict = field(default_factory=dict)
-
-    def check(self, at):
-        if ":" not in self.function:
-            at.fail("function", "'package.module:function'", self.function)
-
-
-def _operator(function: str, **kwargs):
-    return field(default_factory=lambda: OperatorSpec(function, dict(kwargs)))
-
-
-@dataclass
 class StrategyConfig:
     """What every strategy has. `sampling` is the distribution of every random draw (the evolutions'
     initial population, random search, local search's random phase, BO's initial points):
     `configurations`, each gene uniform as the thesis and HyperMapper sample (a network whose group
     size is clamped stands for several configurations and is drawn more often), or `networks`, uniform
-    over the unique networks."""
+    over the unique networks. Each strategy's own settings subclass this beside its class."""
     kind: str
     sampling: Literal["configurations", "networks"] = "configurations"
 
 
-@dataclass
-class EvolutionConfig(StrategyConfig):
-    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
-    population_size: int = bounded(50, min=2)
-    tournament_size: Optional[int] = bounded(None, min=2)   # None: 2, or 3 for crossover_evolution
-    max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
-    mutate: Union[str, OperatorSpec] = _operator("era_deap.operators:mut_uniform_reset", n_genes=1)
-    mate: Union[str, OperatorSpec] = _operator("deap.tools:cxUniform", indpb=0.5)
-    select: Union[str, OperatorSpec, None] = None   # a DEAP selection (population, k): picks the parents;
-                                                    # None: the thesis's tournament of tournament_size
-    encoding: Literal["values", "positions"] = "values"   # what operators see: gene values, or positions
-                                                          # (DEAP's integer operators; variation.py)
-
-    def __post_init__(self):
-        # Complete when constructed, from a file (from_mapping) or in Python: defaults by kind, and an
-        # operator given by name alone becomes an OperatorSpec without arguments.
-        if self.tournament_size is None:
-            self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
-        for name in ("mutate", "mate", "select"):
-            if isinstance(getattr(self, name), str):
-                setattr(self, name, OperatorSpec(getattr(self, name)))
-
-    def check(self, at):
-        if self.tournament_size > self.population_size:
-            at.fail("tournament_size", f"at most population_size ({self.population_size})", self.tournament_size)
-        for name in ("mutate", "mate", "select"):
-            if getattr(self, name) is None:
-                continue
-            function = getattr(self, name).function
-            if ":" not in function:   # (a mapping's function was checked by OperatorSpec.check)
-                at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", function)
-
-
-@dataclass
-class NSGA2Config(EvolutionConfig):
-    """nsga2: parents by binary tournaments on (rank, crowding), survival by DEAP's selNSGA2."""
-    offspring_size: Optional[int] = bounded(None, min=1)   # children told between survivals; None: population_size
-
-
-@dataclass
-class MultiFidelityConfig(StrategyConfig):
-    """asha, hyperband (search/asha.py): rungs of min_epochs * eta**k epochs up to the full schedule."""
-    min_epochs: int = bounded(1, min=1)
-    max_epochs: Optional[int] = bounded(None, min=1)    # None: the search schedule's epochs (filled in)
-    eta: int = bounded(3, min=2)                        # keep the top 1/eta of a rung
-    brackets: Optional[int] = bounded(None, min=1)      # None: 1 (asha), every rung (hyperband)
-    propose: Literal["random", "evolution"] = "random"  # new networks: drawn, or regularized evolution's
-    population_size: int = bounded(20, min=2)           # evolution: the most recent results of the top rung
-    tournament_size: int = bounded(2, min=2)
-
-    def check(self, at):
-        if self.max_epochs is not None and self.min_epochs > self.max_epochs:
-            at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
-
-
-@dataclass
-class RandomSearchConfig(StrategyConfig):
-    pass
-
-
-@dataclass
-class LocalSearchConfig(StrategyConfig):
-    random_samples: int = bounded(50, min=1)  # thesis A.2.2 (HyperMapper default 10,000)
-    starts: int = bounded(10, min=1)          # best-improvement searches from the best samples
-
-    def check(self, at):
-        if self.starts > self.random_samples:
-            at.fail("starts", f"at most random_samples ({self.random_samples})", self.starts)
-
-
-@dataclass
-class BayesianConfig(StrategyConfig):
-    initial_points: int = bounded(9, min=2)          # d + 1 random genomes first (thesis)
-    random_candidates: int = bounded(2000, min=1)    # EI evaluated on these plus local moves
-    local_candidates: int = bounded(10, min=0)       # incumbents whose neighbourhoods are candidates
-    acquisition_steps: int = bounded(5, min=0)       # EI hill-climbing moves from the best candidate
-    fit_steps: int = bounded(50, min=1)              # L-BFGS iterations per GP fit (warm-started)
-
-
+# The strategies, kind -> "module:Class" (docs/design.md §5): the one registry. Each class carries its
+# settings dataclass as `Config`, in its own module. Both are loaded by name when a config names the
+# kind, as plug-ins: the baselines stand above the search stage, and only the kind used is imported.
 STRATEGIES = {
-    "evolution": EvolutionConfig,
-    "regularized_evolution": EvolutionConfig,
-    "crossover_evolution": EvolutionConfig,
-    "nsga2": NSGA2Config,
-    "asha": MultiFidelityConfig,
-    "hyperband": MultiFidelityConfig,
-    "random_search": RandomSearchConfig,
-    "local_search": LocalSearchConfig,
-    "bayesian_optimization": BayesianConfig,
+    "evolution": "era_deap.search.evolution:Evolution",
+    "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
+    "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
+    "nsga2": "era_deap.search.nsga2:NSGA2",
+    "asha": "era_deap.search.asha:SuccessiveHalving",
+    "hyperband": "era_deap.search.asha:Hyperband",
+    "random_search": "era_deap.baselines.random_search:RandomSearch",
+    "local_search": "era_deap.baselines.local_search:LocalSearch",
+    "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",
 }
+
+
+def strategy_class(kind: str) -> type:
+    """The strategy class of a registered `kind` (its module imported now)."""
+    return resolve_callable(STRATEGIES[kind], "strategy.kind")
+
+
+def strategy_config(kind: str) -> type:
+    """The settings dataclass of a registered `kind`, beside its class."""
+    return strategy_class(kind).Config
 
 
 # --- the search -------------------------------------------------------------------------------------
@@ -281,7 +244,7 @@ def _strategy_from(data, where: str):
         hint = f" (did you mean {close[0]}?)" if close else ""
         loc = getattr(data, "where", {}).get("kind", where)
         raise ConfigError(f"{loc}: strategy.kind: expected one of {', '.join(STRATEGIES)}, got {kind!r}{hint}")
-    return from_mapping(STRATEGIES[kind], data, prefix="strategy.", where=where)
+    return from_mapping(strategy_config(kind), data, prefix="strategy.", where=where)
 
 
 def search_config_from(data: dict, source: str = "<config>", base_dir: Path | None = None) -> SearchConfig:

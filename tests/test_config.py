@@ -1,12 +1,16 @@
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
 from conftest import CONFIGS
 from era_deap.config import ConfigError
+from era_deap.search.evolution import EvolutionConfig
 from era_deap.search.run import run_search
-from era_deap.settings import (STRATEGIES, EvaluatorConfig, EvolutionConfig, OperatorSpec, SearchConfig,
-                               load_search_config, search_config_from)
+from era_deap.search.variation import OperatorSpec
+from era_deap.settings import (STRATEGIES, EvaluatorConfig, SearchConfig, load_search_config,
+                               search_config_from, strategy_class, strategy_config)
 from searchkit import SMALL
 
 GOOD = """\
@@ -118,11 +122,27 @@ def test_a_strategy_config_built_in_python_is_complete():
 def test_a_search_runs_with_a_config_built_in_python(tmp_path, kind):
     # Multi-fidelity kinds need an objective that can stop early (a learning curve) and its schedule's length.
     curve = kind in ("asha", "hyperband")
-    strategy = STRATEGIES[kind](kind=kind, **SMALL[kind], **({"max_epochs": 12} if curve else {}))
+    strategy = strategy_config(kind)(kind=kind, **SMALL[kind], **({"max_epochs": 12} if curve else {}))
     objective = "era_deap.training.objectives:" + ("curved_landscape" if curve else "landscape")
     config = SearchConfig(name=kind, strategy=strategy, budget=12, evaluator=EvaluatorConfig(objective=objective, workers=0))
     result = run_search(config, tmp_path / "run")
     assert result["finished"] and result["trained"] == 12
+
+
+@pytest.mark.parametrize("kind", STRATEGIES)
+def test_one_registry_names_each_strategy_whose_settings_sit_beside_its_class(kind):
+    cls = strategy_class(kind)
+    assert strategy_config(kind).__module__ == cls.__module__ and cls.kind == kind
+
+
+def test_a_config_loads_without_importing_torch(tmp_path):
+    # BO's module holds its settings; torch and GPyTorch load only when the strategy is built.
+    path = write(tmp_path, "name: x\nstrategy: {kind: bayesian_optimization, initial_points: 4}\n")
+    code = (f"import sys; from era_deap.settings import load_search_config; "
+            f"c = load_search_config({str(path)!r}); assert c.strategy.initial_points == 4; "
+            f"assert 'torch' not in sys.modules; print('light')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "light", out.stderr
 
 
 def test_missing_space_file_is_named(tmp_path):

@@ -20,9 +20,11 @@ import pytest
 from conftest import CONFIGS
 from era_deap.search import rundir
 from era_deap.errors import ClusterError
-from era_deap.search import dask_executor
-from era_deap.search.dask_executor import (PLUGIN_NAME, DaskExecutor, EvaluatorsOnWorker, cluster_slots,
-                                           evaluate_on_worker, gpu_resources, worker_config, worker_device)
+from era_deap.search import dask_executor, dask_worker
+from era_deap.search.dask_executor import DaskExecutor, cluster_slots, gpu_resources
+from era_deap.search.dask_worker import (PLUGIN_NAME, EvaluatorsOnWorker, evaluate_on_worker, worker_config,
+                                         worker_device)
+from era_deap.search.executor import Done, Resubmitted
 from era_deap.training.result import EvalResult
 from era_deap.search.run import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
@@ -481,6 +483,13 @@ def test_worker_device_and_data_dir_rules(monkeypatch):
     assert moved.dataset.data_dir == "/data/on/this/worker" and config.dataset.data_dir == "data"
 
 
+def test_only_evaluations_on_a_share_of_a_gpu_run_again_alone_on_the_worker():
+    # The retry itself (device_gate.evaluate_sharing) is tested in tests/test_executors.py.
+    assert dask_worker.shares_a_gpu(_evaluator(gpu_share=0.5), "cuda:0")
+    assert not dask_worker.shares_a_gpu(_evaluator(gpu_share=1.0), "cuda:0")
+    assert not dask_worker.shares_a_gpu(_evaluator(gpu_share=0.5), "cpu")
+
+
 ARCH = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2, "group_size": 8}
 
 
@@ -495,7 +504,7 @@ def test_a_worker_reads_the_dataset_from_its_era_data_dir(monkeypatch, tmp_path)
 
 def test_a_worker_keeps_the_evaluators_of_its_last_runs_only(monkeypatch):
     evaluators = EvaluatorsOnWorker(keep=4)
-    monkeypatch.setattr(dask_executor, "_THIS_PROCESS", evaluators)   # what the task uses outside a worker
+    monkeypatch.setattr(dask_worker, "_THIS_PROCESS", evaluators)   # what the task uses outside a worker
     config = _evaluator(objective="era_deap.training.objectives:landscape")
     first = [evaluate_on_worker(config, seed, ARCH, 0) for seed in range(4)]
     assert all(r.ok for r in first) and len(evaluators.evaluators()) == 4
@@ -529,13 +538,22 @@ def test_a_tuple_of_seeds_is_one_result_per_seed_on_the_worker_and_through_the_e
     seeds_key = client.submitted[-1][2]["key"]
     assert client.submitted[-1][1][3] == (0, 1)
     client.futures[seeds_key].finish([OK, OK])
-    assert executor.next_event() == ("done", 1, [OK, OK])
+    assert executor.next_event() == Done(1, [OK, OK])
     client.futures[key].finish([OK, OK])                             # a list for one seed: not what was asked
-    kind, n, result = executor.next_event()
-    assert (kind, n, result.status) == ("done", 0, "error") and "expected an EvalResult" in result.message
+    event = executor.next_event()
+    assert failed(event, 0) and "expected an EvalResult" in event.result.message
 
 
 OK = EvalResult("ok", error=12.5)
+
+
+def resubmitted(event, n) -> bool:
+    return isinstance(event, Resubmitted) and event.n == n
+
+
+def failed(event, n) -> bool:
+    """Evaluation n answered with one `error` result."""
+    return isinstance(event, Done) and event.n == n and event.result.status == "error"
 
 
 def _running(count=1):
@@ -551,14 +569,14 @@ def test_each_worker_loss_is_told_once_and_the_third_is_an_error(fake_completion
     client.lose("tcp://c:1", running=[key, "someone-elses-task"])
     client.lose("tcp://c:1", running=[key])             # the same loss again (KilledWorker, say): not news
     event = executor.next_event()
-    assert event[:2] == ("resubmitted", 0) and "tcp://c:1 died" in event[2]
+    assert resubmitted(event, 0) and "tcp://c:1 died" in event.reason
     client.lose("tcp://d:1", running=[key], expected=True)   # a worker leaving on purpose: told, not held against it
-    assert executor.next_event()[:2] == ("resubmitted", 0)
+    assert resubmitted(executor.next_event(), 0)
     client.lose("tcp://e:1", running=[key])
-    assert executor.next_event()[:2] == ("resubmitted", 0)
+    assert resubmitted(executor.next_event(), 0)
     client.lose("tcp://f:1", running=[key])
-    kind, n, result = executor.next_event()
-    assert (kind, n, result.status) == ("done", 0, "error") and "3 Dask workers died" in result.message
+    event = executor.next_event()
+    assert failed(event, 0) and "3 Dask workers died" in event.result.message
     assert client.futures[key].status == "cancelled" and not executor._tasks and executor._outbox == collections.deque()
     assert len(client.submitted) == 1                   # Dask reran it itself each time
 
@@ -571,34 +589,34 @@ def test_a_task_the_cluster_gave_up_on_is_retried_and_told_once(fake_completions
     executor, client, (first, other) = _running(2)
     client.lose("tcp://c:1", running=[first])
     client.futures[first].fail(KilledWorker(first, Worker(), 0))   # allowed-failures 0: the cluster gave up
-    assert executor.next_event()[:2] == ("resubmitted", 0)
+    assert resubmitted(executor.next_event(), 0)
     client.futures[other].finish(OK)
-    assert executor.next_event() == ("done", 1, OK)                # retried on the way, silently
+    assert executor.next_event() == Done(1, OK)                # retried on the way, silently
     assert client.futures[first].retried == 1 and len(client.submitted) == 2   # the same task, not a new one
     client.futures[first].finish(OK)
-    assert executor.next_event() == ("done", 0, OK)
+    assert executor.next_event() == Done(0, OK)
     assert not executor._tasks and executor._losses.empty()
     # A KilledWorker whose loss the event did not announce is told once, too.
     executor.submit(5, {"arch": 5}, 5)
     key = client.submitted[-1][2]["key"]
     client.futures[key].fail(KilledWorker(key, Worker(), 0))
-    assert executor.next_event()[:2] == ("resubmitted", 5)
+    assert resubmitted(executor.next_event(), 5)
     client.lose("tcp://c:1", running=[key])                          # late event of the same loss: not told
     assert client.futures[key].retried == 1
     client.futures[key].finish(OK)
-    assert executor.next_event() == ("done", 5, OK)
+    assert executor.next_event() == Done(5, OK)
 
 
 def test_a_task_cancelled_by_someone_else_runs_again_and_its_old_future_is_dropped(fake_completions):
     executor, client, (key,) = _running()
     client.futures[key].cancel()
-    kind, n, reason = executor.next_event()
-    assert (kind, n) == ("resubmitted", 0) and "cancelled on the Dask cluster" in reason
+    event = executor.next_event()
+    assert resubmitted(event, 0) and "cancelled on the Dask cluster" in event.reason
     new_key = client.submitted[-1][2]["key"]
     assert new_key.startswith("era-eval-0-1-") and client.submitted[-1][1] == client.submitted[0][1]
     executor._completed.add(client.futures[key])                     # the old one again: not an answer
     client.futures[new_key].finish(OK)
-    assert executor.next_event() == ("done", 0, OK)
+    assert executor.next_event() == Done(0, OK)
 
 
 def test_a_result_lost_before_it_was_fetched_is_told_and_awaited(fake_completions):
@@ -607,17 +625,17 @@ def test_a_result_lost_before_it_was_fetched_is_told_and_awaited(fake_completion
     future.finish(OK)
     future.status = "pending"                                       # Dask recomputes it
     client.lose("tcp://c:1", computed=[key])
-    assert executor.next_event()[:2] == ("resubmitted", 0)          # the loss comes first
+    assert resubmitted(executor.next_event(), 0)          # the loss comes first
     future._done("finished")
-    assert executor.next_event() == ("done", 0, OK)
+    assert executor.next_event() == Done(0, OK)
 
 
 def test_task_errors_become_error_results_and_a_lost_scheduler_stops_the_search(fake_completions):
     from era_deap.search.driver import SearchAborted
     executor, client, (first, second) = _running(2)
     client.futures[first].fail(ModuleNotFoundError("No module named 'era_deap'"))
-    kind, n, result = executor.next_event()
-    assert (kind, n, result.status) == ("done", 0, "error") and "No module named 'era_deap'" in result.message
+    event = executor.next_event()
+    assert failed(event, 0) and "No module named 'era_deap'" in event.result.message
     client.status = "connecting"
     client.futures[second].cancel()
     with pytest.raises(SearchAborted, match=r"lost the connection to the Dask scheduler at tcp://127.0.0.1:8786"):

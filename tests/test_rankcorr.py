@@ -19,6 +19,7 @@ from era_deap.space.families import Network, genome_key, space_problems
 from era_deap.training.model import complexity
 from era_deap.rankcorr.tables import spearman_matrix
 from era_deap.space.space import SearchSpace, load_space
+from era_deap.search.executor import Done
 from era_deap.search.runlock import RunLock
 from era_deap.training.result import EvalResult
 
@@ -233,9 +234,10 @@ class FakeExecutor:
             raise KeyboardInterrupt
         n, arch, seed = self.submitted.pop(0)
         if arch["filters"] == 8:
-            return "done", n, EvalResult("oom", message="OutOfMemoryError: no room", seconds=0.25, worker="w1:cpu")
+            return Done(n, EvalResult("oom", message="OutOfMemoryError: no room", seconds=0.25,
+                                      worker="w1:cpu"))
         curve = [{"epoch": e + 1, "val_error": 20.0, "seconds": 0.5 * (e + 1)} for e in range(epochs)]
-        return "done", n, EvalResult("ok", error=20.0, seconds=9.0, params=123, curve=curve, worker="w0:cpu")
+        return Done(n, EvalResult("ok", error=20.0, seconds=9.0, params=123, curve=curve, worker="w0:cpu"))
 
     def close(self):
         self.closed = True

@@ -24,7 +24,9 @@ from ..space.space import load_space
 from ..training.evaluate import describe
 from ..training.result import EvalResult
 from ..search.driver import versions
-from ..search.executors import available_cores, make_executor, threads_per_worker
+from ..search.devices import available_cores, threads_per_worker
+from ..search.executor import Done
+from ..search.executors import make_executor
 from ..search.journal import Journal
 from ..search.runconfig import check_resume_compatible, write_config
 # A build directory holds a run directory's journal, config and lock (search/rundir.py).
@@ -82,7 +84,7 @@ def run_build(config, out, *, progress: bool = False, command: str = "", log=pri
 def _train(config, space, journal, todo, done, progress) -> None:
     workers = config.evaluator.workers
     executor = make_executor(config.evaluator, config.seed, workers)
-    threads = threads_per_worker(max(1, workers)) if config.evaluator.objective == "train" else 1
+    threads = threads_per_worker(max(1, workers)) if config.evaluator.objective_kind.trains else 1
     journal.append({"type": "session", "started": time.time(), "workers": executor.capacity,
                     "threads": threads, "cpu": cpu_name(), "cores": available_cores()})
     bar = None
@@ -97,11 +99,11 @@ def _train(config, space, journal, todo, done, progress) -> None:
                 genome, n = pending.pop(), next(numbers)
                 running[n] = genome
                 executor.submit(n, to_arch(genome), seeds)
-            kind, n, payload = executor.next_event()
-            if kind != "done":
+            event = executor.next_event()
+            if not isinstance(event, Done):   # a resubmission: still running
                 continue
-            genome = running.pop(n)
-            results = payload if isinstance(payload, list) else [payload] * len(seeds)
+            genome = running.pop(event.n)
+            results = event.result if isinstance(event.result, list) else [event.result] * len(seeds)
             key = space.key(genome)
             record = {"type": "network", "key": key, "arch": to_arch(genome), "at": time.time(),
                       "results": [seed_entry(r) for r in results]}

@@ -38,7 +38,8 @@ def load_build_config(path) -> BuildConfig:
     config.source = str(path)
     dataset = (data.get("evaluator") or {}).get("dataset") or {}
     resolve_files(config, data, config.evaluator.dataset, dataset, path.resolve().parent)
-    if config.evaluator.objective == "table":
+    if config.evaluator.objective_kind.reads_table:
         raise ConfigError(f"{data.where.get('evaluator', path)}: evaluator.objective: expected 'train' or "
-                          f"'package.module:function' for a build (a table is built from one), got 'table'")
+                          f"'package.module:function' for a build (a table is built from one), "
+                          f"got {config.evaluator.objective!r}")
     return config

@@ -27,6 +27,11 @@ class TableObjective:
             raise ConfigError(f"evaluator.table: {self.table.source} is a partial table ({built:,} of "
                               f"{self.table.space.n_unique:,} networks); finish it with `era bench build` first")
 
+    @property
+    def epochs(self) -> int:
+        """The schedule the table recorded: its full fidelity (a multi-fidelity search's top rung)."""
+        return self.table.data["epochs"]
+
     def check_space(self, space) -> None:
         """ConfigError unless `space` has exactly the table's gene values."""
         if space.describe() != self.table.space.describe():

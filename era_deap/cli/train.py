@@ -186,7 +186,7 @@ def _run_repeats(args, config, space, networks) -> int:
     evaluator = Evaluator(evaluator_config, split_seed, device)
     seeds = tuple(range(args.seed, args.seed + args.repeats))
     if not args.json:
-        how = f"{training.epochs} epochs on {dataset_config.name}" if config.evaluator.objective == "train" \
+        how = f"{training.epochs} epochs on {dataset_config.name}" if config.evaluator.objective_kind.trains \
             else f"objective {config.evaluator.objective}"
         print(f"era train: the {len(networks)} best network(s) of {args.from_run} retrained at search fidelity "
               f"({how}), seeds {seeds[0]}..{seeds[-1]}; errors in %", flush=True)

@@ -10,6 +10,7 @@ executor stops the workers, and what finished is already saved (era_deap/rankcor
 """
 from __future__ import annotations
 
+from ..search.executor import Done
 from ..search.executors import make_executor
 from ..settings import EvaluatorConfig
 from ..space.architecture import complexity
@@ -41,11 +42,11 @@ def _train_fidelity(config, epochs: int, networks: list):
                 n, network = waiting.pop(0)
                 executor.submit(n, network.arch(), training_seed(config.seed, network, epochs))
                 running += 1
-            kind, n, result = executor.next_event()
-            if kind != "done":   # a Dask executor's resubmission: still running
+            event = executor.next_event()
+            if not isinstance(event, Done):   # a resubmission: still running
                 continue
             running -= 1
-            yield networks[n], epochs, saved_result(config, networks[n], epochs, result)
+            yield networks[event.n], epochs, saved_result(config, networks[event.n], epochs, event.result)
     finally:   # done, Ctrl-C, an error, or the caller stopped early: stop the workers
         executor.close()
 

@@ -29,6 +29,7 @@ from ..errors import RunDirError
 from ..search import rundir
 from ..search.rundir import RunDirectory
 from ..search.runconfig import config_hash, search_keys
+from ..settings import objective_kind
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
 SEARCH_NAMES = {
@@ -181,7 +182,7 @@ def read_run(path: Path) -> Run:
     if not summary:
         notes.append(f"no {rundir.SUMMARY}: treated as unfinished")
     evaluator = config.get("evaluator") if isinstance(config.get("evaluator"), dict) else {}
-    on_table = evaluator.get("objective") == "table" and evaluator.get("table")
+    on_table = objective_kind(str(evaluator.get("objective"))).reads_table and evaluator.get("table")
     return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
                evaluations, directory.logbook(), directory.final(), notes,
                str(summary.get("stop_reason") or ""), clock=str(summary.get("clock") or "wall"),

@@ -26,8 +26,12 @@ best network is the best among them (the driver keeps lower rungs out of its bes
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal, Optional
 
+from ..config import bounded
 from ..operators import mut_uniform_reset
+from ..settings import StrategyConfig
 from .strategy import SearchExhausted, Strategy
 
 
@@ -43,8 +47,25 @@ def rungs(min_epochs: int, max_epochs: int, eta: int) -> list[int]:
     return out + [max_epochs]
 
 
+@dataclass
+class MultiFidelityConfig(StrategyConfig):
+    """asha, hyperband: rungs of min_epochs * eta**k epochs up to the full schedule."""
+    min_epochs: int = bounded(1, min=1)
+    max_epochs: Optional[int] = bounded(None, min=1)    # None: the search schedule's epochs (filled in)
+    eta: int = bounded(3, min=2)                        # keep the top 1/eta of a rung
+    brackets: Optional[int] = bounded(None, min=1)      # None: 1 (asha), every rung (hyperband)
+    propose: Literal["random", "evolution"] = "random"  # new networks: drawn, or regularized evolution's
+    population_size: int = bounded(20, min=2)           # evolution: the most recent results of the top rung
+    tournament_size: int = bounded(2, min=2)
+
+    def check(self, at):
+        if self.max_epochs is not None and self.min_epochs > self.max_epochs:
+            at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
+
+
 class SuccessiveHalving(Strategy):
     kind = "asha"
+    Config = MultiFidelityConfig
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)

@@ -2,7 +2,8 @@
 
 The driver is a Dask client; the scheduler and the workers are the user's own processes, on any number
 of machines (docs/cluster.md). The driver stays the only writer of the journal and stays asynchronous:
-`next_event()` answers the first thing that happened, in the order the client learned of it.
+`next_event()` answers the first thing that happened, in the order the client learned of it (the
+protocol and its events: executor.py).
 
 Capacity (evaluations kept in flight): `evaluator.workers` when it is above 0 (`--workers N`); with
 `--workers 0` it follows the cluster: the sum over workers of their threads, or of the evaluations
@@ -21,67 +22,43 @@ pending), and no documented API tells a client that a task it waits for was on a
 tell the driver, the client subscribes to the scheduler's `remove-worker` event (`subscribe_topic`)
 and reads the two task lists in it (`processing-tasks`, `lost-computed-tasks`): the one piece of the
 scheduler's internals kept. For each of our evaluations among them `next_event()` answers
-`("resubmitted", n, reason)` once, and the result of evaluation n is still answered exactly once,
+`Resubmitted(n, reason)` once, and the result of evaluation n is still answered exactly once (`Done`),
 after it. An evaluation whose workers died MAX_WORKER_LOSSES times is recorded as `error` (it is most
 likely what kills them: host memory, a crash) and its task cancelled; a worker that leaves on purpose
 (retired, closed) is told but not held against the evaluation. A finished result that died with its
 worker before the driver fetched it is computed again by Dask and told as resubmitted too. Losing the
 scheduler itself stops the search (SearchAborted); `--resume` retrains what was in flight.
 
-Devices (decided on the worker, `worker_device`): a pluggable objective gets `cpu`. For training,
-`ERA_DEVICE` in the worker's environment wins; else `evaluator.device: cpu` -> cpu; `auto` -> the
-worker process's first visible CUDA GPU (`cuda:0`), else cpu; `cuda` / `cuda:N` -> the same, but an
-`error` result on a worker without CUDA. Which GPU a worker process has is that worker's own
-configuration: `CUDA_VISIBLE_DEVICES` (or `ERA_DEVICE`) in the environment of its `dask worker`
-command, one command per GPU; a process that sees several GPUs trains on the first and warns. Worker
-resources decide where an evaluation runs: it asks for `resources={"GPU": gpu_share}` when it trains on
-a GPU: always for `cuda*`, for `auto` only when some worker offers a GPU resource when the search
-connects (on a CPU-only cluster `auto` means CPU instead of waiting forever for a GPU).
-
-Evaluators on the workers: the driver registers an EvaluatorsOnWorker with `Client.register_plugin`
-(idempotent: a later search on the cluster keeps the workers' instances and their loaded datasets).
-The task finds its worker's instance with `get_worker().plugins`; each keeps the Evaluators of the last
-KEEP_EVALUATORS runs it evaluated for, so the dataset loads once per worker process and run, from
-`evaluator.dataset.data_dir` as the driver's config resolved it (the same absolute path must exist on
-every worker), or from `ERA_DATA_DIR` set in the worker's environment. Every Dask worker thread runs
-one evaluation with one torch thread (Dask's nanny already sets OMP_NUM_THREADS=1): `--nthreads`
-evaluations per worker process use `--nthreads` cores. `ERA_TORCH_THREADS=k` in the worker's
-environment gives each evaluation k threads instead (start such workers with `--nthreads 1`).
+Where an evaluation runs is decided by worker resources: it asks for `resources={"GPU": gpu_share}`
+when it trains on a GPU: always for `cuda*`, for `auto` only when some worker offers a GPU resource when
+the search connects (on a CPU-only cluster `auto` means CPU instead of waiting forever for a GPU). On
+the worker (dask_worker.py) it trains on the worker process's own GPU, with the Evaluator the worker
+plugin keeps for its run; the driver registers that plugin when it connects.
 
 A submission's seed may be a tuple of seeds (a benchmark build): the Evaluator then returns a list of
 EvalResults, one per seed (era_deap/training/evaluate.py); the executor's own failures (a worker loss
-limit, a task that raised) answer one EvalResult for all of them, as era_deap/search/executors.py says.
+limit, a task that raised) answer one EvalResult for all of them, as executor.py says.
 """
 from __future__ import annotations
 
 import collections
-import dataclasses
-import json
 import logging
 import math
-import os
 import queue
-import threading
 import time
 import traceback
 import uuid
-import warnings
 
-from distributed import WorkerPlugin
-
-from ..config import to_mapping
 from ..errors import ClusterError, SearchAborted
-from ..training.result import ERROR, EvalResult, label_worker
+from ..training.result import ERROR, EvalResult
+from .dask_worker import PLUGIN_NAME, EvaluatorsOnWorker, evaluate_on_worker
+from .executor import Done, Event, Resubmitted
 
 MAX_WORKER_LOSSES = 3      # unexpected worker deaths under one evaluation before it is recorded as error
 CAPACITY_REFRESH_S = 2.0   # how often `capacity` re-reads the cluster (workers: 0)
 POLL_S = 0.05              # longest wait for a loss notice before next_event() looks at completions again
 EVENT_TOPIC = "all"        # the scheduler logs every remove-worker event under this topic too
-PLUGIN_NAME = "era-deap-evaluators"
-KEEP_EVALUATORS = 4        # runs whose Evaluators (and datasets) a worker process keeps
 
-
-# --- the driver's side ------------------------------------------------------------------------------
 
 def connect(address: str):
     """A Dask client of the scheduler at `address`, or a one-line ClusterError naming it. The wait is
@@ -106,7 +83,7 @@ def completions(client):
 
 def gpu_resources(config, cluster_has_gpu: bool) -> dict | None:
     """The resources one evaluation asks for: {"GPU": gpu_share} when it trains on a GPU, else None."""
-    if config.objective != "train" or config.device == "cpu":
+    if not config.objective_kind.trains or config.device == "cpu":
         return None
     if config.device == "auto" and not cluster_has_gpu:
         return None
@@ -134,7 +111,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 class DaskExecutor:
-    """The executor interface of era_deap.search.executors on a Dask cluster (see the module docstring)."""
+    """The executor protocol (executor.py) on a Dask cluster (see the module docstring)."""
 
     def __init__(self, evaluator_config, split_seed: int, workers: int, client=None):
         self.address = evaluator_config.executor
@@ -154,7 +131,7 @@ class DaskExecutor:
             self.client.subscribe_topic(EVENT_TOPIC, self._on_cluster_event)
             self._completed = completions(self.client)
             workers_now = self._cluster_workers()
-            if (evaluator_config.objective == "train" and evaluator_config.device.startswith("cuda")
+            if (evaluator_config.objective_kind.trains and evaluator_config.device.startswith("cuda")
                     and workers_now and not _offers_gpu(workers_now)):
                 raise ClusterError(f"evaluator.device: {evaluator_config.device!r} asks for GPUs, but none of the "
                                   f"{len(workers_now)} workers of the Dask cluster at {self.address} offers a "
@@ -186,7 +163,7 @@ class DaskExecutor:
         self._tasks[n] = {"arch": arch, "seed": seed, "epochs": epochs, "attempt": 0, "losses": 0, "future": None}
         self._launch(n)
 
-    def next_event(self):
+    def next_event(self) -> Event:
         if not self._tasks and not self._outbox:
             raise RuntimeError("next_event() with nothing submitted")
         while not self._outbox:
@@ -258,8 +235,8 @@ class DaskExecutor:
             if (key, worker) not in self._losses_seen:
                 self._losses_seen.add((key, worker))
                 n = self._keys[key]
-                self._outbox.append(("resubmitted", n, f"Dask worker {worker} died holding the result of "
-                                                       f"evaluation {n} before it was fetched; it runs again"))
+                self._outbox.append(Resubmitted(n, f"Dask worker {worker} died holding the result of "
+                                                   f"evaluation {n} before it was fetched; it runs again"))
 
     def _count_loss(self, n: int, key: str, worker: str, expected: bool) -> bool:
         """Record one loss of evaluation n's worker; False when n has failed for good."""
@@ -276,14 +253,14 @@ class DaskExecutor:
                 future.cancel()   # else Dask would run it once more; as_completed still yields it: dropped
             except Exception:  # noqa: BLE001
                 pass
-            self._outbox.append(("done", n, EvalResult(
+            self._outbox.append(Done(n, EvalResult(
                 ERROR, worker=worker,
                 message=f"{task['losses']} Dask workers died while running this evaluation (the last: {worker}); "
                         f"it is probably what kills them (host memory, a crash): not run again")))
             return False
         how = "left the cluster" if expected else "died"
-        self._outbox.append(("resubmitted", n, f"Dask worker {worker} {how} while running evaluation {n}; "
-                                               f"it runs again on another worker"))
+        self._outbox.append(Resubmitted(n, f"Dask worker {worker} {how} while running evaluation {n}; "
+                                           f"it runs again on another worker"))
         return True
 
     def _on_completed(self, future) -> None:
@@ -299,7 +276,7 @@ class DaskExecutor:
                 self._check_scheduler()
                 result = EvalResult(ERROR, message=f"could not fetch the result from the Dask cluster: {exc!r}")
             self._forget(n)
-            self._outbox.append(("done", n, result))
+            self._outbox.append(Done(n, result))
         elif status == "error":
             self._on_error(n, future)
         elif status == "cancelled":  # not by us
@@ -326,7 +303,7 @@ class DaskExecutor:
             return
         lines = traceback.format_exception(type(exc), exc, future.traceback())
         self._forget(n)
-        self._outbox.append(("done", n, EvalResult(ERROR, message="the Dask task failed: " + "".join(lines))))
+        self._outbox.append(Done(n, EvalResult(ERROR, message="the Dask task failed: " + "".join(lines))))
 
     def _retry(self, n: int, future) -> None:
         """Send the task of evaluation n back to the scheduler (Future.retry): same key, same future."""
@@ -345,7 +322,7 @@ class DaskExecutor:
         task["attempt"] += 1
         self._launch(n)
         if reason:
-            self._outbox.append(("resubmitted", n, reason))
+            self._outbox.append(Resubmitted(n, reason))
 
     def _forget(self, n: int) -> None:
         task = self._tasks.pop(n)
@@ -384,133 +361,3 @@ def _checked(result, seed):
     else:
         expected = "an EvalResult"
     return EvalResult(ERROR, message=f"the Dask task returned {result!r}, expected {expected}")
-
-
-# --- the worker's side ------------------------------------------------------------------------------
-
-class EvaluatorsOnWorker(WorkerPlugin):
-    """The Evaluators of one Dask worker process: those of the KEEP_EVALUATORS runs used last, so that a
-    long-lived worker serving run after run loads each run's dataset once and does not hoard them.
-    Registered by the driver (`Client.register_plugin`); a task finds it with `worker_evaluators`."""
-
-    name = PLUGIN_NAME
-    idempotent = True   # a later search on the same cluster keeps this instance and its loaded datasets
-
-    def __init__(self, keep: int = KEEP_EVALUATORS):
-        self.keep = keep
-        self._evaluators: collections.OrderedDict = collections.OrderedDict()  # key -> Evaluator, last used last
-        self._lock = threading.Lock()
-        self._torch_threads_set = False
-
-    # Sent to the workers by pickle: the settings travel, the lock and the Evaluators do not.
-    def __getstate__(self) -> dict:
-        return {"keep": self.keep}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["keep"])
-
-    def teardown(self, worker) -> None:
-        self._evaluators.clear()   # the worker closes, or the plugin is removed: let the datasets go
-
-    def evaluators(self) -> list:
-        """The Evaluators kept now, the least recently used first."""
-        return list(self._evaluators.values())
-
-    def evaluator(self, config, split_seed: int, device: str):
-        """The Evaluator for these arguments, its dataset loaded (a load error is left for the
-        evaluation to report). Threads of one worker share it: the lock makes the dataset load once."""
-        from ..training.evaluate import Evaluator
-        key = (json.dumps(to_mapping(config), sort_keys=True, default=str), split_seed, str(device))
-        with self._lock:
-            if config.objective == "train":
-                self._set_torch_threads()
-            evaluator = self._evaluators.pop(key, None)
-            if evaluator is None:
-                evaluator = Evaluator(config, split_seed, device)
-            self._evaluators[key] = evaluator
-            while len(self._evaluators) > self.keep:
-                self._evaluators.popitem(last=False)  # freed once no evaluation of it is running any more
-            try:
-                evaluator.prepare()
-            except Exception:  # noqa: BLE001 - the evaluation reports it as its error
-                pass
-        return evaluator
-
-    def _set_torch_threads(self) -> None:
-        if self._torch_threads_set:
-            return
-        import torch
-        torch.set_num_threads(max(1, int(os.environ.get("ERA_TORCH_THREADS", "1"))))
-        self._torch_threads_set = True
-
-
-# Outside a Dask worker (the task function called directly), or on a worker without the plugin (one
-# that joined while it was being registered, say), evaluations use this process's own instance.
-_THIS_PROCESS = EvaluatorsOnWorker()
-
-
-def worker_evaluators(worker) -> EvaluatorsOnWorker:
-    """The EvaluatorsOnWorker of `worker` (a Dask worker, or None outside one), else this process's own."""
-    plugin = worker.plugins.get(PLUGIN_NAME) if worker is not None else None
-    return plugin if isinstance(plugin, EvaluatorsOnWorker) else _THIS_PROCESS
-
-
-def worker_device(config) -> str:
-    """The device an evaluation trains on, on this worker process (rule in the module docstring)."""
-    if config.objective != "train":
-        return "cpu"
-    forced = os.environ.get("ERA_DEVICE")
-    if forced:
-        return forced
-    if config.device == "cpu":
-        return "cpu"
-    import torch
-    if torch.cuda.is_available():
-        count = torch.cuda.device_count()
-        if count > 1:  # printed once per process (the warnings module's default)
-            warnings.warn(f"this Dask worker process sees {count} GPUs and trains on the first (cuda:0); give "
-                          f"each worker process its own GPU with CUDA_VISIBLE_DEVICES (one `dask worker` command "
-                          f"per GPU) or ERA_DEVICE (docs/cluster.md)", RuntimeWarning, stacklevel=2)
-        return "cuda:0"
-    if config.device == "auto":
-        return "cpu"
-    raise ClusterError(f"evaluator.device is {config.device!r}, but this Dask worker sees no CUDA GPU; start "
-                      f"workers with --resources GPU=... only where a GPU is, or set ERA_DEVICE")
-
-
-def worker_config(config):
-    """The config as this worker reads it: `ERA_DATA_DIR` (if set) replaces evaluator.dataset.data_dir,
-    and the driver-side keys (executor, workers) are left out, so that sessions of one run that differ
-    only in those share the worker's Evaluator and its loaded dataset."""
-    config = dataclasses.replace(config, executor="local", workers=1)
-    data_dir = os.environ.get("ERA_DATA_DIR")
-    if not data_dir:
-        return config
-    return dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, data_dir=data_dir))
-
-
-def _current_worker():
-    """The Dask worker running this task (`get_worker()`), or None outside one."""
-    from distributed import get_worker
-    try:
-        return get_worker()
-    except ValueError:
-        return None
-
-
-def evaluate_on_worker(config, split_seed: int, arch: dict, seed, epochs: int | None = None):
-    """The Dask task: evaluate one architecture with this worker process's Evaluator. `seed` may be a
-    tuple of seeds: then a list of EvalResults, one per seed."""
-    worker = _current_worker()
-    name = str(worker.address) if worker is not None else f"pid{os.getpid()}"
-    try:
-        device = worker_device(config)
-        evaluate = worker_evaluators(worker).evaluator(worker_config(config), split_seed, device)
-    except Exception as exc:  # noqa: BLE001 - an objective that does not import, no GPU, ...
-        failed = f"Dask worker {name}: {type(exc).__name__}: {exc}"
-        if isinstance(seed, (tuple, list)):
-            return [EvalResult(ERROR, message=failed, worker=name) for _ in seed]
-        return EvalResult(ERROR, message=failed, worker=name)
-    result = evaluate(arch, seed, epochs)
-    label_worker(result, f"{name} {device} pid{os.getpid()}")
-    return result

@@ -20,6 +20,7 @@ import numpy as np
 from . import rundir
 from ..config import resolve_callable
 from ..errors import ConfigError, JournalError, ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
+from .executor import Event, Resubmitted
 from .executors import make_executor
 from .journal import Journal, damaged
 from .fitness import Objectives
@@ -73,7 +74,7 @@ class Search:
         self.elapsed_base = 0.0
         # A benchmark table reports the training time each look-up stands for: the run's clock is then
         # simulated (those seconds summed, shared over the workers), not the look-ups' wall time.
-        self.simulated = config.evaluator.objective == "table"
+        self.simulated = config.evaluator.objective_kind.simulated_clock
         self.operators_changed = False          # resuming with other operators: adopt the journal's asks
         self.operator_failure = None
         self.exhausted = False                  # asking has stopped (space exhausted, stuck, operator)
@@ -365,16 +366,16 @@ class Search:
             raise Interrupted(signum)
         self.held_signal = signum
 
-    def _handle(self, event) -> None:
-        kind, n, payload = event
-        if kind == "resubmitted":
-            self._journal({"type": "resubmitted", "n": n, "reason": payload})
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, Resubmitted):
+            self._journal({"type": "resubmitted", "n": event.n, "reason": event.reason})
             return
+        n = event.n
         key = self.running.pop(n)
         if self.held is not None:   # a batch tells its results together, in ask order
-            self.held[n] = payload
+            self.held[n] = event.result
             return
-        self._record(n, payload)
+        self._record(n, event.result)
         for waiter in self.waiting.pop(key, []):
             self._dispatch(waiter)
 

@@ -19,9 +19,48 @@ gave back its parent unchanged (a no-op), whether it left the space (invalid, ne
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal, Optional, Union
+
+from ..config import bounded
 from ..operators import sel_oldest, sel_tournament_loser
+from ..settings import StrategyConfig
 from .strategy import Strategy
-from .variation import Variation
+from .variation import OperatorSpec, Variation, default_operator
+
+
+@dataclass
+class EvolutionConfig(StrategyConfig):
+    """evolution, regularized_evolution, crossover_evolution (thesis Algorithm 2 and §3.5)."""
+    population_size: int = bounded(50, min=2)
+    tournament_size: Optional[int] = bounded(None, min=2)   # None: 2, or 3 for crossover_evolution
+    max_mutation_retries: int = bounded(100, min=0)        # re-mutate a child already evaluated
+    mutate: Union[str, OperatorSpec] = default_operator("era_deap.operators:mut_uniform_reset", n_genes=1)
+    mate: Union[str, OperatorSpec] = default_operator("deap.tools:cxUniform", indpb=0.5)
+    select: Union[str, OperatorSpec, None] = None   # a DEAP selection (population, k): picks the parents;
+                                                    # None: the thesis's tournament of tournament_size
+    encoding: Literal["values", "positions"] = "values"   # what operators see: gene values, or positions
+                                                          # (DEAP's integer operators; variation.py)
+
+    def __post_init__(self):
+        # Complete when constructed, from a file (from_mapping) or in Python: defaults by kind, and an
+        # operator given by name alone becomes an OperatorSpec without arguments.
+        if self.tournament_size is None:
+            self.tournament_size = 3 if self.kind == "crossover_evolution" else 2
+        for name in ("mutate", "mate", "select"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, OperatorSpec(getattr(self, name)))
+
+    def check(self, at):
+        if self.tournament_size > self.population_size:
+            at.fail("tournament_size", f"at most population_size ({self.population_size})",
+                    self.tournament_size)
+        for name in ("mutate", "mate", "select"):
+            if getattr(self, name) is None:
+                continue
+            function = getattr(self, name).function
+            if ":" not in function:   # (a mapping's function was checked by OperatorSpec.check)
+                at.fail(name, "'package.module:function' or {function: ..., kwargs: {...}}", function)
 
 
 ENUMERABLE = 200_000   # spaces small enough to list the networks not asked yet, when drawing fails
@@ -29,6 +68,7 @@ ENUMERABLE = 200_000   # spaces small enough to list the networks not asked yet,
 
 class Evolution(Strategy):
     kind = "evolution"
+    Config = EvolutionConfig
     crossover = False
     removes_oldest = False
 

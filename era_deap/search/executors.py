@@ -1,63 +1,34 @@
-"""Where evaluations run: in the driver process (`workers: 0`), or in local worker processes.
-
-An executor takes `submit(n, arch, seed, epochs=None)` (epochs: the first epochs of the schedule
-only, for multi-fidelity searches) and answers `next_event()` with the first thing that
-happened: `("done", n, EvalResult)` or `("resubmitted", n, reason)`. Nothing waits for a generation.
-With a tuple of seeds (the benchmark build) the result is a list of EvalResults, one per seed, unless
-the worker died: then one EvalResult stands for all of them.
+"""Where evaluations run on this machine: in the driver process (`workers: 0`), or in local worker
+processes; and `make_executor`, which picks an executor from the config (the protocol: executor.py).
 
 Local workers are spawned processes, each holding one Evaluator (the dataset loads once per process).
-On CPU the machine's cores are split between them (torch threads); on GPUs workers are assigned to
-devices round-robin, several per GPU allowed. A worker that dies (a fatal CUDA error, a segfault)
-costs its evaluation an `error` result naming the signal or exit code; a fresh worker replaces it.
-Workers die with the driver (Linux parent-death signal), so a killed search leaves no orphans training.
+On CPU the machine's cores are split between them (torch threads); on GPUs worker i trains on device
+i mod G (devices.place_workers): `workers: K x G` puts K on every GPU. A worker that dies (a fatal CUDA
+error, a segfault) costs its evaluation an `error` result naming the signal or exit code; a fresh
+worker replaces it. Workers die with the driver (Linux parent-death signal), so a killed search leaves
+no orphans training.
+
+Out of memory beside others: an evaluation that ends `oom` after sharing its device with another
+evaluation at any moment while it ran may have run out because of them. It runs again alone on that
+device (answered `Resubmitted`): new work for the device waits until the evaluations running there
+have finished and the retry has ended, and only the retry's result is answered (`Done`). An evaluation
+that runs out of memory alone is `oom`, as ever. Not for a table's recorded results (not this machine's
+memory). Within one executor only: other programs on the GPU are not held back.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import multiprocessing as mp
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from ..training.result import ERROR, EvalResult, label_worker
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def resolve_devices(device: str) -> list[str]:
-    """`auto` | `cpu` | `cuda` | `cuda:N` | `cuda:0,1` -> concrete device names."""
-    if device == "cpu":
-        return ["cpu"]
-    import torch
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if device == "auto":
-        return [f"cuda:{i}" for i in range(count)] or ["cpu"]
-    from ..config import ConfigError
-    if not count:
-        raise ConfigError(f"evaluator.device: {device!r} asks for CUDA, but no CUDA GPU is available here "
-                          f"(use 'auto' or 'cpu')")
-    if device == "cuda":
-        return [f"cuda:{i}" for i in range(count)]
-    if device.startswith("cuda:"):
-        try:
-            ids = [int(i) for i in device[5:].split(",")]
-        except ValueError:
-            ids = []
-        if ids and all(0 <= i < count for i in ids):
-            return [f"cuda:{i}" for i in ids]
-    raise ConfigError(f"evaluator.device: expected auto, cpu, cuda or cuda:N[,M...] with N < {count}, "
-                      f"got {device!r}")
-
-
-def threads_per_worker(workers: int) -> int:
-    return max(1, available_cores() // max(1, workers))
+from .devices import place_workers, resolve_devices, threads_per_worker
+from .executor import Done, Event, Resubmitted, ran_out_of_memory
 
 
 class InProcessExecutor:
@@ -73,17 +44,37 @@ class InProcessExecutor:
     def capacity(self) -> int:
         return 1
 
-    def submit(self, n: int, arch: dict, seed: int, epochs: int | None = None) -> None:
+    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
         self._queue.append((n, arch, seed, epochs))
 
-    def next_event(self):
+    def next_event(self) -> Event:
         n, arch, seed, epochs = self._queue.pop(0)
         result = self._evaluate(arch, seed, epochs)
         label_worker(result, self.name)
-        return ("done", n, result)
+        return Done(n, result)
 
     def close(self) -> None:
         self._queue.clear()
+
+
+@dataclass
+class _Task:
+    n: int
+    arch: dict
+    seed: object
+    epochs: int | None
+    crowded: bool = False     # another evaluation ran on its device at some moment while it ran
+    alone: bool = False       # the retry, run alone on its device
+
+
+@dataclass
+class _Worker:
+    index: int
+    device: str
+    name: str
+    conn: object
+    process: object
+    task: _Task | None = None
 
 
 class LocalProcessExecutor:
@@ -91,71 +82,118 @@ class LocalProcessExecutor:
         self._context = mp.get_context("spawn")  # fork is unsafe with torch threads and CUDA
         self._args = (evaluator_config, split_seed)
         self._threads = threads_per_worker(workers)
-        self._workers = [self._start(i, devices[i % len(devices)]) for i in range(workers)]
+        # A table's recorded `oom` is not this machine's memory: running it alone would change nothing.
+        self._retries_oom = not evaluator_config.objective_kind.simulated_clock
+        self._waiting: collections.deque = collections.deque()   # submitted, not started yet
+        # device -> evaluations to run alone there, in turn (the first may be running): the device is held
+        self._alone: dict[str, collections.deque] = {}
+        self._workers = [self._start(i, device) for i, device in enumerate(place_workers(workers, devices))]
 
     @property
     def capacity(self) -> int:
         return len(self._workers)
 
-    def _start(self, index: int, device: str) -> dict:
+    def _start(self, index: int, device: str) -> _Worker:
         parent, child = self._context.Pipe()
         name = f"w{index}:{device}"
         process = self._context.Process(target=_worker_main, name=f"era-worker-{index}", daemon=True,
                                         args=(child, name, device, self._threads, *self._args))
         process.start()
         child.close()
-        return {"index": index, "device": device, "name": name, "conn": parent, "process": process,
-                "task": None}
+        return _Worker(index, device, name, parent, process)
 
-    def submit(self, n: int, arch: dict, seed: int, epochs: int | None = None) -> None:
-        worker = next(w for w in self._workers if w["task"] is None)
-        worker["task"] = (n, arch, seed, epochs)
-        worker["conn"].send((n, arch, seed, epochs))
+    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
+        self._waiting.append(_Task(n, arch, seed, epochs))
+        self._start_waiting()
 
-    def next_event(self):
-        busy = [w for w in self._workers if w["task"] is not None]
+    def next_event(self) -> Event:
+        busy = [w for w in self._workers if w.task is not None]
         if not busy:
             raise RuntimeError("next_event() with nothing submitted")
         handles = {}
         for w in busy:
-            handles[w["conn"]] = w
-            handles[w["process"].sentinel] = w
+            handles[w.conn] = w
+            handles[w.process.sentinel] = w
         ready = wait(list(handles))
         # A finished result wins over a death noticed in the same wait.
         for handle in ready:
             worker = handles[handle]
-            if handle is worker["conn"]:
+            if handle is worker.conn:
                 try:
-                    n, result = worker["conn"].recv()
+                    n, result = worker.conn.recv()
                 except (EOFError, OSError):
                     continue
-                worker["task"] = None
-                return ("done", n, result)
-        worker = handles[ready[0]]
-        return ("done", *self._replace_dead(worker))
+                return self._finished(worker, result)
+        return self._replace_dead(handles[ready[0]])
 
-    def _replace_dead(self, worker: dict):
-        n = worker["task"][0]
-        worker["process"].join(timeout=5)
-        result = EvalResult(ERROR, message=death_message(worker["name"], worker["device"],
-                                                         worker["process"].exitcode),
-                            worker=worker["name"])
-        worker["conn"].close()
-        self._workers[self._workers.index(worker)] = self._start(worker["index"], worker["device"])
-        return n, result
+    def _finished(self, worker: _Worker, result) -> Event:
+        task, worker.task = worker.task, None
+        if self._retries_oom and task.crowded and not task.alone and ran_out_of_memory(result):
+            task.crowded, task.alone = False, True
+            self._alone.setdefault(worker.device, collections.deque()).append(task)
+            self._start_waiting()
+            return Resubmitted(task.n, f"evaluation {task.n} ran out of memory on {worker.device} while "
+                                       f"other evaluations ran there; it runs again alone on that device")
+        self._release(worker.device, task)
+        self._start_waiting()
+        return Done(task.n, result)
+
+    def _release(self, device: str, task: _Task) -> None:
+        """`task` has ended: when it ran alone, the device goes to the next retry, or is free again."""
+        queue = self._alone.get(device)
+        if queue and queue[0] is task:
+            queue.popleft()
+            if not queue:
+                del self._alone[device]
+
+    def _start_waiting(self) -> None:
+        """Start what can start: a retry once nothing else runs on its device, then waiting evaluations
+        in submission order on the first idle workers whose device is not held."""
+        for device, queue in self._alone.items():
+            if not self._busy_on(device):
+                self._send(next(w for w in self._workers if w.device == device), queue[0])
+        while self._waiting:
+            idle = next((w for w in self._workers if w.task is None and w.device not in self._alone), None)
+            if idle is None:
+                return
+            self._send(idle, self._waiting.popleft())
+
+    def _busy_on(self, device: str) -> list[_Worker]:
+        return [w for w in self._workers if w.device == device and w.task is not None]
+
+    def _send(self, worker: _Worker, task: _Task) -> None:
+        neighbours = self._busy_on(worker.device)
+        for other in neighbours:
+            other.task.crowded = True
+        task.crowded = task.crowded or bool(neighbours)
+        worker.task = task
+        worker.conn.send((task.n, task.arch, task.seed, task.epochs))
+
+    def _replace_dead(self, worker: _Worker) -> Event:
+        task, worker.task = worker.task, None
+        worker.process.join(timeout=5)
+        result = EvalResult(ERROR, message=death_message(worker.name, worker.device, worker.process.exitcode),
+                            worker=worker.name)
+        worker.conn.close()
+        self._workers[self._workers.index(worker)] = self._start(worker.index, worker.device)
+        self._release(worker.device, task)
+        self._start_waiting()
+        return Done(task.n, result)
 
     def close(self) -> None:
+        self._waiting.clear()
+        self._alone.clear()
         for w in self._workers:
             try:
-                w["conn"].send(None)
+                w.conn.send(None)
             except (OSError, BrokenPipeError):
                 pass
         for w in self._workers:
-            w["process"].join(timeout=2)
-            if w["process"].is_alive():
-                w["process"].kill()
-                w["process"].join(timeout=2)
-            w["conn"].close()
+            w.process.join(timeout=2)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=2)
+            w.conn.close()
         self._workers = []
 
 
@@ -190,7 +228,7 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["OMP_NUM_THREADS"] = str(threads)  # before torch is imported
-    if evaluator_config.objective == "train":
+    if evaluator_config.objective_kind.trains:
         import torch
         torch.set_num_threads(threads)
     from ..training.evaluate import evaluator_for
@@ -217,7 +255,7 @@ def make_executor(evaluator_config, split_seed: int, workers: int):
         from .dask_executor import DaskExecutor
         return DaskExecutor(evaluator_config, split_seed, workers)  # workers 0: as many as the cluster runs
     # A pluggable objective `(arch, seed)` gets no device: don't import torch just to count GPUs.
-    devices = resolve_devices(evaluator_config.device) if evaluator_config.objective == "train" else ["cpu"]
+    devices = resolve_devices(evaluator_config.device) if evaluator_config.objective_kind.trains else ["cpu"]
     if workers == 0:
         return InProcessExecutor(evaluator_config, split_seed, devices[0])
     return LocalProcessExecutor(evaluator_config, split_seed, workers, devices)

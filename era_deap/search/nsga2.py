@@ -14,14 +14,25 @@ population sizes, but a child then competes only with the population of its time
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from typing import Optional
 
 from deap import tools
 
-from .evolution import Evolution
+from ..config import bounded
+from .evolution import Evolution, EvolutionConfig
+
+
+@dataclass
+class NSGA2Config(EvolutionConfig):
+    """nsga2: parents by binary tournaments on (rank, crowding), survival by DEAP's selNSGA2."""
+    # Children told between survivals; None: population_size.
+    offspring_size: Optional[int] = bounded(None, min=1)
 
 
 class NSGA2(Evolution):
     kind = "nsga2"
+    Config = NSGA2Config
     crossover = True
 
     def __init__(self, space, config, seed: int):

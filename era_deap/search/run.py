@@ -3,20 +3,19 @@ directory's life (a new run, `--resume`, `--fresh` moving an old one aside, the 
 that interrupt a search (the loop itself: driver.py)."""
 from __future__ import annotations
 
-import inspect
 import signal
 import threading
 from pathlib import Path
 
 from . import rundir
 from ..errors import ConfigError, RunDirError, SearchAborted  # noqa: F401  (re-exported)
+from ..settings import strategy_class
 from ..space.space import load_space
 from ..training.evaluate import describe, make_objective
 from .driver import Interrupted, Search
 from .fitness import Objectives
 from .runconfig import check_resume_compatible, write_config
 from .runlock import RunLock
-from .strategy import strategy_class
 
 
 def preflight(config) -> None:
@@ -34,18 +33,19 @@ def preflight(config) -> None:
 
 
 def _check_fidelities(config, objective) -> None:
-    """A multi-fidelity strategy's top rung is the whole search schedule (filled in when not given),
-    and its objective must be able to stop early: training, a table, or one taking `epochs`."""
+    """A multi-fidelity strategy's top rung is the whole schedule its objective scores (filled in when not
+    given), and the objective must be able to stop early: training, a table, or one taking `epochs`."""
     if not hasattr(config.strategy, "max_epochs"):
         return
-    table = getattr(objective, "table", None)
-    schedule = table.data["epochs"] if table is not None else config.evaluator.training.epochs
+    kind = config.evaluator.objective_kind
+    fixed = kind.fidelity(objective, config.evaluator.training)
+    schedule = fixed if fixed is not None else config.evaluator.training.epochs
     if config.strategy.max_epochs is None:
         config.strategy.max_epochs = schedule
-    if config.strategy.max_epochs != schedule and (objective is None or table is not None):
+    if fixed is not None and config.strategy.max_epochs != fixed:
         raise ConfigError(f"strategy.max_epochs: expected the search schedule's epochs ({schedule}: its top rung is a "
                           f"full training), got {config.strategy.max_epochs}")
-    if objective is not None and table is None and "epochs" not in inspect.signature(objective).parameters:
+    if not kind.takes_epochs(objective):
         raise ConfigError(f"evaluator.objective: {config.evaluator.objective} has no `epochs` parameter; a "
                           f"multi-fidelity search ({config.strategy.kind}) needs training, a table or an "
                           f"objective (arch, seed, epochs=None)")

@@ -1,4 +1,5 @@
-"""The one interface every search strategy implements (docs/design.md §5, §7), and the factory by `kind`.
+"""The one interface every search strategy implements (docs/design.md §5, §7), and the factory by `kind`
+(the registry of kinds is `STRATEGIES` in era_deap/settings.py, where configs are validated).
 
     strategy = make_strategy(space, config.strategy, seed)
     individual = strategy.ask()          # a canonical DEAP individual of `space`
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import random
 
-from ..config import resolve_callable
+from ..settings import StrategyConfig, strategy_class
 
 
 class SearchExhausted(Exception):
@@ -24,6 +25,7 @@ class SearchExhausted(Exception):
 
 class Strategy:
     kind = "strategy"
+    Config = StrategyConfig     # each strategy's own settings dataclass, in its module
 
     def __init__(self, space, config, seed: int):
         self.space = space
@@ -65,24 +67,6 @@ class Strategy:
         finally:
             self.rng.setstate(random.getstate())
             random.setstate(outer)
-
-
-# kind -> "module:Class"; modules are imported only when their kind is used (BO pulls in gpytorch).
-REGISTRY = {
-    "evolution": "era_deap.search.evolution:Evolution",
-    "regularized_evolution": "era_deap.search.evolution:RegularizedEvolution",
-    "crossover_evolution": "era_deap.search.evolution:CrossoverEvolution",
-    "nsga2": "era_deap.search.nsga2:NSGA2",
-    "asha": "era_deap.search.asha:SuccessiveHalving",
-    "hyperband": "era_deap.search.asha:Hyperband",
-    "random_search": "era_deap.baselines.random_search:RandomSearch",
-    "local_search": "era_deap.baselines.local_search:LocalSearch",
-    "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",
-}
-
-
-def strategy_class(kind: str):
-    return resolve_callable(REGISTRY[kind], "strategy.kind")
 
 
 def make_strategy(space, config, seed: int) -> Strategy:

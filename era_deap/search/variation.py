@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import random
+from dataclasses import dataclass, field
 
 from deap import base
 
@@ -30,6 +31,22 @@ from ..config import resolve_callable
 from ..errors import ConfigError, SearchAborted
 
 DRY_RUNS = 8
+
+
+@dataclass
+class OperatorSpec:
+    """A DEAP operator by import path, with keyword arguments as `toolbox.register` takes them."""
+    function: str
+    kwargs: dict = field(default_factory=dict)
+
+    def check(self, at):
+        if ":" not in self.function:
+            at.fail("function", "'package.module:function'", self.function)
+
+
+def default_operator(function: str, **kwargs):
+    """A config field whose default is the operator `function` with `kwargs` (a fresh spec each time)."""
+    return field(default_factory=lambda: OperatorSpec(function, dict(kwargs)))
 
 
 class OperatorFailed(SearchAborted):

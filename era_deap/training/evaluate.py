@@ -162,17 +162,17 @@ class Evaluator:
 
 
 REPORTED_KEYS = {"error", "status", "message", "seconds", "curve"}
-# `objective: table` loads the benchmark's look-up by name, as a plug-in: the table lives a stage up.
-TABLE_OBJECTIVE = "era_deap.bench.lookup:TableObjective"
 
 
 def make_objective(config: EvaluatorConfig):
-    """None for `train` (the evaluator trains), else the callable `(arch, seed)` the config names."""
-    if config.objective == "train":
+    """None when the evaluator trains, else the callable `(arch, seed)` the config names: a plug-in, or the
+    kind's loader made with the table it reads (a look-up, loaded by name: its code lives a stage up)."""
+    kind = config.objective_kind
+    if kind.trains:
         return None
-    if config.objective == "table":
-        return resolve_callable(TABLE_OBJECTIVE, "evaluator.objective")(config.table, config.observe)
-    return load_objective(config.objective)
+    if kind.reads_table:
+        return resolve_callable(kind.loader, "evaluator.objective")(config.table, config.observe)
+    return load_objective(kind.loader)
 
 
 _CACHE: dict = {}
