@@ -36,7 +36,6 @@ from era_deap.settings import StrategyConfig
 from .arrays import SpaceArrays
 from .sampling import UniqueSampler
 
-
 PAREGO_RHO = 0.05     # Knowles 2006: the augmentation that makes weakly dominated points lose
 
 

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import torch  # noqa: E402
 from strategy_loop import best_error, run_strategy  # noqa: E402
 
-from era_deap.training.objectives import landscape  # noqa: E402
+from era_deap.search.strategy import make_strategy  # noqa: E402
 from era_deap.settings import search_config_from  # noqa: E402
 from era_deap.space.space import default_space  # noqa: E402
-from era_deap.search.strategy import make_strategy  # noqa: E402
+from era_deap.training.objectives import landscape  # noqa: E402
 
 
 def percentile(values, q: float) -> float:

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from era_deap.search.rundir import RunDirectory
 from era_deap.search.run import run_search
+from era_deap.search.rundir import RunDirectory
 from era_deap.settings import search_config_from
 
 EVOLUTIONARY = ("evolution", "regularized_evolution", "crossover_evolution")
@@ -33,6 +33,7 @@ def overhead(kind, budget, scratch):
     wall = time.perf_counter() - start
     # The objective's own time, measured separately, is subtracted.
     import random
+
     from era_deap.space.genome import to_arch
     from era_deap.space.space import default_space
     space, rng = default_space(), random.Random(0)
@@ -67,7 +68,8 @@ def main():
         for workers in (1, 2):
             start = time.perf_counter()
             run = scratch / f"sleep-{workers}"
-            run_search(config("regularized_evolution", args.sleep_budget, "era_deap.training.objectives:sleepy_landscape",
+            run_search(config("regularized_evolution", args.sleep_budget,
+                              "era_deap.training.objectives:sleepy_landscape",
                               workers), run)
             wall = time.perf_counter() - start
             rates[workers], last = steady_rate(run, workers)

@@ -47,10 +47,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from era_deap.training.data import load_dataset                      # noqa: E402
-from era_deap.training.model import build                            # noqa: E402
 from era_deap.settings import DatasetConfig, TrainingConfig  # noqa: E402
-from era_deap.training.train import _keep_freed_memory, train        # noqa: E402
+from era_deap.training.data import load_dataset  # noqa: E402
+from era_deap.training.model import build  # noqa: E402
+from era_deap.training.train import _keep_freed_memory, train  # noqa: E402
 
 NETWORKS = {
     "resnet20-like basic 0,3,3,3 f8 u2 g8": {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8,

@@ -36,7 +36,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from era_deap.settings import load_search_config, replace   # noqa: E402
+from era_deap.settings import load_search_config, replace  # noqa: E402
 
 SEED_COUNTS = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)
 
@@ -58,6 +58,7 @@ def run_one(task: tuple) -> tuple[str, int, dict]:
     path, seed, observe, budget, out = task
     import contextlib
     import io
+
     from era_deap.bench.table import Table
     from era_deap.search.run import run_search
     config = configured(path, seed, observe, budget)

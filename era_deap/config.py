@@ -23,9 +23,6 @@ import yaml
 
 from .errors import ConfigError  # noqa: F401  (re-exported: config.ConfigError is how most modules name it)
 
-
-
-
 # --- YAML with positions ---------------------------------------------------------------------------
 
 class Located(dict):

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from .config import (ConfigError, Located, bounded, from_mapping, read_with_base, resolve_callable,
-                     to_mapping)
-
+from .config import ConfigError, Located, bounded, from_mapping, read_with_base, resolve_callable, to_mapping
 
 # --- the evaluator ----------------------------------------------------------------------------------
 
@@ -37,7 +35,8 @@ class DatasetConfig:
     validation_size: Optional[int] = bounded(None, min=1)  # None: 5000 (cifar10), 20% (others)
     shape: list[int] = bounded([3, 32, 32], min=1)         # synthetic only: channels, height, width
     num_classes: int = bounded(10, min=2)                  # synthetic only
-    crop_padding: Optional[int] = bounded(None, min=0)     # random-crop padding; None: 4 (cifar10, synthetic), 1 (digits)
+    # random-crop padding; None: 4 (cifar10, synthetic), 1 (digits)
+    crop_padding: Optional[int] = bounded(None, min=0)
     flip: Optional[bool] = None                            # horizontal flip; None: yes except digits
 
     def check(self, at):
@@ -127,7 +126,8 @@ class EvaluatorConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     final: TrainingConfig = field(default_factory=full_training_defaults)
-    max_failure_fraction: float = bounded(0.5, above=0, max=1)  # stop when more fail (after min_evaluations_before_stop)
+    # stop when more fail (after min_evaluations_before_stop)
+    max_failure_fraction: float = bounded(0.5, above=0, max=1)
     min_evaluations_before_stop: int = bounded(5, min=1)
 
     @property

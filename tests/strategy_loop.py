@@ -17,9 +17,9 @@ import random
 import traceback
 from numbers import Real
 
+from era_deap.search.strategy import SearchExhausted
 from era_deap.space.genome import to_arch
 from era_deap.training.result import DIVERGED, ERROR, OK, EvalResult
-from era_deap.search.strategy import SearchExhausted
 
 
 def evaluate(objective, genome, seed: int) -> EvalResult:

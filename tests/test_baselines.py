@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from strategy_loop import best_error, evaluate, run_strategy
 
 from era_deap.baselines.acquisition import log_expected_improvement, log_h
 from era_deap.baselines.arrays import SpaceArrays
 from era_deap.baselines.gp import Surrogate
+from era_deap.search.strategy import SearchExhausted, make_strategy
+from era_deap.settings import search_config_from
 from era_deap.space.genome import to_arch
+from era_deap.space.space import DEFAULT_GENES, SearchSpace, default_space
 from era_deap.training.objectives import flaky_landscape, landscape
 from era_deap.training.result import DIVERGED, ERROR, OK, EvalResult
-from era_deap.settings import search_config_from
-from era_deap.space.space import DEFAULT_GENES, SearchSpace, default_space
-from era_deap.search.strategy import SearchExhausted, make_strategy
-from strategy_loop import best_error, evaluate, run_strategy
 
 SPACE = default_space()
 # 160 unique networks: small enough to exhaust, large enough for 20-point neighbourhood walks.

@@ -9,8 +9,9 @@ import time
 
 import pytest
 import yaml
-
 from conftest import CONFIGS
+from searchkit import era, rows, start_era, write_config
+
 from era_deap.bench.build import JOURNAL, TABLE, run_build
 from era_deap.bench.build_config import load_build_config
 from era_deap.bench.lookup import TableObjective
@@ -20,7 +21,6 @@ from era_deap.search.run import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
 from era_deap.space.space import load_space
 from era_deap.training.evaluate import Evaluator
-from searchkit import era, rows, start_era, write_config
 
 TINY_SPACE = """genes:
   block: [basic, bottleneck]
@@ -153,8 +153,8 @@ def test_a_resumed_and_a_fresh_run_agree_in_both_observation_modes(tmp_path, obs
 
 def test_a_search_on_another_space_is_one_clear_error_and_leaves_no_run_dir(tmp_path):
     path = built(tmp_path)
-    config = load_search_config(write_config(tmp_path, "random_search", objective="table", space=CONFIGS / "quick" / "space.yaml",
-                                             evaluator={"table": str(path)}))
+    config = load_search_config(write_config(tmp_path, "random_search", objective="table",
+                                             space=CONFIGS / "quick" / "space.yaml", evaluator={"table": str(path)}))
     with pytest.raises(ConfigError, match=r"evaluator.table: table 'tiny' covers another space than this run's "
                                           r"\(.*quick/space.yaml\): the table has s1 \[0, 1\]"):
         run_search(config, tmp_path / "run")
@@ -236,7 +236,8 @@ def test_a_changed_recipe_is_refused_on_the_same_build_dir(tmp_path):
 def test_a_real_training_build_trains_seeds_as_a_group(tmp_path, one_torch_thread):
     (tmp_path / "space.yaml").write_text(TINY_SPACE.replace("[basic, bottleneck]", "[basic]")
                                          .replace("[0, 1]", "[0]").replace("[1, 2]", "[1]")
-                                         .replace("[1, 2, 4]", "[2]").replace("filter_update: [1, 2]", "filter_update: [2]"))
+                                         .replace("[1, 2, 4]", "[2]")
+                                         .replace("filter_update: [1, 2]", "filter_update: [2]"))
     data = {"name": "live", "space": "space.yaml", "seeds": 3,
             "evaluator": {"objective": "train", "workers": 0, "device": "cpu", "dataset": {"name": "digits"},
                           "training": {"epochs": 2, "batch_size": 64, "lr": 0.05, "lr_milestones": [0.5]}}}

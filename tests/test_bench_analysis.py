@@ -8,14 +8,26 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
-
-from era_deap.bench.analysis import (Curves, analyse, buckets, depth_bias, fidelity, load_curves, panel_epochs,
-                                     partial_spearman, percentile_ranks, rank_shifts, spearman_ci,
-                                     thesis_numbers, top_agreement)
-from era_deap.bench.table import Table
-from era_deap.errors import ConfigError
 from searchkit import era
 from test_bench import built
+
+from era_deap.bench.analysis import (
+    Curves,
+    analyse,
+    buckets,
+    depth_bias,
+    fidelity,
+    load_curves,
+    panel_epochs,
+    partial_spearman,
+    percentile_ranks,
+    rank_shifts,
+    spearman_ci,
+    thesis_numbers,
+    top_agreement,
+)
+from era_deap.bench.table import Table
+from era_deap.errors import ConfigError
 
 EPOCHS = 6
 FIGURES = ("rank_correlation", "epoch_matrix", "shift_depth", "shift_params", "depth_bias", "top_agreement")

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CONFIGS, ROOT
+
 from era_deap.space import load_space
 from era_deap.training.result import ERROR, OOM, EvalResult
 

@@ -3,8 +3,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CONFIGS, ROOT
+
 from era_deap.cli import main
 
 ARCH = ["arch", "--block", "basic", "--sections", "0,18,18,18", "--filters", "8", "--filter-update", "2",

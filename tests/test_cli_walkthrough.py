@@ -8,14 +8,14 @@ import re
 
 import pytest
 import yaml
-
 from conftest import CONFIGS, ROOT
+from searchkit import rows, summary, write_config
+
 from era_deap.cli import main
 from era_deap.cli.main import build_parser
 from era_deap.search.runlock import RunLock
 from era_deap.space.space import SearchSpace, load_space
 from era_deap.training import objectives
-from searchkit import rows, summary, write_config
 
 QUICK_SPACE = CONFIGS / "quick" / "space.yaml"
 
@@ -182,7 +182,8 @@ def test_arch_takes_the_input_shape_from_a_config_or_dataset_and_prints_it(lands
     best = ranked(landscape_run)[0]
     arch = _arch(best["key"])
     genome = ["--block", arch["block"], "--sections", ",".join(map(str, arch["sections"])),
-              "--filters", arch["filters"], "--filter-update", arch["filter_update"], "--group-size", arch["group_size"]]
+              "--filters", arch["filters"], "--filter-update", arch["filter_update"],
+              "--group-size", arch["group_size"]]
     code, printed, _ = era(capsys, "arch", *genome, "--config", landscape_run / "config.yaml", "--json")
     info = json.loads(printed)
     assert code == 0 and info["params"] == int(best["params"]) and info["input"] == [1, 8, 8]   # as the search

@@ -5,12 +5,12 @@ import json
 import pytest
 import yaml
 from scipy import stats
+from searchkit import rows
+from test_bench import built
 
 from era_deap.cli import main
 from era_deap.errors import ConfigError
 from era_deap.report.compare import parse_seeds
-from searchkit import rows
-from test_bench import built
 
 
 def variant(tmp_path, name, strategy, table):
@@ -55,9 +55,10 @@ def test_seeds_and_variant_names_are_checked():
 
 
 def test_compare_at_equal_training_epochs_counts_a_rung_by_its_epochs(tmp_path):
+    from test_bench import build_config
+
     from era_deap.bench.build import run_build
     from era_deap.bench.build_config import load_build_config
-    from test_bench import build_config
     run_build(load_build_config(build_config(tmp_path, objective="era_deap.training.objectives:curved_landscape")),
               tmp_path / "build", log=lambda line: None)
     single = variant(tmp_path, "single", {}, tmp_path / "build")

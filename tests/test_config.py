@@ -3,15 +3,22 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import CONFIGS
+from searchkit import SMALL
+
 from era_deap.config import ConfigError
 from era_deap.search.evolution import EvolutionConfig
 from era_deap.search.run import run_search
 from era_deap.search.variation import OperatorSpec
-from era_deap.settings import (STRATEGIES, EvaluatorConfig, SearchConfig, load_search_config,
-                               search_config_from, strategy_class, strategy_config)
-from searchkit import SMALL
+from era_deap.settings import (
+    STRATEGIES,
+    EvaluatorConfig,
+    SearchConfig,
+    load_search_config,
+    search_config_from,
+    strategy_class,
+    strategy_config,
+)
 
 GOOD = """\
 name: reg
@@ -70,7 +77,8 @@ def test_malformed_yaml_names_file_line_and_column(tmp_path):
 
 
 def test_unknown_key_names_the_dotted_key_and_nearest_valid_key(tmp_path):
-    with pytest.raises(ConfigError, match=r"search.yaml:4: unknown key evaluator.training.epoch; did you mean evaluator.training.epochs\?"):
+    with pytest.raises(ConfigError, match=r"search.yaml:4: unknown key evaluator.training.epoch; "
+                                               r"did you mean evaluator.training.epochs\?"):
         load(tmp_path, "name: x\nstrategy: {kind: evolution}\nevaluator:\n  training: {epoch: 3}\n")
     with pytest.raises(ConfigError, match=r"unknown key budgett; did you mean budget\?"):
         load(tmp_path, "name: x\nbudgett: 3\nstrategy: {kind: evolution}\n")
@@ -84,7 +92,8 @@ def test_wrong_types_and_values_name_key_expectation_and_value(tmp_path):
         "budget: 0": r"budget: expected a value >= 1, got 0",
         "seed: 1.5": r"seed: expected an integer, got 1.5",
         "evaluator: {training: {lr: -1}}": r"evaluator.training.lr: expected a value > 0, got -1",
-        "evaluator: {dataset: {name: mnist}}": r"evaluator.dataset.name: expected one of 'cifar10', 'digits', 'synthetic', got 'mnist'",
+        "evaluator: {dataset: {name: mnist}}":
+            r"evaluator.dataset.name: expected one of 'cifar10', 'digits', 'synthetic', got 'mnist'",
         "evaluator: {workers: two}": r"evaluator.workers: expected an integer, got 'two'",
         "evaluator: {executor: 'localhost:8786'}": r"evaluator.executor: expected 'local' or a Dask scheduler address",
         "evaluator: {training: {lr_milestones: [0.9, 0.5]}}": r"lr_milestones: expected increasing fractions",
@@ -96,7 +105,8 @@ def test_wrong_types_and_values_name_key_expectation_and_value(tmp_path):
 
 
 def test_strategy_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r"strategy.kind: expected one of evolution, .*, got 'evolutoin' \(did you mean evolution\?\)"):
+    with pytest.raises(ConfigError, match=r"strategy.kind: expected one of evolution, .*, "
+                                               r"got 'evolutoin' \(did you mean evolution\?\)"):
         load(tmp_path, "name: x\nstrategy: {kind: evolutoin}\n")
     with pytest.raises(ConfigError, match=r"strategy.tournament_size: expected at most population_size \(4\), got 5"):
         load(tmp_path, "name: x\nstrategy: {kind: evolution, population_size: 4, tournament_size: 5}\n")
@@ -124,7 +134,8 @@ def test_a_search_runs_with_a_config_built_in_python(tmp_path, kind):
     curve = kind in ("asha", "hyperband")
     strategy = strategy_config(kind)(kind=kind, **SMALL[kind], **({"max_epochs": 12} if curve else {}))
     objective = "era_deap.training.objectives:" + ("curved_landscape" if curve else "landscape")
-    config = SearchConfig(name=kind, strategy=strategy, budget=12, evaluator=EvaluatorConfig(objective=objective, workers=0))
+    config = SearchConfig(name=kind, strategy=strategy, budget=12,
+                          evaluator=EvaluatorConfig(objective=objective, workers=0))
     result = run_search(config, tmp_path / "run")
     assert result["finished"] and result["trained"] == 12
 

@@ -4,12 +4,12 @@ import random
 import signal
 
 import pytest
-
 from conftest import CONFIGS
+from searchkit import KINDS, era, rows, start_era, summary, wait_for_results, write_config
+
 from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space
-from searchkit import KINDS, era, rows, start_era, summary, wait_for_results, write_config
 
 SPACE = load_space(CONFIGS / "space.yaml")
 
@@ -94,6 +94,7 @@ def test_ask_batch_resumes_a_journal_cut_inside_a_batch_to_the_uninterrupted_run
     """A kill inside a batch (the journal cut after any of its results, as a SIGKILL there leaves it):
     the resumed run keeps the batch boundaries and ends with the uninterrupted run's evaluations."""
     import shutil
+
     from era_deap.search import rundir
     budget, batch = 24, 5
     objective = "era_deap.training.objectives:" + ("curved_landscape" if kind in ("asha", "hyperband")

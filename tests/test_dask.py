@@ -16,19 +16,23 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import CONFIGS
-from era_deap.search import rundir
+from searchkit import era, rows, start_era, summary, wait_for_results, write_config
+
 from era_deap.errors import ClusterError
-from era_deap.search import dask_executor, dask_worker
+from era_deap.search import dask_executor, dask_worker, rundir
 from era_deap.search.dask_executor import DaskExecutor, cluster_slots, gpu_resources
-from era_deap.search.dask_worker import (PLUGIN_NAME, EvaluatorsOnWorker, evaluate_on_worker, worker_config,
-                                         worker_device)
+from era_deap.search.dask_worker import (
+    PLUGIN_NAME,
+    EvaluatorsOnWorker,
+    evaluate_on_worker,
+    worker_config,
+    worker_device,
+)
 from era_deap.search.executor import Done, Resubmitted
-from era_deap.training.result import EvalResult
 from era_deap.search.run import run_search
 from era_deap.settings import EvaluatorConfig, load_search_config
-from searchkit import era, rows, start_era, summary, wait_for_results, write_config
+from era_deap.training.result import EvalResult
 
 distributed = pytest.importorskip("distributed")
 

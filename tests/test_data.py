@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from era_deap.training.augment import BatchAugmenter, Normalizer
 from era_deap.config import ConfigError
+from era_deap.settings import DatasetConfig
+from era_deap.training.augment import BatchAugmenter, Normalizer
 from era_deap.training.data import CIFAR_FILES, load_dataset
 from era_deap.training.evaluate import describe
-from era_deap.settings import DatasetConfig
 
 
 def write_cifar10(root, per_batch=60, test=60, seed=0):
@@ -119,7 +119,8 @@ def test_synthetic_any_shape_and_class_count_fixed_pixels():
     assert a.input_shape == (2, 12, 20) and a.num_classes == 3
     assert set(a.train_labels.tolist()) == {0, 1, 2}
     # the pixels do not depend on the split: the union of the parts is the same set of images
-    union = lambda d: sorted(map(bytes, torch.cat([d.train_images, d.val_images]).flatten(1).numpy()))
+    def union(d):
+        return sorted(map(bytes, torch.cat([d.train_images, d.val_images]).flatten(1).numpy()))
     assert union(a) == union(b)
 
 

@@ -13,11 +13,11 @@ import torch
 import era_deap.training.data as data_module
 import era_deap.training.evaluate as evaluate_module
 import era_deap.training.train as train_module
-from era_deap.training import result as R
 from era_deap.config import ConfigError
+from era_deap.settings import DatasetConfig, EvaluatorConfig, TrainingConfig
+from era_deap.training import result as R
 from era_deap.training.evaluate import Evaluator, arch_problem, describe, evaluator_for, load_objective
 from era_deap.training.model import complexity
-from era_deap.settings import DatasetConfig, EvaluatorConfig, TrainingConfig
 
 TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update": 2, "group_size": 1}
 SHAPE = [3, 16, 16]
@@ -259,7 +259,8 @@ def test_unimportable_objective_is_a_config_error_naming_the_key():
 
 
 def test_pluggable_objective_does_not_import_torch():
-    code = ("import sys; from era_deap.training.evaluate import Evaluator; from era_deap.settings import EvaluatorConfig; "
+    code = ("import sys; from era_deap.training.evaluate import Evaluator; "
+            "from era_deap.settings import EvaluatorConfig; "
             "e = Evaluator(EvaluatorConfig(objective='era_deap.training.objectives:landscape'), 0); "
             f"r = e({TINY!r}, 0); assert r.status == 'ok', r; assert 'torch' not in sys.modules; print('light')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -3,9 +3,10 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from searchkit import rows
+
 from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
-from searchkit import rows
 
 EXAMPLES = ROOT / "examples"
 
@@ -16,7 +17,8 @@ def test_custom_operator_example_runs_and_uses_its_operators(tmp_path, monkeypat
     assert config.strategy.mutate.function == "my_operators:mut_step"
     assert config.strategy.mate.function == "deap.tools:cxTwoPoint"
     # Same strategy, a cheap objective instead of training, so the test takes seconds.
-    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.training.objectives:landscape", 0, 25
+    config.evaluator.objective = "era_deap.training.objectives:landscape"
+    config.evaluator.workers, config.budget = 0, 25
     result = run_search(config, tmp_path / "run")
     assert result["trained"] == 25 and result["finished"]
     import my_operators
@@ -28,7 +30,8 @@ def test_custom_operator_example_runs_and_uses_its_operators(tmp_path, monkeypat
 
 def test_plot_logbook_example(tmp_path):
     config = load_search_config(EXAMPLES.parent / "configs" / "quick" / "regularized_evolution.yaml")
-    config.evaluator.objective, config.evaluator.workers, config.budget = "era_deap.training.objectives:landscape", 0, 12
+    config.evaluator.objective = "era_deap.training.objectives:landscape"
+    config.evaluator.workers, config.budget = 0, 12
     run_search(config, tmp_path / "run")
     out = tmp_path / "curve.png"
     subprocess.run([sys.executable, str(EXAMPLES / "plot_logbook.py"), str(tmp_path / "run"), str(out)], check=True,
@@ -51,7 +54,8 @@ def test_step_mutation_example_differs_from_the_stock_bench_search_only_in_its_m
     import my_operators
     calls = []
     step = my_operators.mut_step
-    monkeypatch.setattr(my_operators, "mut_step", lambda ind, space, steps: calls.append(steps) or step(ind, space, steps))
+    monkeypatch.setattr(my_operators, "mut_step",
+                        lambda ind, space, steps: calls.append(steps) or step(ind, space, steps))
     result = run_search(config, tmp_path / "run")
     assert calls and set(calls) == {1}
     assert result["trained"] == 60 and result["finished"]

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from memory_neighbours import ALWAYS_OOM, HOLDER, VICTIM
+from searchkit import era, rows, start_era, summary, write_config
 
 from era_deap.search import rundir
 from era_deap.search.device_gate import DeviceGate, evaluate_sharing
@@ -19,8 +21,6 @@ from era_deap.search.executor import Done, Resubmitted
 from era_deap.search.executors import LocalProcessExecutor
 from era_deap.settings import EvaluatorConfig
 from era_deap.training.result import EvalResult
-from memory_neighbours import ALWAYS_OOM, HOLDER, VICTIM
-from searchkit import era, rows, start_era, summary, write_config
 
 TESTS = Path(__file__).resolve().parent
 ARCH = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 8, "filter_update": 2, "group_size": 8}

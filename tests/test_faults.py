@@ -10,15 +10,15 @@ import sys
 import time
 
 import pytest
+from searchkit import KINDS, era, journal_results, rows, start_era, summary, wait_for_results, write_config
 
-from era_deap.search import rundir
 from era_deap.cli import main
-from era_deap.search.safe_write import WriteFailed
+from era_deap.search import rundir
 from era_deap.search.run import run_search
+from era_deap.search.safe_write import WriteFailed
+from era_deap.search.strategy import make_strategy
 from era_deap.settings import load_search_config, search_config_from
 from era_deap.space.space import default_space
-from era_deap.search.strategy import make_strategy
-from searchkit import KINDS, era, journal_results, rows, start_era, summary, wait_for_results, write_config
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -131,9 +131,10 @@ def test_a_read_only_run_dir_is_a_clear_error(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["evolution", "regularized_evolution", "crossover_evolution"])
 def test_failed_genomes_are_never_parents_nor_in_the_hall_of_fame(tmp_path, kind):
+    from strategy_loop import evaluate
+
     from era_deap.space.genome import to_arch
     from era_deap.training.objectives import flaky_landscape
-    from strategy_loop import evaluate
 
     space = default_space()
     config = search_config_from({"name": "x", "strategy": {"kind": kind, "population_size": 8}}).strategy
@@ -166,11 +167,14 @@ BAD_CONFIGS = {
     "budget 0": ("name: x\nstrategy: {kind: evolution}\nbudget: 0\n",
                  r"search.yaml:3: budget: expected a value >= 1, got 0"),
     "tournament > population": ("name: x\nstrategy: {kind: evolution, population_size: 3, tournament_size: 4}\n",
-                                r"search.yaml:2: strategy.tournament_size: expected at most population_size \(3\), got 4"),
+                                r"search.yaml:2: strategy.tournament_size: "
+                                r"expected at most population_size \(3\), got 4"),
     "missing space": ("name: x\nspace: none.yaml\nstrategy: {kind: evolution}\n",
                       r"search.yaml:2: space: file not found: .*none.yaml"),
-    "gene value not in the space": ("", r"space.yaml:5: genes.block: expected values among basic, bottleneck, got 'wide'"),
-    "unknown objective": ("name: x\nstrategy: {kind: random_search}\nevaluator: {objective: 'nowhere.module:f', workers: 0}\n",
+    "gene value not in the space": ("", r"space.yaml:5: genes.block: "
+                                        r"expected values among basic, bottleneck, got 'wide'"),
+    "unknown objective": ("name: x\nstrategy: {kind: random_search}\n"
+                          "evaluator: {objective: 'nowhere.module:f', workers: 0}\n",
                           r"evaluator.objective"),
 }
 

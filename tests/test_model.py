@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from era_deap.space.genome import to_arch
+from era_deap.space.space import DEFAULT_GENES, SearchSpace
 from era_deap.training.model import build, cardinality, complexity
-from era_deap.space.space import SearchSpace, DEFAULT_GENES
 
 # Thesis tables 1, 10 and 11: genome -> (depth, parameters as printed in millions).
 # "Cardinality" in tables 10/11 is filters / min(group_size, filters); the group size gene is the

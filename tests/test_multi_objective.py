@@ -5,13 +5,13 @@ import random
 import signal
 
 import pytest
-
 from conftest import CONFIGS
-from era_deap.search.run import run_search
+from searchkit import era, rows, start_era, summary, wait_for_results, write_config
+
 from era_deap.search.fitness import REFERENCE, Objectives, hypervolume
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space
-from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 
 MO_KINDS = ("nsga2", "bayesian_optimization", "regularized_evolution", "random_search")
 SPACE = load_space(CONFIGS / "space.yaml")

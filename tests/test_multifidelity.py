@@ -9,15 +9,7 @@ import signal
 import numpy as np
 import pytest
 import yaml
-
 from conftest import CONFIGS
-from era_deap.bench.table import Table
-from era_deap.errors import ConfigError
-from era_deap.search.asha import rungs
-from era_deap.search.run import run_search
-from era_deap.settings import DatasetConfig, TrainingConfig, load_search_config
-from era_deap.training.data import load_dataset
-from era_deap.training.train import train
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
 from test_bench import build_config
 from test_report import read_csv
@@ -25,6 +17,13 @@ from test_report_bench import assert_rank_sum_row_is_scipys, evaluations
 
 from era_deap.bench.build import run_build
 from era_deap.bench.build_config import load_build_config
+from era_deap.bench.table import Table
+from era_deap.errors import ConfigError
+from era_deap.search.asha import rungs
+from era_deap.search.run import run_search
+from era_deap.settings import DatasetConfig, TrainingConfig, load_search_config
+from era_deap.training.data import load_dataset
+from era_deap.training.train import train
 
 VARIANTS = [("asha", {}), ("hyperband", {}), ("asha", {"propose": "evolution", "population_size": 6})]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import CONFIGS
+from searchkit import era, rows, summary
+
 from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
 from era_deap.space.space import load_space
-from searchkit import era, rows, summary
 
 HERE = Path(__file__).resolve().parent
 QUICK_SPACE = CONFIGS / "quick" / "space.yaml"
@@ -138,7 +138,8 @@ def test_deterministic_batches_give_the_same_run_with_any_number_of_workers(tmp_
 
 def test_the_logbook_compiles_deap_statistics_of_the_population_including_the_users_own(tmp_path):
     import numpy
-    path = config(tmp_path, {}, budget=20, statistics={"population_std": "numpy:std", "population_worst": "builtins:max"})
+    path = config(tmp_path, {}, budget=20, statistics={"population_std": "numpy:std",
+                                                          "population_worst": "builtins:max"})
     run_search(load_search_config(path), tmp_path / "run")
     logbook = json.loads((tmp_path / "run" / "logbook.json").read_text())
     last = logbook[-1]

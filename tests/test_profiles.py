@@ -1,7 +1,7 @@
 """The shipped profiles: every config loads and validates, and the thesis profile is the thesis."""
 import pytest
-
 from conftest import CONFIGS
+
 from era_deap.config import read_yaml
 from era_deap.rankcorr.study import load_rankcorr_config
 from era_deap.settings import load_search_config

@@ -7,20 +7,20 @@ import re
 
 import numpy as np
 import pytest
+from conftest import CONFIGS
 from scipy import stats
 
-from conftest import CONFIGS
+from era_deap.cli import main
+from era_deap.config import ConfigError
 from era_deap.rankcorr import study as rankcorr
 from era_deap.rankcorr import workers
 from era_deap.rankcorr.run import run_study
-from era_deap.cli import main
-from era_deap.config import ConfigError
-from era_deap.space.families import Network, genome_key, space_problems
-from era_deap.training.model import complexity
 from era_deap.rankcorr.tables import spearman_matrix
-from era_deap.space.space import SearchSpace, load_space
 from era_deap.search.executor import Done
 from era_deap.search.runlock import RunLock
+from era_deap.space.families import Network, genome_key, space_problems
+from era_deap.space.space import SearchSpace, load_space
+from era_deap.training.model import complexity
 from era_deap.training.result import EvalResult
 
 TINY = """\

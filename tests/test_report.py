@@ -9,8 +9,8 @@ import pytest
 import yaml
 from scipy import stats
 
-from era_deap.search import rundir
 from era_deap.cli import main
+from era_deap.search import rundir
 from era_deap.space.space import default_space
 
 FIGURE_FILES = [f"{stem}.{ext}" for stem in ("fig4", "fig5_evaluations", "fig5_time") for ext in ("png", "svg")]
@@ -292,6 +292,7 @@ def test_colours_fixed_per_strategy_and_deterministic_for_other_names():
 
 def test_each_search_has_its_colour_in_every_figure(profile):
     from matplotlib.colors import to_hex
+
     from era_deap.report import figures, runs
     from era_deap.report.figures import figure4, figure5
     searches = runs.load([profile]).searches
@@ -348,6 +349,7 @@ def test_report_reads_run_directories_written_by_era_deap_0_1(tmp_path):
     # Written before the package was grouped by stage (tests/fixtures/runs_v0_1): the report, the
     # pickled logbook and hall of fame still load.
     import pickle
+
     from conftest import ROOT
     runs = ROOT / "tests" / "fixtures" / "runs_v0_1"
     assert main(["report", str(runs), "--out", str(tmp_path / "report")]) == 0

@@ -7,14 +7,14 @@ import shutil
 import numpy as np
 import pytest
 from scipy import stats
+from searchkit import write_config
+from test_bench import built
+from test_report import read_csv, write_run
 
 from era_deap.bench.table import Table
 from era_deap.cli import main
 from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
-from searchkit import write_config
-from test_bench import built
-from test_report import read_csv, write_run
 
 SEEDS = (0, 1, 2)
 BUDGET = 30

@@ -3,13 +3,13 @@ failures, figure 5's window (`era report --window`), and the time axis of runs o
 import json
 
 import pytest
+from test_report import write_run
 
 from era_deap.cli import main
 from era_deap.report import figures, runs
 from era_deap.report.figures import figure4, figure5
 from era_deap.report.statistics import anytime_curves, best_evaluation
 from era_deap.search import rundir
-from test_report import write_run
 
 SEEDS = 20
 

@@ -4,10 +4,10 @@ compared at the count they all reached."""
 import pytest
 import yaml
 from scipy import stats
+from test_report import read_csv, write_run
 
 from era_deap.cli import main
 from era_deap.search import rundir
-from test_report import read_csv, write_run
 
 
 def edit_config(run_dir, **strategy):

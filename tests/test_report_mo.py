@@ -5,21 +5,21 @@ import random
 
 import pytest
 import yaml
-from scipy import stats
-
 from conftest import CONFIGS
+from scipy import stats
+from searchkit import summary, write_config
+from test_bench import built
+from test_report import read_csv, write_run
+
 from era_deap.bench.table import Table
 from era_deap.cli import main
 from era_deap.report import runs
 from era_deap.report.pareto import ERROR_PARAMS, FrontGap, dominates, nondominated, run_front, search_fronts
 from era_deap.report.runs import SEARCH_NAMES
 from era_deap.report.statistics import Benchmark
-from era_deap.search.run import run_search
 from era_deap.search.fitness import hypervolume
+from era_deap.search.run import run_search
 from era_deap.settings import load_search_config
-from searchkit import summary, write_config
-from test_bench import built
-from test_report import read_csv, write_run
 
 SEEDS = (0, 1, 2)
 BUDGET = 30

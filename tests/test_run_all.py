@@ -10,7 +10,6 @@ import sys
 import time
 
 import yaml
-
 from conftest import ROOT
 from searchkit import SMALL, rows
 
@@ -87,7 +86,8 @@ def test_a_broken_search_fails_the_script_by_name_and_the_others_still_run(tmp_p
     result = run_all(profile, "--repeats", "2", cwd=tmp_path)
     assert result.returncode == 1
     for seed in (0, 1):
-        summary = json.loads((tmp_path / "runs" / "mixed" / "random_search" / f"seed-{seed}" / "summary.json").read_text())
+        run_dir = tmp_path / "runs" / "mixed" / "random_search" / f"seed-{seed}"
+        summary = json.loads((run_dir / "summary.json").read_text())
         assert summary["finished"] and summary["seed"] == seed
     assert "population_size: expected a value >= 2" in result.stderr
     failed = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("FAILED")]
@@ -151,8 +151,8 @@ def test_killed_mid_way_then_rerun_resumes_and_finishes_like_an_uninterrupted_ru
 
     rerun = run_all(profile, cwd=tmp_path, env={"ERA_OBJECTIVE_SLEEP": "0"})
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    reference_profile = write_profile(tmp_path / "reference", searches, objective="era_deap.training.objectives:landscape",
-                                      budget=16)
+    reference_profile = write_profile(tmp_path / "reference", searches,
+                                      objective="era_deap.training.objectives:landscape", budget=16)
     assert run_all(reference_profile, cwd=tmp_path).returncode == 0
     for kind in searches:
         killed, reference = (tmp_path / "runs" / p / kind for p in ("killed", "reference"))

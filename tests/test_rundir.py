@@ -6,15 +6,15 @@ import io
 import json
 
 import pytest
-
 from conftest import CONFIGS, ROOT
+from searchkit import write_config
+
 from era_deap.cli import main
 from era_deap.errors import RunDirError
 from era_deap.search import rundir
-from era_deap.search.rundir import Evaluation, RunDirectory
 from era_deap.search.run import run_search
+from era_deap.search.rundir import Evaluation, RunDirectory
 from era_deap.settings import load_search_config, replace
-from searchkit import write_config
 
 OLD_RUNS = ROOT / "tests" / "fixtures" / "runs_v0_1"
 

@@ -7,14 +7,14 @@ import time
 import pytest
 import yaml
 from deap import tools
-
-from era_deap.search import rundir
-from era_deap.errors import JournalError, ReplayMismatch, RunDirError
-from era_deap.search.runlock import RunLock
-from era_deap.search.run import SearchAborted, run_search
-from era_deap.settings import load_search_config
-from era_deap.space.space import SearchSpace, DEFAULT_GENES
 from searchkit import era, rows, start_era, summary, wait_for_results, write_config
+
+from era_deap.errors import JournalError, ReplayMismatch, RunDirError
+from era_deap.search import rundir
+from era_deap.search.run import SearchAborted, run_search
+from era_deap.search.runlock import RunLock
+from era_deap.settings import load_search_config
+from era_deap.space.space import DEFAULT_GENES, SearchSpace
 
 
 def config_for(tmp_path, kind="regularized_evolution", **kwargs):
@@ -197,7 +197,8 @@ def test_journal_damaged_in_the_middle_is_refused_naming_file_and_line(tmp_path)
     ({"type": "result", "n": 99999, "index": 1, "elapsed": 1.0, "key": "k", "seed": 1,
       "result": {"status": "ok", "error": 1.0}}, "a result for ask 99999, which is not an open ask"),
     ({"type": "ask", "n": 6}, r"ask record without a valid `genome` \(got None\)"),
-    ({"type": "result", "n": 6, "elapsed": "soon", "result": {}}, r"result record without a valid `elapsed` \(got 'soon'\)"),
+    ({"type": "result", "n": 6, "elapsed": "soon", "result": {}},
+     r"result record without a valid `elapsed` \(got 'soon'\)"),
     ({"type": "bogus"}, r"not a journal record \(type one of session, ask"),
     ({"type": "result", "n": 5, "elapsed": 1.0, "result": {"status": "ok", "colour": "red"}}, "its result: "),
 ])
@@ -277,6 +278,7 @@ def test_a_random_search_saved_by_0_1_resumes_only_with_the_sampling_it_used(tmp
     # era-deap 0.1 drew random search's networks uniformly over networks; `strategy.sampling` now
     # defaults to configurations for every strategy. Resuming such a run says which key to set.
     import shutil
+
     from conftest import CONFIGS, ROOT
     run = tmp_path / "random_search"
     shutil.copytree(ROOT / "tests" / "fixtures" / "runs_v0_1" / "random_search", run)

@@ -2,9 +2,10 @@ import random
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import CONFIGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from era_deap.config import ConfigError
 from era_deap.space.genome import GENES, Individual
 from era_deap.space.space import DEFAULT_GENES, InvalidGenome, SearchSpace, default_space, load_space

@@ -5,12 +5,12 @@ import warnings
 
 import pytest
 import torch
+from test_data import write_cifar10
 
+from era_deap.settings import DatasetConfig, TrainingConfig, full_training_defaults
 from era_deap.training.data import load_dataset
 from era_deap.training.model import build
-from era_deap.settings import DatasetConfig, TrainingConfig, full_training_defaults
 from era_deap.training.train import Diverged, train
-from test_data import write_cifar10
 
 RESNET20_LIKE = {"block": "basic", "sections": [0, 3, 3, 3], "filters": 8, "filter_update": 2, "group_size": 8}
 TINY = {"block": "basic", "sections": [0, 1, 1, 1], "filters": 4, "filter_update": 2, "group_size": 1}
@@ -70,7 +70,8 @@ def test_same_seed_same_curve_other_seed_other_curve(small_synthetic):
     a = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=3)
     b = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=3)
     c = train(TINY_GROUPED, small_synthetic, config, "cpu", seed=4)
-    strip = lambda r: [(e["train_loss"], e["val_error"]) for e in r.curve]
+    def strip(r):
+        return [(e["train_loss"], e["val_error"]) for e in r.curve]
     assert strip(a) == strip(b)
     assert strip(a) != strip(c)
 
@@ -149,8 +150,8 @@ def test_cuda_graph_replays_train_like_eager_steps(precision):
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_functional_sgd_matches_torch_optim_sgd_step_for_step(nesterov):
-    from era_deap.training.sgd import MomentumSGD, learning_rate
     from era_deap.settings import TrainingConfig
+    from era_deap.training.sgd import MomentumSGD, learning_rate
 
     torch.manual_seed(0)
     ours, theirs = build(TINY, (3, 16, 16), 10), build(TINY, (3, 16, 16), 10)

@@ -3,9 +3,9 @@ import json
 
 import pytest
 import torch
+from test_data import write_cifar10
 
 from era_deap.cli import main
-from test_data import write_cifar10
 
 GENOME = ["--block", "basic", "--sections", "0,1,1,1", "--filters", "4", "--filter-update", "2",
           "--group-size", "1"]

@@ -138,7 +138,8 @@ def _summary(a: Analysis) -> list[str]:
         f"correlation at the last epoch, the ceiling for predicting another training, is {_f(ceiling['mean'])}).",
         f"- Depth: {_verdict(a, 'depth')}",
         f"- Parameters: {_verdict(a, 'params')}",
-        f"- Of the last epoch's top {100 * min(a.top):g}% ({top['k']} networks), already in the top {100 * min(a.top):g}% "
+        f"- Of the last epoch's top {100 * min(a.top):g}% ({top['k']} networks), "
+        f"already in the top {100 * min(a.top):g}% "
         f"at {shares} (chance {100 * top['chance']:.0f}%).",
         "",
     ]
@@ -193,7 +194,8 @@ def _fidelity(a: Analysis) -> list[str]:
                   _f(row["across_seeds"])] for row in rows], "rrllr"),
         "",
         f"**Ceiling**: two seeds of the same network at epoch {c.epochs} agree with ρ = {_f(ceiling['mean'])} "
-        f"(lowest {_f(ceiling['min'])}, highest {_f(ceiling['max'])} over {ceiling['pairs']} pairs of seeds): about the "
+        f"(lowest {_f(ceiling['min'])}, highest {_f(ceiling['max'])} "
+        f"over {ceiling['pairs']} pairs of seeds): about the "
         "best that the ranking of one training can predict the ranking of another, so the across-seeds column "
         "is read against it.",
         "",
@@ -367,7 +369,8 @@ def _files() -> list[str]:
     return [
         "## Files",
         "",
-        "`analysis.md` (this page), `analysis.json` (every number on it, to six significant digits), and as PNG and SVG: "
+        "`analysis.md` (this page), `analysis.json` (every number on it, to six significant digits), "
+        "and as PNG and SVG: "
         "`rank_correlation`, `epoch_matrix`, `shift_depth`, `shift_params`, `depth_bias`, `top_agreement`. "
         "docs/bench_analysis.md explains each.",
     ]

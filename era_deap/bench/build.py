@@ -18,21 +18,22 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..search.devices import available_cores, threads_per_worker
+from ..search.driver import versions
+from ..search.executor import Done
+from ..search.executors import make_executor
+from ..search.journal import Journal
+from ..search.runconfig import check_resume_compatible, write_config
+
+# A build directory holds a run directory's journal, config and lock (search/rundir.py).
+from ..search.rundir import CONFIG, JOURNAL
+from ..search.runlock import RunLock
+from ..search.safe_write import write_atomic
 from ..space.architecture import complexity
 from ..space.genome import to_arch
 from ..space.space import load_space
 from ..training.evaluate import describe
 from ..training.result import EvalResult
-from ..search.driver import versions
-from ..search.devices import available_cores, threads_per_worker
-from ..search.executor import Done
-from ..search.executors import make_executor
-from ..search.journal import Journal
-from ..search.runconfig import check_resume_compatible, write_config
-# A build directory holds a run directory's journal, config and lock (search/rundir.py).
-from ..search.rundir import CONFIG, JOURNAL
-from ..search.runlock import RunLock
-from ..search.safe_write import write_atomic
 from .table import FORMAT, SUFFIX, dumps
 
 TABLE = f"table{SUFFIX}"
@@ -158,7 +159,8 @@ def provenance(config, records: list) -> dict:
             "config": config.source, "versions": versions(), "platform": platform.platform(),
             "cpu": sessions[-1]["cpu"] if sessions else cpu_name(),
             "cores": sessions[-1]["cores"] if sessions else available_cores(),
-            "workers": sorted({s["workers"] for s in sessions}), "threads_per_worker": sorted({s["threads"] for s in sessions}),
+            "workers": sorted({s["workers"] for s in sessions}),
+            "threads_per_worker": sorted({s["threads"] for s in sessions}),
             "sessions": len(sessions), "wall_hours": round(wall / 3600, 3),
             "cpu_hours": round(cpu_seconds / 3600, 3), "started": iso(first), "finished": iso(finished)}
 

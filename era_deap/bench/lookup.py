@@ -13,7 +13,6 @@ from __future__ import annotations
 from ..errors import ConfigError
 from .table import Table
 
-
 OBSERVE = ("seed", "mean")
 
 

@@ -45,7 +45,8 @@ def describe_table(table) -> str:
     versions = p.get("versions", {})
     lines = [
         f"table {table.name} ({state}): {table.source}",
-        f"  space:       {', '.join(f'{g} {v[0]}..{v[-1]}' if len(v) > 4 else f'{g} {v}' for g, v in table.space.describe().items())}",
+        "  space:       " + ", ".join(f"{g} {v[0]}..{v[-1]}" if len(v) > 4 else f"{g} {v}"
+                                      for g, v in table.space.describe().items()),
         f"  networks:    {info['networks']:,} x {info['seeds']} seeds {table.seeds}; statuses {info['statuses']}",
         f"  training:    {dataset}, {training['epochs']} epochs, batch {training['batch_size']}, lr {training['lr']} "
         f"(x{training['lr_gamma']} at {training['lr_milestones']} of the epochs)",

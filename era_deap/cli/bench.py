@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def run_build(args) -> int:
-    from ..bench.build import TABLE, run_build as build
+    from ..bench.build import TABLE
+    from ..bench.build import run_build as build
     from ..bench.build_config import load_build_config
     from .search import add_import_paths
     add_import_paths(args.config)
@@ -25,7 +26,8 @@ def run_build(args) -> int:
         print(f"era bench build: interrupted; every finished network is in {out / 'journal.jsonl'}. "
               f"Continue with the same command", file=sys.stderr)
         return 130
-    state = "complete" if header["complete"] else f"partial ({header['networks_built']:,} of {header['networks_total']:,} networks)"
+    state = ("complete" if header["complete"]
+             else f"partial ({header['networks_built']:,} of {header['networks_total']:,} networks)")
     print(f"{out / TABLE}: {state}")
     return 0
 
@@ -50,7 +52,8 @@ def run_verify(args) -> int:
           f"(grouped as the build trained them, then one seed at a time as a search does); errors in % "
           f"for seeds {table.seeds}")
     result = verify(table, args.sample, seed=args.seed, device=args.device)
-    ident = "identical" if result["grouped_identical"] else f"max difference {result['grouped_max_abs_difference']:.2f} points"
+    ident = ("identical" if result["grouped_identical"]
+             else f"max difference {result['grouped_max_abs_difference']:.2f} points")
     print(f"grouped retraining vs table: {ident}")
     print(f"one seed at a time vs table: mean |difference| {result['single_mean_abs_difference']:.2f} points "
           f"(median {result['single_median_abs_difference']:.2f}); the table's own seed-to-seed std: median "

@@ -85,8 +85,8 @@ def search_config_of(args):
     if getattr(args, "config", None) is None:
         return None
     if getattr(args, "_search_config", None) is None:
-        from ..search.rundir import is_run_config
         from ..search.runconfig import load_run_config
+        from ..search.rundir import is_run_config
         from ..settings import load_search_config
         # A run's saved config.yaml works too: the settings that run used.
         load = load_run_config if is_run_config(args.config) else load_search_config
@@ -276,7 +276,7 @@ def arch_input(args) -> tuple[tuple, int, str]:
     else the --config's dataset, else CIFAR-10's (the thesis's, for which its tables count parameters).
     The search counts parameters on its config's dataset, so --config gives the same numbers."""
     from ..settings import DatasetConfig
-    from ..training.evaluate import describe   # no torch: shapes are known without loading data
+    from ..training.evaluate import describe  # no torch: shapes are known without loading data
     config = search_config_of(args)
     if args.dataset:
         dataset = DatasetConfig(name=args.dataset, **({"shape": config.evaluator.dataset.shape,
@@ -296,8 +296,8 @@ def arch_input(args) -> tuple[tuple, int, str]:
 
 
 def run_arch(args) -> int:
-    from ..space.genome import to_arch
     from ..space.architecture import cardinality, complexity
+    from ..space.genome import to_arch
     space, genome = genome_from_args(args.parser, args)
     arch = to_arch(genome)
     shape, classes, source = arch_input(args)

@@ -44,10 +44,11 @@ class _FlagWhere:
 
 
 def run_search(args) -> int:
-    from ..search.safe_write import WriteFailed
-    from ..search.run import Interrupted, SearchAborted, run_search as search
     from ..config import ConfigError
+    from ..search.run import Interrupted, SearchAborted
+    from ..search.run import run_search as search
     from ..search.rundir import RunDirectory
+    from ..search.safe_write import WriteFailed
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
     budget = RunDirectory(out).saved_budget() if args.resume else None

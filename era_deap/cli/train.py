@@ -25,11 +25,11 @@ import torch
 from ..config import ConfigError, to_mapping
 from ..search import rundir
 from ..search.rundir import RunDirectory
-from ..training.data import load_dataset
-from ..space.genome import individual, to_arch
-from ..space.architecture import depth
-from ..settings import DatasetConfig, full_training_defaults
 from ..search.safe_write import WriteFailed, write_atomic
+from ..settings import DatasetConfig, full_training_defaults
+from ..space.architecture import depth
+from ..space.genome import individual, to_arch
+from ..training.data import load_dataset
 from ..training.evaluate import classify_failure
 from ..training.result import DIVERGED, ERROR
 from ..training.train import resolve_device, train
@@ -69,7 +69,8 @@ def run_train(args) -> int:
         print(f"era train: {key}: {_failure_line(failure, exc, device)}", file=sys.stderr)
         return EXIT_FAILED
     result = {"name": args.name or key, "key": key, "arch": arch, "depth": depth(arch), "params": record.params,
-              "error": record.error, "error_kind": record.error_kind, "epochs": record.epochs, "seconds": record.seconds,
+              "error": record.error, "error_kind": record.error_kind, "epochs": record.epochs,
+              "seconds": record.seconds,
               "train_images_per_second": record.images_per_second, "dataset": dataset_config.name,
               "train_images": record.train_images, "sizes": dataset.sizes(), "seed": args.seed,
               "split_seed": split_seed, "device": str(device), "precision": record.precision, "config": args.config,
@@ -179,6 +180,7 @@ def _run_repeats(args, config, space, networks) -> int:
     """Retrain each of `networks` at search fidelity with seeds --seed .. --seed+N-1 (one grouped
     training per network, seed_group.py) and print mean and spread next to the search's error."""
     import statistics
+
     from ..training.evaluate import Evaluator
     dataset_config, training, split_seed, config_device = _settings(args, config, schedule="training")
     device = _device(args.device or config_device)

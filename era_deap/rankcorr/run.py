@@ -3,9 +3,8 @@ outputs whenever a fidelity is complete (era_deap.rankcorr.study says what a tra
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 from ..search.safe_write import write_atomic
 from ..space.space import load_space

@@ -7,10 +7,10 @@ scratch with its own schedule: `training` with `epochs` set to the fidelity, the
 at the same fractions of it. So the 20-epoch cell is what the search measures (its own 20-epoch
 schedule, lr 0.01 for the last 3), not a point part-way down a longer run (docs/rankcorr.md).
 
-Trainings run in `workers` processes (era_deap.rankcorr.workers; era_deap.rankcorr.run drives them). Each finished training is saved at
-once in `<out>/trainings/`: a killed study continues where it stopped, and a config change retrains
-only the trainings it changes. Tables, Spearman matrices and heatmaps (era_deap.rankcorr.tables) are
-rewritten whenever a fidelity is complete.
+Trainings run in `workers` processes (era_deap.rankcorr.workers; era_deap.rankcorr.run drives them).
+Each finished training is saved at once in `<out>/trainings/`: a killed study continues where it
+stopped, and a config change retrains only the trainings it changes. Tables, Spearman matrices and
+heatmaps (era_deap.rankcorr.tables) are rewritten whenever a fidelity is complete.
 """
 from __future__ import annotations
 
@@ -23,9 +23,13 @@ from typing import Optional
 import numpy as np
 
 from ..config import bounded, from_mapping, read_with_base, to_mapping
+from ..settings import (  # the search files' rule for relative paths
+    ConfigFile,
+    DatasetConfig,
+    TrainingConfig,
+    resolve_files,
+)
 from ..space.families import Network, genome_key, space_problems
-from ..settings import DatasetConfig, TrainingConfig
-from ..settings import ConfigFile, resolve_files   # the search files' rule for relative paths
 
 
 @dataclass

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..search import rundir
-from .statistics import anytime_curves, median_run, mean_band, per_evaluation, step_at
+from .statistics import anytime_curves, mean_band, median_run, per_evaluation, step_at
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {

@@ -105,7 +105,8 @@ def _run_notes(collection, out: Path) -> list:
         mismatches = logbook_mismatches(r)
         if mismatches:
             shown = "; ".join(mismatches[:MAX_MISMATCHES_SHOWN])
-            more = f" (and {len(mismatches) - MAX_MISMATCHES_SHOWN} more)" if len(mismatches) > MAX_MISMATCHES_SHOWN else ""
+            hidden = len(mismatches) - MAX_MISMATCHES_SHOWN
+            more = f" (and {hidden} more)" if hidden > 0 else ""
             notes.append(f"logbook.json disagrees with evaluations.csv, which the report uses: {shown}{more}")
         lines += [f"- `{_relative(r.path, out)}`: {n}" for n in notes]
     return ["Notes:\n", "\n".join(lines) + "\n"] if lines else []
@@ -272,7 +273,8 @@ def _hypervolume_caption(part) -> str:
     text = ("(a) the hypervolume of the front found so far, mean over seeds with a 95% t-interval band (drawn "
             "where two or more seeds contribute), against models evaluated; failed and cached evaluations carry "
             "it forward. Where searches coincide (random search and the evolutions start from the same random "
-            "networks for a seed) the one listed last is drawn on top. The hypervolume is `search/fitness.py`'s, the same for every run and every strategy: "
+            "networks for a seed) the one listed last is drawn on top. "
+            "The hypervolume is `search/fitness.py`'s, the same for every run and every strategy: "
             "error / 100 and log10(params) scaled from [1, 9] to [0, 1], reference point (1.1, 1.1), computed by "
             "moocore (DEAP's own indicator); for a run that minimised [error, params] it equals the `hypervolume` "
             "of its logbook.")

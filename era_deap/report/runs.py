@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..errors import RunDirError
 from ..search import rundir
-from ..search.rundir import RunDirectory
 from ..search.runconfig import config_hash, search_keys
+from ..search.rundir import RunDirectory
 from ..settings import objective_kind
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.

@@ -43,7 +43,6 @@ from ..search import rundir
 from ..search.outputs import mean_ci
 from ..search.records import RUNNING_FIELDS, RunningErrors
 
-
 # --- curves: one run's evaluations ----------------------------------------------------------------
 
 def counted(evaluations) -> list:

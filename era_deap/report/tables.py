@@ -32,8 +32,19 @@ from ..search.outputs import MISSING, format_mean_ci, markdown_table, mean_ci, m
 from ..space.architecture import cardinality, complexity
 from ..space.genome import GENES
 from .pareto import dataset_shape
-from .statistics import (Benchmark, common_count, common_epochs, multi_fidelity, pairwise, report_counts,
-                         search_best, seed_bests, seed_regrets, with_two_seeds)
+from .statistics import (
+    Benchmark,
+    common_count,
+    common_epochs,
+    multi_fidelity,
+    pairwise,
+    report_counts,
+    search_best,
+    seed_bests,
+    seed_regrets,
+    with_two_seeds,
+)
+
 
 @dataclass
 class ReportTable:

@@ -34,7 +34,6 @@ from ..operators import mut_uniform_reset
 from ..settings import StrategyConfig
 from .strategy import SearchExhausted, Strategy
 
-
 MUTATION_TRIES = 100
 
 

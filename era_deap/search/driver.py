@@ -17,18 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import rundir
 from ..config import resolve_callable
 from ..errors import ConfigError, JournalError, ReplayMismatch, RunDirError, SearchAborted  # noqa: F401  (re-exported)
-from .executor import Event, Resubmitted
-from .executors import make_executor
-from .journal import Journal, damaged
-from .fitness import Objectives
-from .records import RunRecorder, population_statistics
+from ..space.space import load_space
 from ..training.evaluate import describe
 from ..training.result import INVALID, EvalResult
+from . import rundir
+from .executor import Event, Resubmitted
+from .executors import make_executor
+from .fitness import Objectives
+from .journal import Journal, damaged
+from .records import RunRecorder, population_statistics
 from .runconfig import config_hash
-from ..space.space import load_space
 from .strategy import SearchExhausted, make_strategy
 from .variation import OperatorFailed
 
@@ -123,8 +123,8 @@ class Search:
         if result.params is not None or not self.space.is_valid(individual):
             return result.params, result.depth
         from ..space.architecture import complexity
-        from ..training.evaluate import describe
         from ..space.genome import to_arch
+        from ..training.evaluate import describe
         shape, classes = describe(self.config.evaluator.dataset)
         info = complexity(to_arch(individual), shape, classes)
         return info["params"], info["depth"]
@@ -147,7 +147,8 @@ class Search:
                 n, individual, _ = self._ask()
                 if n == record["n"] and list(individual) != record["genome"] and self.operators_changed:
                     individual = self._adopt(n, individual, record["genome"])
-                if n != record["n"] or list(individual) != record["genome"] or fidelity(individual) != record.get("epochs"):
+                if (n != record["n"] or list(individual) != record["genome"]
+                        or fidelity(individual) != record.get("epochs")):
                     raise ReplayMismatch(
                         f"{self.journal.path}: record {number}: resuming asked {list(individual)} as ask "
                         f"{n}, but the journal holds {record['genome']} as ask {record['n']}; the strategy "

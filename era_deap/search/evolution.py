@@ -8,8 +8,9 @@ The population starts with `population_size` random genomes (`strategy.sampling`
 steady state: any number of children may be in flight, tells arrive in any order, no generation
 barrier. A child whose network was already asked is mutated again (up to `max_mutation_retries`), as
 the thesis author's HyperMapper implementation did; when every retry lands on an asked network (late
-in a run that covers most of a small space), an unasked network is drawn instead. Failed evaluations never enter the population, so
-they are never parents. Operators come from the config and run on a DEAP `Toolbox` (variation.py):
+in a run that covers most of a small space), an unasked network is drawn instead.
+Failed evaluations never enter the population, so they are never parents. Operators come from the
+config and run on a DEAP `Toolbox` (variation.py):
 `strategy.mutate`, `strategy.mate`, and optionally `strategy.select`, a DEAP selection
 `select(population, k)` (e.g. deap.tools:selTournament) that picks the parents instead of the
 thesis's tournament; removal (the tournament's loser, or the oldest) stays its own step.

@@ -19,7 +19,6 @@ from pathlib import Path
 from ..errors import JournalError  # noqa: F401  (re-exported)
 from .safe_write import writing
 
-
 # What each record type of a search's journal must hold (name -> accepted types); anything else is a
 # damaged record. (`era bench build` keeps a journal of its own records.)
 FIELDS = {"session": {}, "ask": {"n": int, "genome": list}, "interrupted": {"n": int},
@@ -106,7 +105,7 @@ class Journal:
 
 def damaged(path, line: int, why, last: bool) -> str:
     """The one-line refusal of a damaged record: a last line can simply go (what it recorded is redone)."""
-    fix = (f"delete that last line (what it recorded is redone on resume) or move the run directory aside"
+    fix = ("delete that last line (what it recorded is redone on resume) or move the run directory aside"
            if last else "move the run directory aside or restore the journal from a backup")
     return f"{path}: line {line}: damaged journal record ({why}); the run cannot be resumed safely: {fix}"
 

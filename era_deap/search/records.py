@@ -13,8 +13,8 @@ from pathlib import Path
 
 from deap import tools
 
-from . import rundir
 from ..space.genome import to_arch
+from . import rundir
 from .fitness import hypervolume
 from .safe_write import write_atomic, writing
 

@@ -7,11 +7,11 @@ import signal
 import threading
 from pathlib import Path
 
-from . import rundir
 from ..errors import ConfigError, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from ..settings import strategy_class
 from ..space.space import load_space
 from ..training.evaluate import describe, make_objective
+from . import rundir
 from .driver import Interrupted, Search
 from .fitness import Objectives
 from .runconfig import check_resume_compatible, write_config

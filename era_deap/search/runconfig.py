@@ -103,8 +103,8 @@ def check_resume_compatible(saved_path: Path, config) -> list[str]:
         shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
         details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
         raise RunDirError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
-                          f"may grow, operators ({', '.join(OPERATOR_KEYS)}) and {', '.join(RUNTIME_KEYS)} may change (--fresh moves the old run "
-                          f"aside and starts anew)")
+                          f"may grow, operators ({', '.join(OPERATOR_KEYS)}) and {', '.join(RUNTIME_KEYS)} may change "
+                          "(--fresh moves the old run aside and starts anew)")
     if new.get("budget", 0) < old.get("budget", 0):
         raise RunDirError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
                           f"(a budget may only grow on resume), got {new['budget']}")

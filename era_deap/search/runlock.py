@@ -11,8 +11,8 @@ import os
 import warnings
 from pathlib import Path
 
-from . import rundir
 from ..errors import RunDirError
+from . import rundir
 
 
 class RunLock:

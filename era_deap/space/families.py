@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class Network:
     depth: int           # He et al.'s depth, 6n + 2

@@ -98,7 +98,8 @@ def load_dataset(config: DatasetConfig, split_seed: int, device="cpu") -> Datase
         train_idx = train_idx[:config.train_size]
     train_images = images[train_idx]
     mean, std = _channel_stats(train_images)
-    move = lambda t: None if t is None else t.to(device)
+    def move(t):
+        return None if t is None else t.to(device)
     padding = config.crop_padding if config.crop_padding is not None else (1 if config.name == "digits" else 4)
     flip = config.flip if config.flip is not None else config.name != "digits"
     return Dataset(config.name, move(train_images), move(labels[train_idx]), move(images[val_idx]),

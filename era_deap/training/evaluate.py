@@ -24,10 +24,10 @@ import sys
 import time
 import traceback
 
-from . import result as R
-from ..space.architecture import arch_problem, complexity
 from ..config import resolve_callable, to_mapping
 from ..settings import DatasetConfig, EvaluatorConfig
+from ..space.architecture import arch_problem, complexity
+from . import result as R
 
 
 def describe(config: DatasetConfig) -> tuple[tuple, int]:

@@ -24,8 +24,16 @@ from .cuda_graph import autocast as autocast_for
 from .data import Dataset
 from .model import build, load_replicas
 from .sgd import MomentumSGD, learning_rate
-from .train import (CPU_EVAL_BATCH, CUDA_EVAL_BATCH, Diverged, TrainRecord, _keep_freed_memory, _parts,
-                    resolve_device, resolve_precision)
+from .train import (
+    CPU_EVAL_BATCH,
+    CUDA_EVAL_BATCH,
+    Diverged,
+    TrainRecord,
+    _keep_freed_memory,
+    _parts,
+    resolve_device,
+    resolve_precision,
+)
 
 
 def train_seeds(arch: dict, dataset: Dataset, training, device=None, seeds=(0,)) -> list:

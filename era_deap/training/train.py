@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
+from ..settings import TrainingConfig
 from .augment import BatchAugmenter, Normalizer
-from .cuda_graph import GraphedStep, autocast as autocast_for, train_step
+from .cuda_graph import GraphedStep, train_step
+from .cuda_graph import autocast as autocast_for
 from .data import Dataset
 from .model import build
-from ..settings import TrainingConfig
 from .sgd import MomentumSGD, learning_rate
 
 FINITE_CHECK_STEPS = 8   # how often (in steps) the running loss is checked for NaN/inf
