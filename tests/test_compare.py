@@ -1,6 +1,7 @@
 """`era compare`: paired seeds of two variants on a table, finished runs reused, and a verdict whose
 numbers are the runs' own (recomputed here with scipy)."""
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,6 +12,8 @@ from test_bench import built
 from era_deap.cli import main
 from era_deap.errors import ConfigError
 from era_deap.report.compare import parse_seeds
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def variant(tmp_path, name, strategy, table):
@@ -72,3 +75,38 @@ def test_compare_at_equal_training_epochs_counts_a_rung_by_its_epochs(tmp_path):
     # The single-fidelity runs: 30 networks x 12 epochs = 360; ASHA stops once it spent 300 (+ one rung).
     spent = [sum(int(r["epochs"] or 12) for r in rows(out / "asha" / f"seed-{s}")) for s in range(3)]
     assert f"Compared at N = {min(spent + [360])} epochs" in page and all(300 <= e < 312 for e in spent)
+
+
+def test_a_run_whose_user_operator_changed_is_stale_refused_then_rerun_with_fresh(tmp_path, capsys, monkeypatch):
+    # The operator's module sits next to the configs, as a user's does (add_import_paths finds it).
+    table = built(tmp_path)
+    module = tmp_path / "stale_ops.py"
+    module.write_text((EXAMPLES / "my_operators.py").read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stock = variant(tmp_path, "stock", {}, table)
+    mine = variant(tmp_path, "mine", {"mutate": {"function": "stale_ops:mut_step", "kwargs": {"steps": 1}}}, table)
+    out = tmp_path / "cmp"
+    args = ["compare", str(stock), str(mine), "--seeds", "0-1", "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads((out / "mine" / "seed-0" / "summary.json").read_text())["code"].keys() == {"stale_ops"}
+    assert "code" not in json.loads((out / "stock" / "seed-0" / "summary.json").read_text())
+    module.write_text(module.read_text().replace("steps=1", "steps=2"))      # the user edits the operator
+    capsys.readouterr()
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "mine/seed-0: ran other code than asked now: stale_ops (edited since) (and 1 more runs)" in err
+    assert "--fresh" in err
+    assert main(args + ["--fresh"]) == 0
+    assert "2 runs finished before, 2 to run" in capsys.readouterr().err
+    assert main(args) == 0
+    assert "4 runs finished before, 0 to run" in capsys.readouterr().err
+
+
+def test_compare_refuses_one_config_and_a_seed_range_of_millions(tmp_path, capsys):
+    table = built(tmp_path)
+    stock = variant(tmp_path, "stock", {}, table)
+    assert main(["compare", str(stock), "--seeds", "0-3", "--out", str(tmp_path / "cmp")]) != 0
+    assert "expected two or more configs" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="at most 1000 seeds"):
+        parse_seeds("0-999999")
+    assert not (tmp_path / "cmp").exists()

@@ -6,11 +6,15 @@ from pathlib import Path
 
 
 def run_compare(args) -> int:
+    from ..errors import ConfigError
     from ..report.compare import measure, parse_seeds, run_all, variant_names, verdict
     from ..settings import load_search_config, replace
     from .search import add_import_paths
     for path in args.configs:
         add_import_paths(path)
+    if len(args.configs) < 2:
+        raise ConfigError(f"era compare: expected two or more configs (a baseline, then the variants), "
+                          f"got {len(args.configs)}: {args.configs[0]}")
     configs = [load_search_config(path) for path in args.configs]
     if args.budget is not None:
         configs = [replace(c, budget=args.budget) for c in configs]
@@ -20,7 +24,7 @@ def run_compare(args) -> int:
     from ..search.run import preflight
     for config in configs:
         preflight(config)          # every variant's mistakes before any of them runs
-    dirs = run_all(configs, names, seeds, out, jobs=args.jobs,
+    dirs = run_all(configs, names, seeds, out, jobs=args.jobs, fresh=args.fresh,
                    log=lambda line: print(line, file=sys.stderr, flush=True))
     unit = "epochs" if args.epochs else "evaluations"
     measured, n = measure(dirs, unit)

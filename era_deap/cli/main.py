@@ -214,6 +214,8 @@ def build_parser() -> Parser:
     p.add_argument("--budget", type=_positive, help="evaluations per run (default: each config's)")
     p.add_argument("--out", help="directory for the runs and compare.md (default runs/compare/A-vs-B)")
     p.add_argument("--jobs", type=_positive, default=1, help="runs at once (default 1)")
+    p.add_argument("--fresh", action="store_true",
+                   help="rerun runs whose user code (operators, objective) changed since they ran (moved aside)")
     p.add_argument("--epochs", action="store_true",
                    help="compare at equal training epochs, not equal evaluations (multi-fidelity searches)")
     p.set_defaults(run="era_deap.cli.compare:run_compare", parser=p)

@@ -25,7 +25,7 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunDirError
 from ..search import rundir
 from ..search.outputs import markdown_table, mean_ci_text
 from ..search.rundir import RunDirectory
@@ -34,6 +34,7 @@ from .runs import read_run
 from .statistics import Benchmark, holm, locate_table, pairwise, training_epochs
 
 METRICS = ("best", "auc", "regret")
+MAX_SEEDS = 1000        # more is a typo (0-999999 would start millions of runs), not a comparison
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -42,9 +43,12 @@ def parse_seeds(text: str) -> list[int]:
     for part in text.split(","):
         first, dash, last = part.strip().partition("-")
         try:
-            seeds += list(range(int(first), int(last) + 1)) if dash else [int(first)]
+            first, last = int(first), int(last) if dash else int(first)
         except ValueError:
             raise ConfigError(f"--seeds: expected seeds such as 0-19 or 0,3,5, got {text!r}") from None
+        if len(seeds) + last - first + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds: expected at most {MAX_SEEDS} seeds (runs per variant), got {text!r}")
+        seeds += range(first, last + 1)
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds: expected at least two distinct seeds for a paired comparison, got {text!r}")
     return seeds
@@ -60,18 +64,28 @@ def variant_names(configs) -> list[str]:
     return names
 
 
-def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
-    """{variant: [run dir per seed]}: each (variant, seed) run resumed or started, `jobs` at once."""
+def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print, fresh: bool = False) -> dict:
+    """{variant: [run dir per seed]}: each (variant, seed) run resumed or started, `jobs` at once. A run
+    whose user code (operators, objective, ...) changed since it ran is stale: refused, or with `fresh`
+    moved aside and run anew."""
     tasks = []
     for config, name in zip(configs, names):
         for seed in seeds:
-            tasks.append((dataclasses.replace(config, seed=seed), out / name / f"seed-{seed}"))
-    todo = [(c, d) for c, d in tasks if not RunDirectory(d).is_finished(c)]
+            tasks.append((dataclasses.replace(config, seed=seed), out / name / f"seed-{seed}", False))
+    stale = {d: RunDirectory(d).changed_code(c) for c, d, _ in tasks}
+    stale = {d: modules for d, modules in stale.items() if modules}
+    if stale and not fresh:
+        first, modules = next(iter(stale.items()))
+        raise RunDirError(f"{first}: ran other code than asked now: {', '.join(modules)}"
+                          f"{f' (and {len(stale) - 1} more runs)' if len(stale) > 1 else ''}; its results would "
+                          "answer for the old code: rerun them with --fresh (moves them aside), or use another --out")
+    tasks = [(c, d, d in stale) for c, d, _ in tasks]
+    todo = [task for task in tasks if task[2] or not RunDirectory(task[1]).is_finished(task[0])]
     log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
         f"before, {len(todo)} to run")
     if jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for (config, run_dir), _ in zip(todo, pool.map(_run_one, todo)):
+            for (config, run_dir, _), _ in zip(todo, pool.map(_run_one, todo)):
                 log(f"  {run_dir}")
     else:
         for task in todo:
@@ -82,8 +96,8 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print) -> dict:
 
 def _run_one(task) -> None:
     from ..search.run import run_search
-    config, run_dir = task
-    run_search(config, run_dir, resume=(run_dir / rundir.JOURNAL).exists())
+    config, run_dir, fresh = task
+    run_search(config, run_dir, fresh=fresh, resume=not fresh and (run_dir / rundir.JOURNAL).exists())
 
 
 # --- the verdict ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from .executors import make_executor
 from .fitness import Objectives
 from .journal import Journal, damaged
 from .records import RunRecorder, population_statistics
-from .runconfig import config_hash
+from .runconfig import code_hashes, config_hash
 from .strategy import SearchExhausted, make_strategy
 from .variation import OperatorFailed
 
@@ -75,6 +75,7 @@ class Search:
         # A benchmark table reports the training time each look-up stands for: the run's clock is then
         # simulated (those seconds summed, shared over the workers), not the look-ups' wall time.
         self.simulated = config.evaluator.objective_kind.simulated_clock
+        self.code = code_hashes(config)     # the user modules it runs, to tell a stale run by
         self.operators_changed = False          # resuming with other operators: adopt the journal's asks
         self.operator_failure = None
         self.exhausted = False                  # asking has stopped (space exhausted, stuck, operator)
@@ -416,7 +417,8 @@ class Search:
                 "clock": "simulated" if self.simulated else "wall",
                 **({"objectives": self.objectives.names, "front": self.recorder.front(),
                     "hypervolume": self.recorder.hypervolume} if self.objectives.multi else {}),
-                **self.strategy.summary(), "config_hash": config_hash(self.config), "versions": versions(),
+                **self.strategy.summary(), "config_hash": config_hash(self.config),
+                **({"code": self.code} if self.code else {}), "versions": versions(),
                 "run_dir": str(self.run_dir)}
 
     def save(self, finished: bool) -> dict:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
+import re
+import sysconfig
 import typing
 from pathlib import Path
 
@@ -64,6 +67,35 @@ def config_hash(config, leave_out=(), digits: int = 16) -> str:
     """Hex digits of the SHA-256 of search_keys(config) less the keys `leave_out`."""
     keys = {k: v for k, v in search_keys(config).items() if k not in leave_out}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:digits]
+
+
+# "package.module:name", as the config names operators, objectives, statistics and selections.
+_CALLABLE = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_][\w.]*$")
+
+
+def code_hashes(config) -> dict[str, str]:
+    """{module: 16 hex digits of the SHA-256 of its source} for every user module the config names
+    ("my_operators:mut_step"): the code a run ran, which its config alone does not say. era_deap's own
+    modules and installed packages (the standard library, site-packages) are left out: their versions
+    are summary.json's `versions`. A module that cannot be found is left out too (the search that runs
+    next names it)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    hashes = {}
+    for value in search_keys(config).values():
+        match = _CALLABLE.match(value) if isinstance(value, str) else None
+        if not match or match.group(1).split(".")[0] == "era_deap":
+            continue
+        try:
+            origin = importlib.util.find_spec(match.group(1)).origin
+        except (ImportError, AttributeError, ValueError):
+            continue
+        if not origin or not Path(origin).is_file():
+            continue
+        source = Path(origin).resolve()
+        installed = source.is_relative_to(stdlib) or {"site-packages", "dist-packages"} & set(source.parts)
+        if not installed:
+            hashes[match.group(1)] = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    return dict(sorted(hashes.items()))
 
 
 def write_config(path: Path, config, command: str) -> None:

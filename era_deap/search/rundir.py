@@ -32,7 +32,7 @@ import yaml
 from ..errors import RunDirError
 from ..space.genome import GENES, to_arch
 from ..training.result import INTERRUPTED, OK
-from .runconfig import config_hash, load_run_config, read_saved_config
+from .runconfig import code_hashes, config_hash, load_run_config, read_saved_config
 
 CONFIG = "config.yaml"
 JOURNAL = "journal.jsonl"
@@ -242,6 +242,20 @@ class RunDirectory:
             return False
         return bool(summary.get("finished")) and summary.get("config_hash") == config_hash(config) \
             and summary.get("budget", 0) >= config.budget
+
+    def changed_code(self, config) -> list[str]:
+        """The user modules `config` names (runconfig.code_hashes) whose source is not what this run
+        ran: edited since, or not recorded (a run by an earlier era-deap). [] when there is no run here
+        yet or nothing changed."""
+        try:
+            summary = self.summary()
+        except (OSError, RunDirError):
+            return []
+        if not summary:
+            return []
+        ran = summary.get("code") if isinstance(summary.get("code"), dict) else {}
+        return [f"{module} ({'edited since' if module in ran else 'not recorded'})"
+                for module, digest in code_hashes(config).items() if ran.get(module) != digest]
 
     def ranked_networks(self) -> list[Evaluation]:
         """One evaluation per network that trained successfully (ok, not a cache hit), best first: by
