@@ -277,6 +277,21 @@ def test_logbook_disagreeing_with_csv_is_reported(tmp_path):
     assert "logbook.json disagrees" in report and "index 5 best" in report
 
 
+
+def test_a_run_without_evaluations_csv_is_named_as_skipped_not_silently_left_out(tmp_path, capsys):
+    root = tmp_path / "evolution"
+    for seed in (0, 1):
+        write_run(root / f"seed-{seed}", "evolution", seed, 10)
+    (root / "seed-1" / rundir.EVALUATIONS).unlink()
+    assert main(["report", str(root), "--out", str(tmp_path / "report")]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "seed-1: skipped, no evaluations.csv" in err
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "1 run(s)" in report and "seed-1: skipped, no evaluations.csv" in report
+    (root / "seed-0" / rundir.EVALUATIONS).unlink()    # nothing left to report: the error says why
+    assert main(["report", str(root), "--out", str(tmp_path / "report")]) == 2
+    assert "seed-0: skipped, no evaluations.csv" in capsys.readouterr().err
+
 # --- colours --------------------------------------------------------------------------------------
 
 def test_colours_fixed_per_strategy_and_deterministic_for_other_names():

@@ -22,7 +22,8 @@ def report_markdown(collection, out: Path, built) -> str:
              f"{len(searches)} search(es), {len(collection.runs)} run(s), "
              f"{len(collection.finals)} final training(s). Regenerate with `era report`; every number "
              "is recomputed from `evaluations.csv` and `final.json`.\n"]
-    parts += [f"> **Warning.** {line}\n" for line in config_conflicts(searches) + unequal_budget_notes(searches)]
+    warnings = config_conflicts(searches) + unequal_budget_notes(searches) + collection.skipped
+    parts += [f"> **Warning.** {line}\n" for line in warnings]
     if collection.runs:
         parts += ["## Runs\n", _runs_table(collection, out), *_run_notes(collection, out)]
     if built.figures:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def run_report(args) -> int:
     if window < 1:
         raise ConfigError(f"--window: expected a positive number of evaluations, got {window}")
     collection = runs.load(args.run_dirs)
+    for line in collection.skipped:
+        print(f"era report: warning: {line}", file=sys.stderr)
     out = Path(args.out) if args.out else default_out_dir(args.run_dirs)
     for path in write_report(collection, out, window):
         print(path)

@@ -113,6 +113,7 @@ class FinalResult:
 class Collection:
     searches: list          # [SearchRuns], thesis order
     baselines: list         # [FinalResult] from standalone final-training dirs
+    skipped: list = field(default_factory=list)   # "DIR: why" for run dirs that could not be read
 
     @property
     def runs(self) -> list:
@@ -128,10 +129,11 @@ class Collection:
 
 # --- discovery ------------------------------------------------------------------------------------
 
-def discover(path: Path) -> tuple[list, list]:
-    """(run dirs, standalone final-training dirs) at or below `path`, up to MAX_DEPTH levels, sorted.
-    A run dir holds evaluations.csv; we do not look inside it except for its final/ subdirectory."""
-    runs, finals = [], []
+def discover(path: Path) -> tuple[list, list, list]:
+    """(run dirs, standalone final-training dirs, skipped) at or below `path`, up to MAX_DEPTH levels,
+    sorted. A run dir holds evaluations.csv; we do not look inside it except for its final/
+    subdirectory. A directory with a run's other files but no evaluations.csv is skipped, and said."""
+    runs, finals, skipped = [], [], []
     for top, dirs, files in os.walk(path):
         here = Path(top)
         level = len(here.relative_to(path).parts)
@@ -141,23 +143,28 @@ def discover(path: Path) -> tuple[list, list]:
             dirs[:] = []
         elif rundir.FINAL in files:   # a run's own final/ is never reached here: read with the run
             finals.append(here)
+        elif rundir.SUMMARY in files:
+            skipped.append(f"{here}: skipped, no {rundir.EVALUATIONS} (deleted, or the run recorded nothing yet)")
+            dirs[:] = []
         if level >= MAX_DEPTH:
             dirs[:] = []
-    return runs, finals
+    return runs, finals, skipped
 
 
 def load(paths) -> Collection:
     """Every run and final-training dir under `paths`, read and grouped. RunDirError (one line) for a
     path that does not exist or holds neither evaluations.csv nor final.json."""
-    run_dirs, final_dirs = {}, {}
+    run_dirs, final_dirs, skipped = {}, {}, []
     for given in paths:
         path = Path(given)
         if not path.is_dir():
             raise RunDirError(f"RUN_DIR {given}: no such directory")
-        runs, finals = discover(path)
+        runs, finals, skipped_here = discover(path)
+        skipped += skipped_here
         if not runs and not finals:
+            why = f"; {'; '.join(skipped_here)}" if skipped_here else ""
             raise RunDirError(f"RUN_DIR {given}: no {rundir.EVALUATIONS} (search run) or {rundir.FINAL} "
-                              f"(final training) in it or up to {MAX_DEPTH} levels below")
+                              f"(final training) in it or up to {MAX_DEPTH} levels below{why}")
         for d in runs:
             run_dirs.setdefault(d.resolve(), d)
         for d in finals:
@@ -165,7 +172,7 @@ def load(paths) -> Collection:
     runs = [read_run(d) for d in run_dirs.values()]
     baselines = [_read_baseline(d) for d in final_dirs.values()]
     baselines.sort(key=lambda f: (_baseline_rank(f.label), f.label, str(f.path)))
-    return Collection(group(runs), baselines)
+    return Collection(group(runs), baselines, skipped)
 
 
 # --- reading one run ------------------------------------------------------------------------------
