@@ -69,7 +69,7 @@ class Problem:
 
     def evaluate(self, individual: Sequence) -> tuple:
         """The DEAP fitness of one genome: (error %, *other objectives), the worst values for a failure."""
-        return self._search.evaluate([individual])[0]
+        return self._evaluate([individual])[0]
 
     def map(self, function: Callable, iterable: Iterable) -> list:
         """DEAP's `toolbox.map`: `map(toolbox.evaluate, individuals)` evaluates them as one batch on the
@@ -78,8 +78,13 @@ class Problem:
         target = function.func if isinstance(function, partial) and not function.args and not function.keywords \
             else function
         if target == self.evaluate:
-            return self._search.evaluate(items)
+            return self._evaluate(items)
         return list(map(function, items))
+
+    def _evaluate(self, individuals: list) -> list:
+        if not self._closer.alive:
+            raise RuntimeError(f"{self!r} is closed; a new Problem on the same out continues the run")
+        return self._search.evaluate(individuals)
 
     @property
     def exhausted(self) -> bool:
