@@ -175,6 +175,7 @@ STRATEGIES = {
     "random_search": "era_deap.baselines.random_search:RandomSearch",
     "local_search": "era_deap.baselines.local_search:LocalSearch",
     "bayesian_optimization": "era_deap.baselines.bayesian:BayesianOptimization",
+    "deap": "era_deap.search.script:ScriptStrategy",   # a user's DEAP script asks (era_deap.Problem)
 }
 
 

@@ -43,7 +43,7 @@ def test_plain_resume_keeps_the_budget_a_resume_grew(tmp_path, capsys):
     # An explicit smaller budget is still refused, naming the flag, the run's budget and the value.
     code, _, err = era(capsys, "search", config, "--out", out, "--resume", "--budget", "5", "--no-progress")
     assert code == 2 and err.count("\n") == 1
-    assert "--budget: expected at least the run's budget 6" in err and "got 5" in err
+    assert "budget (--budget): expected at least the run's budget 6" in err and "got 5" in err
     # A budget raised in the config file still grows the run (run_all.sh's way of growing a profile).
     data = yaml.safe_load(config.read_text())
     config.write_text(yaml.safe_dump({**data, "budget": 8}))

@@ -132,6 +132,19 @@ class Table:
                 "message": f"mean of {len(trained)} of {len(results)} seeds (seed {', '.join(failed)} "
                            f"failed)" if failed else ""}
 
+    def lookup(self, arch: dict, seed: int | None = None) -> dict:
+        """The recorded training of a network (an arch dict, e.g. `to_arch(individual)`): of look-up seed
+        `seed` (mod S), or with None the mean over its seeds (`mean_result`). KeyError for a network the
+        table does not hold."""
+        key = self.key(arch)
+        return self.mean_result(key) if seed is None else self.result(key, seed)
+
+    def info(self) -> dict:
+        """What `era bench info` says of the landscape: best, median and worst error, seed-to-seed spread
+        and rank correlation, the share of networks near the best (bench/summary.py)."""
+        from .summary import landscape
+        return landscape(self)
+
     def mean_errors(self) -> dict[str, float]:
         """Mean validation error over the seeds that trained, per network with at least one."""
         means = {}

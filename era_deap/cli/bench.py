@@ -7,10 +7,10 @@ from pathlib import Path
 
 
 def run_build(args) -> int:
+    from ..api.configs import add_import_paths
     from ..bench.build import TABLE
     from ..bench.build import run_build as build
     from ..bench.build_config import load_build_config
-    from .search import add_import_paths
     add_import_paths(args.config)
     config = load_build_config(args.config)
     if args.workers is not None:

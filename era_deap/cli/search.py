@@ -1,33 +1,20 @@
 """`era search CONFIG [--out DIR] [--seed S] [--budget N] [--workers N] [--scheduler ADDR] [--resume | --fresh]`."""
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
 
-from ..settings import load_search_config, replace
+from ..api.configs import load_config
 
 EXIT_ABORTED = 1
 EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
 
 
-def add_import_paths(config_path) -> None:
-    """A user's own operators and objectives may live beside the config or in the working directory."""
-    for directory in (str(Path(config_path).resolve().parent), os.getcwd()):
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
-
-
 def configured(args):
-    """The config file with the command line's overrides applied."""
-    add_import_paths(args.config)
-    config = load_search_config(args.config)
-    changes = {k: getattr(args, k) for k in ("seed", "budget") if getattr(args, k) is not None}
-    if changes:
-        config = replace(config, **changes)
-    if args.workers is not None:
-        config.evaluator.workers = args.workers
+    """The config file with the command line's overrides applied (the budget apart: run_search applies
+    the resume rule to it)."""
+    config = load_config(args.config, seed=args.seed, workers=args.workers)
     if args.scheduler is not None:
         config.evaluator.executor = args.scheduler
         config.evaluator.check(_FlagWhere("--scheduler"))
@@ -44,26 +31,16 @@ class _FlagWhere:
 
 
 def run_search(args) -> int:
-    from ..config import ConfigError
+    from ..api.runs import run_search as search
     from ..search.run import Interrupted, SearchAborted
-    from ..search.run import run_search as search
-    from ..search.rundir import RunDirectory
     from ..search.safe_write import WriteFailed
     config = configured(args)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    budget = RunDirectory(out).saved_budget() if args.resume else None
-    if budget is not None and args.budget is None and budget > config.budget:
-        # A plain --resume keeps the budget the run last ran with (a --budget N may have grown it past
-        # the file's); a budget raised in the config file still grows the run.
-        config = replace(config, budget=budget)
-    if budget is not None and args.budget is not None and args.budget < budget:
-        raise ConfigError(f"--budget: expected at least the run's budget {budget} ({out / 'config.yaml'}; a "
-                          f"budget may only grow on resume, and without --budget the run keeps its own), "
-                          f"got {args.budget}")
     command = " ".join(shlex.quote(a) for a in ["era", *sys.argv[1:]])
     try:
-        summary = search(config, out, resume=args.resume, fresh=args.fresh, progress=not args.no_progress,
-                         command=command, log=lambda line: print(f"era search: {line}", file=sys.stderr, flush=True))
+        run = search(config, out, resume=args.resume, fresh=args.fresh, progress=not args.no_progress,
+                     budget=args.budget, command=command,
+                     log=lambda line: print(f"era search: {line}", file=sys.stderr, flush=True))
     except SearchAborted as exc:
         print(f"era search: stopped: {exc}", file=sys.stderr)
         return EXIT_ABORTED
@@ -77,7 +54,7 @@ def run_search(args) -> int:
               f"Continue with: era search {shlex.quote(args.config)} --out {shlex.quote(str(out))} --resume",
               file=sys.stderr)
         return EXIT_SIGNAL.get(exc.signum, 130)
-    print(summary_line(summary, out))
+    print(summary_line(run.summary, out))
     return 0
 
 

@@ -108,8 +108,8 @@ def _check_flags(args) -> None:
 def run_networks(run_dir):
     """(the run's config, its space, [(canonical genome, Evaluation)] of its successful networks, best
     first: RunDirectory.ranked_networks, so rank 1 is summary.json's best)."""
+    from ..api.configs import add_import_paths
     from ..space.space import load_space
-    from .search import add_import_paths
     run = RunDirectory(run_dir)
     path = run.path / rundir.CONFIG
     if not path.is_file():

@@ -186,7 +186,7 @@ def _operators(paths) -> dict:
 def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
     """The markdown verdict: per variant mean ± CI, and against the baseline the paired tests."""
     names = list(measured)
-    metrics = [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in names)]
+    metrics = compared_metrics(measured)
     lines = [f"Compared at N = {n} {unit} (the smallest budget every run reached), "
              f"{len(measured[names[0]]['best'])} paired seeds; baseline: {names[0]}.\n"]
     header = ["Variant", *[f"{_title(m)} (mean ± 95% CI)" for m in metrics],
@@ -198,21 +198,32 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
                      *([f"{ops['children']:.1f}", f"{ops['invalid']:.1f}", f"{ops['noop']:.1f}",
                         f"{ops['remutated']:.1f}"] if ops else ["—"] * 4)])
     lines.append(markdown_table(header, body))
+    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline",
+                                 "Wilcoxon p", "p (Holm)", "A (variant better)", "Verdict"],
+                                [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
+                                  f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", said]
+                                 for m, name, t, p, said in paired_tests(measured, metrics)]))
+    lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
+                 "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
+                 "Verdict at p (Holm) < 0.05.\n")
+    return "\n".join(lines)
+
+
+def paired_tests(measured: dict, metrics) -> list:
+    """[(metric, variant, PairTest of the baseline (a) against the variant (b), p Holm-adjusted over the
+    variants, the verdict in words)] for each metric and variant, as the verdict's table lists them."""
+    names = list(measured)
     tests = []
     for m in metrics:
         for name in names[1:]:
             test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
             tests.append((m, name, test))
-    adjusted = _holm_by_metric(tests)
-    lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline",
-                                 "Wilcoxon p", "p (Holm)", "A (variant better)", "Verdict"],
-                                [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
-                                  f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", _say(t, p)]
-                                 for (m, name, t), p in zip(tests, adjusted)]))
-    lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
-                 "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
-                 "Verdict at p (Holm) < 0.05.\n")
-    return "\n".join(lines)
+    return [(m, name, t, p, _say(t, p)) for (m, name, t), p in zip(tests, _holm_by_metric(tests))]
+
+
+def compared_metrics(measured: dict) -> list:
+    """The metrics every variant has a value of for every seed (regret only on a table)."""
+    return [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in measured)]
 
 
 def _holm_by_metric(tests) -> list:

@@ -89,15 +89,23 @@ class Built:
     pareto: ParetoPart | None = None                    # when some run minimised several objectives
 
 
-def run_report(args) -> int:
-    window = getattr(args, "window", None) or rundir.RECENT_WINDOW
+def report(paths, out=None, window: int = rundir.RECENT_WINDOW, log=None) -> list[Path]:
+    """Write the report of the runs in `paths` (run directories, or folders holding them; one path or
+    several) into `out`, by default report/ in the deepest folder they share; returns the paths written,
+    report.md last. What `era report` does, and `era_deap.report(...)`. A run directory that cannot be
+    read is named in report.md, and passed to `log` (a function of one line) when given."""
     if window < 1:
-        raise ConfigError(f"--window: expected a positive number of evaluations, got {window}")
-    collection = runs.load(args.run_dirs)
-    for line in collection.skipped:
-        print(f"era report: warning: {line}", file=sys.stderr)
-    out = Path(args.out) if args.out else default_out_dir(args.run_dirs)
-    for path in write_report(collection, out, window):
+        raise ConfigError(f"window (--window): expected a positive number of evaluations, got {window}")
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else [getattr(p, "path", p) for p in paths]
+    collection = runs.load(paths)
+    for line in collection.skipped if log else ():
+        log(f"warning: {line}")
+    return write_report(collection, Path(out) if out else default_out_dir(paths), window)
+
+
+def run_report(args) -> int:
+    for path in report(args.run_dirs, args.out, getattr(args, "window", None) or rundir.RECENT_WINDOW,
+                       log=lambda line: print(f"era report: {line}", file=sys.stderr)):
         print(path)
     return 0
 

@@ -72,13 +72,10 @@ RESULT_FILES = (rundir.EVALUATIONS, rundir.SUMMARY, rundir.LOGBOOK_JSON, rundir.
                 rundir.HALL_OF_FAME_JSON, rundir.HALL_OF_FAME_PICKLE)
 
 
-def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
-               command: str = "", log=None) -> dict:
-    """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
-    `run_dir` is moved aside (`move_aside`, said through `log`) and a new one starts. Raises
-    RunDirError for a run directory in use or holding another run, SearchAborted when most
-    evaluations fail, Interrupted on SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
-    run_dir = Path(run_dir)
+def open_run_dir(config, run_dir: Path, *, resume: bool, fresh: bool, log=None) -> bool:
+    """Everything before a search takes its run directory's lock: the preflight, `fresh` moving an earlier
+    run aside (said through `log`), and the refusals (a run there without `resume`, results without a
+    journal). Returns whether the directory holds a started run (its journal)."""
     if resume and fresh:
         raise ValueError("resume continues the run in run_dir and fresh moves it aside: pass one of them")
     preflight(config)   # before anything moves: a config that cannot run leaves the old run in place
@@ -98,9 +95,27 @@ def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, pr
         raise RunDirError(f"{run_dir} holds results ({', '.join(held)}) but no {rundir.JOURNAL}, so it cannot be "
                           f"resumed; --fresh moves it aside and starts anew, or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
+    return started_before
+
+
+def begin_session(config, run_dir: Path, started_before: bool, command: str) -> list[str]:
+    """Under the lock: refuse a resume with a changed config, save the config; returns the operator keys
+    that changed (allowed: an evolution then adopts its journal's genomes)."""
+    changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
+    write_config(run_dir / rundir.CONFIG, config, command)
+    return changed_operators
+
+
+def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
+               command: str = "", log=None) -> dict:
+    """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
+    `run_dir` is moved aside (`move_aside`, said through `log`) and a new one starts. Raises
+    RunDirError for a run directory in use or holding another run, SearchAborted when most
+    evaluations fail, Interrupted on SIGTERM/SIGINT (after marking in-flight evaluations interrupted)."""
+    run_dir = Path(run_dir)
+    started_before = open_run_dir(config, run_dir, resume=resume, fresh=fresh, log=log)
     with RunLock(run_dir):
-        changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
-        write_config(run_dir / rundir.CONFIG, config, command)
+        changed_operators = begin_session(config, run_dir, started_before, command)
         search = Search(config, run_dir)
         search.operators_changed = bool(changed_operators)
         search.session_notes = {"operators_changed": changed_operators} if changed_operators else {}
