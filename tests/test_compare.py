@@ -105,8 +105,9 @@ def test_a_run_whose_user_operator_changed_is_stale_refused_then_rerun_with_fres
 def test_compare_refuses_one_config_and_a_seed_range_of_millions(tmp_path, capsys):
     table = built(tmp_path)
     stock = variant(tmp_path, "stock", {}, table)
-    assert main(["compare", str(stock), "--seeds", "0-3", "--out", str(tmp_path / "cmp")]) != 0
-    assert "expected two or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        main(["compare", str(stock), "--seeds", "0-3", "--out", str(tmp_path / "cmp")])
+    assert exit.value.code == 2 and "expected two or more" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="at most 1000 seeds"):
         parse_seeds("0-999999")
     assert not (tmp_path / "cmp").exists()
