@@ -97,7 +97,7 @@ def load_run(path: PathLike) -> Run:
 def load_runs(root: PathLike) -> list[Run]:
     """Every run directory in `root` or up to three levels below (a run, a search's seed-k/ runs, a
     profile, runs/ itself), in path order."""
-    found, _ = discover(Path(root))
+    found, _, _ = discover(Path(root))
     return [Run(path) for path in sorted(found)]
 
 
