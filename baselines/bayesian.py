@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from era_deap.config import bounded
-from era_deap.search.strategy import SearchExhausted, Strategy
+from era_deap.search.strategy import SearchExhausted
 from era_deap.settings import StrategyConfig
 
 from .arrays import SpaceArrays
-from .sampling import UniqueSampler
+from .sampling import SamplingStrategy
 
 PAREGO_RHO = 0.05     # Knowles 2006: the augmentation that makes weakly dominated points lose
 
@@ -48,14 +48,13 @@ class BayesianConfig(StrategyConfig):
     fit_steps: int = bounded(50, min=1)              # L-BFGS iterations per GP fit (warm-started)
 
 
-class BayesianOptimization(Strategy):
+class BayesianOptimization(SamplingStrategy):
     kind = "bayesian_optimization"
     Config = BayesianConfig
 
     def __init__(self, space, config, seed: int):
         from .gp import Surrogate
         super().__init__(space, config, seed)
-        self.sampler = UniqueSampler(space, config.sampling)
         self.arrays = SpaceArrays(space)
         self.surrogate = Surrogate(fit_steps=config.fit_steps)
         self.rows: dict[str, np.ndarray] = {}      # key -> gene positions, every asked network

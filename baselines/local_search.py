@@ -26,10 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from era_deap.config import bounded
-from era_deap.search.strategy import Strategy
 from era_deap.settings import StrategyConfig
 
-from .sampling import UniqueSampler
+from .sampling import SamplingStrategy
 
 
 @dataclass
@@ -48,13 +47,12 @@ class Walk:
     neighbours: list = field(default_factory=list)  # keys of its canonical neighbours, in gene order
 
 
-class LocalSearch(Strategy):
+class LocalSearch(SamplingStrategy):
     kind = "local_search"
     Config = LocalSearchConfig
 
     def __init__(self, space, config, seed: int):
         super().__init__(space, config, seed)
-        self.sampler = UniqueSampler(space, config.sampling)
         self.genomes: dict[str, list] = {}       # key -> canonical genes, for every asked network
         self.errors: dict[str, float | None] = {}  # key -> error of a told network (None: failed)
         self.told: list[str] = []                # keys in tell order (deterministic tie-breaking)

@@ -9,7 +9,7 @@ looping forever.
 """
 from __future__ import annotations
 
-from era_deap.search.strategy import SearchExhausted
+from era_deap.search.strategy import SearchExhausted, Strategy
 
 # Rejections in a row before listing the unused genomes instead (a 10.6 M-network space never gets
 # there; a space of a few hundred networks does once most of it is used).
@@ -78,3 +78,11 @@ class UniqueSampler:
         if self._all is None:
             self._all = [list(g) for g in self.space.unique_genomes()]
         return [self.space.canonical(g) for g in self._all if self.space.key(g) not in self._used]
+
+
+class SamplingStrategy(Strategy):
+    """A baseline that draws each network at most once (`strategy.sampling`): `self.sampler`."""
+
+    def __init__(self, space, config, seed: int):
+        super().__init__(space, config, seed)
+        self.sampler = UniqueSampler(space, config.sampling)
