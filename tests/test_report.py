@@ -292,6 +292,26 @@ def test_a_run_without_evaluations_csv_is_named_as_skipped_not_silently_left_out
     assert main(["report", str(root), "--out", str(tmp_path / "report")]) == 2
     assert "seed-0: skipped, no evaluations.csv" in capsys.readouterr().err
 
+
+@pytest.mark.parametrize("damage", ["summary bytes", "summary []", "summary null", "csv bytes"])
+def test_a_damaged_run_is_skipped_with_its_reason_in_one_line(tmp_path, capsys, damage):
+    root = tmp_path / "evolution"
+    for seed in (0, 1):
+        write_run(root / f"seed-{seed}", "evolution", seed, 10)
+    target, garbage = damage.split(" ")
+    bytes_ = bytes(range(128, 256)) if garbage == "bytes" else garbage.encode()
+    if target == "summary":
+        (root / "seed-1" / rundir.SUMMARY).write_bytes(bytes_)
+    else:
+        with open(root / "seed-1" / rundir.EVALUATIONS, "ab") as f:
+            f.write(bytes_)
+    name = rundir.SUMMARY if target == "summary" else rundir.EVALUATIONS
+    assert main(["report", str(root), "--out", str(tmp_path / "report")]) == 0
+    assert f"seed-1: skipped, {root / 'seed-1' / name}:" in capsys.readouterr().err
+    assert main(["report", str(root / "seed-1"), "--out", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and str(root / "seed-1" / name) in err
+
 # --- colours --------------------------------------------------------------------------------------
 
 def test_colours_fixed_per_strategy_and_deterministic_for_other_names():

@@ -169,7 +169,14 @@ def load(paths) -> Collection:
             run_dirs.setdefault(d.resolve(), d)
         for d in finals:
             final_dirs.setdefault(d.resolve(), d)
-    runs = [read_run(d) for d in run_dirs.values()]
+    runs = []
+    for d in run_dirs.values():
+        try:
+            runs.append(read_run(d))
+        except RunDirError as exc:    # one damaged run does not hide the others: it is named instead
+            skipped.append(f"{d}: skipped, {exc}")
+    if not runs and not final_dirs:
+        raise RunDirError("; ".join(skipped))
     baselines = [_read_baseline(d) for d in final_dirs.values()]
     baselines.sort(key=lambda f: (_baseline_rank(f.label), f.label, str(f.path)))
     return Collection(group(runs), baselines, skipped)

@@ -173,12 +173,15 @@ class RunDirectory:
     def summary(self) -> dict:
         """summary.json; {} without one. A run whose `format` this version does not read is refused."""
         summary = _read_json(self.path / SUMMARY, default={})
-        marker = summary.get("format") if isinstance(summary, dict) else None
+        if not isinstance(summary, dict):
+            raise RunDirError(f"{self.path / SUMMARY}: expected a JSON object (the run's summary), got "
+                              f"{type(summary).__name__ if summary is not None else 'null'}")
+        marker = summary.get("format")
         if marker is not None and marker != FORMAT:
             raise RunDirError(f"{self.path / SUMMARY}: format {marker!r}: written by another version of "
                               f"era-deap; this one reads {FORMAT} (and older runs, which have no format): "
                               "read it with the version that wrote it")
-        return summary if isinstance(summary, dict) else {}
+        return summary
 
     def logbook(self) -> list | None:
         """logbook.json's records, or None without it."""
@@ -201,13 +204,17 @@ class RunDirectory:
         path = self.path / EVALUATIONS
         if not path.exists():
             return [], []
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
-                                  f"{','.join(EVALUATION_COLUMNS)}")
-            raw = list(reader)
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+                if missing:
+                    raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the header "
+                                      f"{','.join(EVALUATION_COLUMNS)}")
+                raw = list(reader)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise RunDirError(f"{path}: damaged, not a CSV file of text ({exc}); the journal beside it keeps "
+                              "every result: delete the file and `era search --resume` writes it again") from None
         notes, evaluations, interrupted = [], [], 0
         for number, row in enumerate(raw, start=2):
             if any(row.get(c) is None for c in REQUIRED_COLUMNS):
@@ -295,7 +302,7 @@ def _read_json(path: Path, default):
         return default
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunDirError(f"{path}: not valid JSON ({exc})") from None
 
 
