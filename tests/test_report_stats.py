@@ -83,6 +83,7 @@ def test_detectable_difference_of_paired_samples_is_the_normal_approximation_ove
     se = (4.0 / 3 + 12.0 / 4) ** 0.5          # var(a) = 4, var(b) = 12
     assert detectable_difference(a, b) == pytest.approx((Z_975 + Z_80) * se / (3 / 3.141592653589793) ** 0.5)
     assert detectable_difference([1.0], [2.0, 3.0]) is None
+    assert detectable_difference([1.0, 1.0], [1.0, 1.0]) is None     # no spread: no statement
     # four times the seeds: about half the detectable difference (the sd's n - 1 aside)
     sd4 = (4 * sum(d * d for d in differences) / 31) ** 0.5
     assert detectable_difference(variant * 4, baseline * 4, paired=True) == pytest.approx(

@@ -201,7 +201,7 @@ def detectable_difference(a, b=None, paired: bool = False, alpha: float = ALPHA,
     standard error of the difference in means (paired: sd of the differences a - b / sqrt(n); independent:
     sqrt(sd_a^2 / n_a + sd_b^2 / n_b); one sample `a` alone: sd_a / sqrt(n)), 3/pi the Wilcoxon and Mann–Whitney
     tests' efficiency relative to the t-test (`scipy.stats.norm` for the quantiles). None with fewer than two
-    values (or pairs) on a side."""
+    values (or pairs) on a side, or without spread (every value alike: the approximation says nothing)."""
     z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
     a = np.asarray(a, dtype=float)
     if b is None or paired:
@@ -214,7 +214,7 @@ def detectable_difference(a, b=None, paired: bool = False, alpha: float = ALPHA,
         if len(a) < 2 or len(b) < 2:
             return None
         se = float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)))
-    return z * se / math.sqrt(RANK_EFFICIENCY)
+    return z * se / math.sqrt(RANK_EFFICIENCY) if se > 0 else None
 
 
 @dataclass(frozen=True)
