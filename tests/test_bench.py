@@ -331,3 +331,35 @@ def test_a_search_on_the_shipped_table_without_its_space_names_the_space_file(tm
     with pytest.raises(ConfigError, match=r"covers another space than this run's .*; set `space:` to the table's "
                                           r"space file \(.*configs/quick/space.yaml\)"):
         run_search(load_search_config(path), tmp_path / "run")
+
+
+def test_resolution_counts_the_networks_a_t_test_cannot_tell_from_the_optimum(tmp_path, capsys):
+    """bench.summary.resolution on a small table, recomputed here: the pooled seed sd over the top 10%, the
+    two-sided t-test of each network's mean error against the optimum's, Spearman within the top."""
+    import itertools
+
+    import numpy as np
+    from scipy import stats
+
+    from era_deap.bench.summary import resolution
+    from era_deap.cli import main
+    table = Table.load(str(built(tmp_path)))
+    means = table.mean_errors()
+    keys = sorted(means, key=lambda k: (means[k], k))
+    errors = np.array([[r["error"] for r in table.networks[k]["results"]] for k in keys])
+    top = errors[:round(len(keys) * 0.1)]
+    pooled = np.sqrt(((top - top.mean(axis=1, keepdims=True)) ** 2).sum() / (top.size - len(top)))
+    df = top.size - len(top)
+    t = np.abs(errors.mean(axis=1) - errors[0].mean()) / (pooled * np.sqrt(2 / 3))
+    info = resolution(table)
+    assert info["pooled_sd"] == pytest.approx(pooled) and info["df"] == df
+    assert info["tied_with_optimum"] == int(np.sum(2 * stats.t.sf(t, df) >= 0.05)) >= 1
+    top5 = [errors[np.argsort(errors[:, c], kind="stable")[:max(3, round(len(keys) * 0.05))]] for c in range(3)]
+    rhos = [stats.spearmanr(*[t5[:, s] for s in range(3) if s != c]).statistic for c, t5 in enumerate(top5)]
+    assert info["top_spearman"][5] == pytest.approx(np.mean(rhos))
+    assert set(info["top_spearman"]) == {1, 5, 10}
+    assert list(itertools.islice(info, 2)) == ["top_spearman", "tied_with_optimum"]
+    assert main(["bench", "info", str(tmp_path / "build")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "resolution:" in x)
+    assert f"{info['tied_with_optimum']:,} networks cannot be told from the optimum" in line
+    assert f"top 5% {info['top_spearman'][5]:.2f}" in line

@@ -3,6 +3,7 @@ numbers are the runs' own (recomputed here with scipy)."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from scipy import stats
@@ -11,7 +12,8 @@ from test_bench import built
 
 from era_deap.cli import main
 from era_deap.errors import ConfigError
-from era_deap.report.compare import parse_seeds
+from era_deap.report.compare import ComparisonTest, _disagreements, measure, parse_seeds
+from era_deap.report.compare import tests as comparison_tests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -43,6 +45,20 @@ def test_compare_runs_paired_seeds_and_reports_the_paired_test(tmp_path, capsys)
     p = stats.wilcoxon(best["stock"], best["random_init"]).pvalue
     line = next(line for line in page.splitlines() if line.startswith("| Best error (%) | random_init vs stock"))
     assert f"| {p:.3g} |" in line
+    # the resolution: the smallest difference the paired test detects with 80% power, from the differences' sd
+    differences = np.array(best["random_init"]) - np.array(best["stock"])
+    detectable = ((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * differences.std(ddof=1) / np.sqrt(6)
+                  / np.sqrt(3 / np.pi))
+    assert f"| {detectable:.3g} |" in line
+    assert "p (Holm over 1 variant)" in page and "(with one variant it equals p)" in page
+    if p >= 0.05:
+        assert f"no difference detected; this comparison could detect ≥ {detectable:.3g} points" in line
+    records = {(t.metric, t.variant): t for t in comparison_tests(measure({n: [out / n / f"seed-{k}" for k in range(6)]
+                                                                for n in ("stock", "random_init")})[0])}
+    record = records[("best", "random_init")]
+    assert record.detectable == pytest.approx(detectable) and record.p_value == pytest.approx(p)
+    assert record.holm_over == 1 and record.p_holm == record.p_value and record.seeds == 6
+    assert record.mean_difference == pytest.approx(differences.mean())
     first = (out / "stock" / "seed-0" / "journal.jsonl").read_bytes()
     capsys.readouterr()
     assert main(["compare", str(stock), str(random_parents), "--seeds", "0-5", "--out", str(out)]) == 0
@@ -111,3 +127,14 @@ def test_compare_refuses_one_config_and_a_seed_range_of_millions(tmp_path, capsy
     with pytest.raises(ConfigError, match="at most 1000 seeds"):
         parse_seeds("0-999999")
     assert not (tmp_path / "cmp").exists()
+
+
+def test_a_verdict_whose_metrics_disagree_says_which_question_each_answers():
+    def record(metric, p):
+        return ComparisonTest(metric, "variant", "base", 20, 1.0, 1.2, -0.2, p, p, 1, 0.7, 0.3)
+    lines = _disagreements([record("best", 0.007), record("regret", 0.4)])
+    assert len(lines) == 1 and "metrics disagree for variant" in lines[0]
+    assert "Best error (%): variant better" in lines[0]
+    assert "Regret (points): no difference detected; this comparison could detect ≥ 0.3 points" in lines[0]
+    assert "which search returns the better network" in lines[0]
+    assert _disagreements([record("best", 0.4), record("regret", 0.4)]) == []

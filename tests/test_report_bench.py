@@ -172,3 +172,60 @@ def test_a_table_that_cannot_be_found_is_named(tmp_path):
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "report.md").read_text()
     assert "table no-such-table not found" in page
+
+
+def test_thesis_measures_equal_a_recomputation_from_the_runs_and_the_table(bench_runs):
+    """measures.csv: the mean error of all evaluated and of the last 50 (thesis figures 5b/5c), the best table
+    mean among evaluated and the top-5% count, recomputed here by hand from evaluations.csv and the table."""
+    root, table = bench_runs
+    means = table.mean_errors()
+    optimum = min(means.values())
+    top5 = np.percentile(sorted(means.values()), 5)
+    rows = {r["name"]: r for r in read_csv(root / "report" / "measures.csv")}
+    for name, row in rows.items():
+        values = {k: [] for k in ("mean_all", "mean_last", "best_visited", "top5", "regret")}
+        for seed in SEEDS:
+            counted = [r for r in evaluations(root / "runs" / name / f"seed-{seed}")
+                       if r["status"] == "ok" and r["cached"] == "0"]
+            errors = [float(r["error"]) for r in counted]
+            values["mean_all"].append(sum(errors) / len(errors))
+            values["mean_last"].append(sum(errors[-50:]) / len(errors[-50:]))
+            values["best_visited"].append(min(means[r["key"]] for r in counted))
+            values["top5"].append(sum(means[r["key"]] <= top5 for r in counted))
+            values["regret"].append(seed_regret(counted, means, optimum))
+        for key, seeds in values.items():
+            assert float(row[f"{key}_mean"]) == pytest.approx(np.mean(seeds)), (name, key)
+        low, high = stats.t.interval(0.95, len(SEEDS) - 1, loc=np.mean(values["mean_all"]),
+                                     scale=stats.sem(values["mean_all"]))
+        assert float(row["mean_all_ci"]) == pytest.approx((high - low) / 2)
+    (test,) = [r for r in read_csv(root / "report" / "measure_tests.csv") if r["measure"] == "mean_all"]
+    assert test["holm_over"] == "1" and float(test["p_holm"]) == pytest.approx(float(test["p_value"]))
+    assert float(test["detectable_80"]) > 0
+
+
+def test_report_leads_with_its_answer_and_ends_with_the_runs(bench_runs):
+    root, table = bench_runs
+    page = (root / "report" / "report.md").read_text()
+    assert page.index("## Summary") < page.index("## Figure 4") < page.index("## Rank-sum tests between") \
+        < page.index("## Runs")
+    summary = page[page.index("## Summary"):page.index("## Figure 4")]
+    assert f"On benchmark table `{table.name}`" in summary and f"compared at {BUDGET} evaluations" in summary
+    row = next(line for line in summary.splitlines() if "Random Search vs Regularized Evolution" in line)
+    assert "evolution beats random search (§5.1" in row
+    # the regret cell is the regret test's: its means, and its verdict or its resolution
+    (test,) = [r for r in read_csv(root / "report" / "measure_tests.csv") if r["measure"] == "regret"]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    regret = cells[3]
+    assert regret.startswith(f"{float(test['mean_a']):.3f} vs {float(test['mean_b']):.3f}")
+    if float(test["p_holm"]) >= 0.05:
+        assert f"not detected (≥ {float(test['detectable_80']):.2g})" in regret
+    assert "What the table can resolve" in summary and "cannot be told from the optimum" in summary
+
+
+def test_table2_says_its_error_is_the_best_single_observation_and_shows_the_table_mean(bench_runs):
+    root, table = bench_runs
+    means = table.mean_errors()
+    page = (root / "report" / "report.md").read_text()
+    assert "Best single observation over the seeds (%) | Table mean (%)" in page
+    for row in read_csv(root / "report" / "table2.csv"):
+        assert float(row["table_mean_error"]) == pytest.approx(means[row["key"]])

@@ -63,3 +63,38 @@ def test_mean_ci_is_scipys_t_interval():
     assert (mean - half, mean + half) == pytest.approx((low, high))
     one_mean, one_half = mean_ci([3.0])
     assert one_mean == 3.0 and math.isnan(one_half)   # no interval from one value
+
+
+# --- resolution: the smallest difference a test detects with 80% power ---------------------------
+
+Z_975, Z_80 = 1.959963984540054, 0.8416212335729143     # the normal quantiles, written out
+
+
+def test_detectable_difference_of_paired_samples_is_the_normal_approximation_over_the_rank_tests_efficiency():
+    from era_deap.report.statistics import detectable_difference
+    baseline = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    differences = [0.5, -0.5, 1.5, -1.5, 0.5, -0.5, 1.5, -1.5]      # mean 0, sd sqrt(10 / 7)
+    variant = [b + d for b, d in zip(baseline, differences)]
+    sd = (sum(d * d for d in differences) / 7) ** 0.5
+    expected = (Z_975 + Z_80) * sd / 8 ** 0.5 / (3 / 3.141592653589793) ** 0.5
+    assert detectable_difference(variant, baseline, paired=True) == pytest.approx(expected)
+    # independent samples: the standard error of a difference of two means
+    a, b = [1.0, 3.0, 5.0], [2.0, 2.0, 8.0, 8.0]
+    se = (4.0 / 3 + 12.0 / 4) ** 0.5          # var(a) = 4, var(b) = 12
+    assert detectable_difference(a, b) == pytest.approx((Z_975 + Z_80) * se / (3 / 3.141592653589793) ** 0.5)
+    assert detectable_difference([1.0], [2.0, 3.0]) is None
+    assert detectable_difference([1.0, 1.0], [1.0, 1.0]) is None     # no spread: no statement
+    # four times the seeds: about half the detectable difference (the sd's n - 1 aside)
+    sd4 = (4 * sum(d * d for d in differences) / 31) ** 0.5
+    assert detectable_difference(variant * 4, baseline * 4, paired=True) == pytest.approx(
+        (Z_975 + Z_80) * sd4 / 32 ** 0.5 / (3 / 3.141592653589793) ** 0.5)
+
+
+def test_pairwise_tests_carry_their_resolution_and_their_family():
+    from era_deap.report.statistics import detectable_difference, pairwise
+    samples = {"a": [1.0, 2.0, 3.0, 4.0], "b": [2.0, 3.0, 5.0, 9.0], "c": [0.0, 1.0, 1.0, 2.0]}
+    tests = pairwise(samples)
+    assert [t.family for t in tests] == [3, 3, 3]
+    assert tests[0].detectable == pytest.approx(detectable_difference(samples["a"], samples["b"]))
+    (paired,) = pairwise({"a": samples["a"], "b": samples["b"]}, paired=True)
+    assert paired.detectable == pytest.approx(detectable_difference(samples["a"], samples["b"], paired=True))

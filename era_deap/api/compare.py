@@ -15,22 +15,9 @@ from typing import Callable, Iterable, Optional, Union
 
 from ..config import ConfigError
 from ..report import compare as _compare
+from ..report.compare import ComparisonTest as Comparison  # noqa: F401  (public: a row of the verdict)
 from ..search.run import preflight
 from .configs import ConfigLike, load_config
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One variant against the baseline on one metric: a row of the verdict's test table."""
-    metric: str                 # best, auc, regret (lower is better)
-    variant: str
-    baseline: str
-    median_variant: float
-    median_baseline: float
-    p_value: float              # paired two-sided Wilcoxon signed-rank
-    p_holm: float               # Holm-adjusted over the variants, per metric
-    a_variant_better: float     # Vargha–Delaney A: the chance the variant's seed beats the baseline's
-    verdict: str                # "variant better", "baseline better" or "no significant difference"
 
 
 @dataclass(frozen=True)
@@ -70,6 +57,5 @@ def compare(config_a: ConfigLike, config_b: ConfigLike, seeds: Union[Iterable[in
     text = f"# era compare: {' vs '.join(names)}\n\n" + _compare.verdict(measured, n, unit)
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.md").write_text(text)
-    rows = [Comparison(m, name, names[0], t.median_b, t.median_a, t.p_value, p, 1 - t.effect, said)
-            for m, name, t, p, said in _compare.paired_tests(measured, _compare.compared_metrics(measured))]
+    rows = _compare.tests(measured)
     return Verdict(names, seeds, n, unit, measured, rows, dirs, text, out / "compare.md")

@@ -13,9 +13,12 @@ known; on any other objective the runs train. Then, per variant against the firs
                      gave back the parent) or re-mutated (already evaluated), from summary.json
 
 with mean ± 95% t-interval over seeds, the paired two-sided Wilcoxon signed-rank test on seed k of A
-against seed k of B (`scipy.stats.wilcoxon`), Holm's adjustment over the variants, and Vargha–Delaney
-A (the chance that the variant's seed beats the baseline's; 0.5: no difference). N is the smallest
-budget every run reached, so every seed is compared at the same count.
+against seed k of B (`scipy.stats.wilcoxon`), Holm's adjustment over the variants compared on each metric
+(not over the metrics: each answers its own question, QUESTIONS), Vargha–Delaney A (the chance that the
+variant's seed beats the baseline's; 0.5: no difference), and the test's resolution: the smallest difference
+in means it detects with 80% power at this many seeds, from the spread of the paired differences
+(statistics.detectable_difference). N is the smallest budget every run reached, so every seed is compared
+at the same count. `tests` gives the verdict's numbers as ComparisonTest records; `verdict` lays them out.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import dataclasses
 import multiprocessing
 import statistics
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, RunDirError
@@ -31,10 +35,14 @@ from ..search.outputs import markdown_table, mean_ci_text
 from ..search.rundir import RunDirectory
 from ..training.result import WORST_ERROR
 from .runs import read_run
-from .statistics import Benchmark, holm, locate_table, pairwise, training_epochs
+from .statistics import ALPHA, POWER, Benchmark, holm, locate_table, pairwise, training_epochs
 
 METRICS = ("best", "auc", "regret")
 MAX_SEEDS = 1000        # more is a typo (0-999999 would start millions of runs), not a comparison
+QUESTIONS = {"best": "which search saw the lower error (its best single observation, luck included)",
+             "auc": "which search found good networks earlier",
+             "regret": "which search returns the better network (the table's mean error of the one it observed "
+                       "best)"}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -183,6 +191,63 @@ def _operators(paths) -> dict:
     return {k: statistics.fmean(c[k] for c in counts) for k in ("children", "invalid", "noop", "remutated")}
 
 
+@dataclass(frozen=True)
+class ComparisonTest:
+    """One variant against the baseline on one metric: the paired test and its resolution. Lower is better."""
+    metric: str                  # METRICS
+    variant: str
+    baseline: str
+    seeds: int                   # paired seeds
+    median_variant: float
+    median_baseline: float
+    mean_difference: float       # variant minus baseline, mean over the seeds
+    p_value: float               # two-sided Wilcoxon signed-rank
+    p_holm: float                # Holm over the `holm_over` variants compared on this metric
+    holm_over: int
+    variant_better: float        # Vargha–Delaney A: the chance that the variant's seed beats the baseline's
+    detectable: float | None     # the smallest difference in means detected with 80% power (paired differences)
+
+    @property
+    def outcome(self) -> str:
+        """"variant better", "baseline better" or "no difference detected"."""
+        if self.p_holm >= ALPHA:
+            return "no difference detected"
+        return "variant better" if self.variant_better > 0.5 else "baseline better"
+
+    @property
+    def verdict(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """The verdict as the table prints it, with the resolution where nothing was detected."""
+        if self.outcome != "no difference detected" or self.detectable is None:
+            return self.outcome
+        return f"no difference detected; this comparison could detect ≥ {self.detectable:.3g} {_unit(self.metric)}"
+
+
+def compared_metrics(measured: dict) -> list:
+    """The metrics every variant has a value of for every seed (regret only on a table)."""
+    return [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in measured)]
+
+
+def tests(measured: dict) -> list:
+    """[ComparisonTest] of every variant against the first (the baseline) on every metric all of them have."""
+    names = list(measured)
+    metrics = compared_metrics(measured)
+    raw = []
+    for m in metrics:
+        for name in names[1:]:
+            test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
+            raw.append((m, name, test))
+    out = []
+    for (m, name, t), p in zip(raw, _holm_by_metric(raw)):
+        difference = statistics.fmean(measured[name][m]) - statistics.fmean(measured[names[0]][m])
+        out.append(ComparisonTest(m, name, names[0], t.n_a, t.median_b, t.median_a, difference, t.p_value, p,
+                                  len(names) - 1, 1 - t.effect, t.detectable))
+    return out
+
+
 def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
     """The markdown verdict: per variant mean ± CI, and against the baseline the paired tests."""
     names = list(measured)
@@ -198,32 +263,44 @@ def verdict(measured: dict, n: int, unit: str = "evaluations") -> str:
                      *([f"{ops['children']:.1f}", f"{ops['invalid']:.1f}", f"{ops['noop']:.1f}",
                         f"{ops['remutated']:.1f}"] if ops else ["—"] * 4)])
     lines.append(markdown_table(header, body))
+    found = tests(measured)
+    over = len(names) - 1
     lines.append(markdown_table(["Metric", "Variant vs baseline", "Median variant", "Median baseline",
-                                 "Wilcoxon p", "p (Holm)", "A (variant better)", "Verdict"],
-                                [[_title(m), f"{name} vs {names[0]}", f"{t.median_b:.3f}", f"{t.median_a:.3f}",
-                                  f"{t.p_value:.3g}", f"{p:.3g}", f"{1 - t.effect:.2f}", said]
-                                 for m, name, t, p, said in paired_tests(measured, metrics)]))
+                                 "Wilcoxon p", f"p (Holm over {over} variant{'s' if over > 1 else ''})",
+                                 f"Detectable ({round(100 * POWER)}% power)", "A (variant better)", "Verdict"],
+                                [[_title(t.metric), f"{t.variant} vs {t.baseline}", f"{t.median_variant:.3f}",
+                                  f"{t.median_baseline:.3f}", f"{t.p_value:.3g}", f"{t.p_holm:.3g}",
+                                  "—" if t.detectable is None else f"{t.detectable:.3g}",
+                                  f"{t.variant_better:.2f}", t.text] for t in found]))
     lines.append("Lower is better for every metric. A: the chance that the variant's seed beats the "
                  "baseline's (Vargha–Delaney; 0.5 no difference, 0.56 / 0.64 / 0.71 small / medium / large). "
-                 "Verdict at p (Holm) < 0.05.\n")
+                 f"Verdict at p (Holm) < {ALPHA}; p (Holm) adjusts over the {over} variant"
+                 f"{'s' if over > 1 else ''} compared on each metric"
+                 f"{' (with one variant it equals p)' if over == 1 else ''}, not over the metrics: each "
+                 "answers its own question. Detectable: the smallest difference in means (variant minus baseline, "
+                 f"in the metric's unit) that this test detects with {round(100 * POWER)}% power at this many seeds, "
+                 "(z(0.975) + z(0.8)) · sd(paired differences) / √seeds / √(3/π) (normal approximation; 3/π: the "
+                 "Wilcoxon test's efficiency against the t-test).\n")
+    lines += _disagreements(found)
     return "\n".join(lines)
 
 
-def paired_tests(measured: dict, metrics) -> list:
-    """[(metric, variant, PairTest of the baseline (a) against the variant (b), p Holm-adjusted over the
-    variants, the verdict in words)] for each metric and variant, as the verdict's table lists them."""
-    names = list(measured)
-    tests = []
-    for m in metrics:
-        for name in names[1:]:
-            test = pairwise({names[0]: measured[names[0]][m], name: measured[name][m]}, paired=True)[0]
-            tests.append((m, name, test))
-    return [(m, name, t, p, _say(t, p)) for (m, name, t), p in zip(tests, _holm_by_metric(tests))]
+def _disagreements(found) -> list:
+    """Where the metrics of one variant give different verdicts: which question each one answers."""
+    lines = []
+    for name in dict.fromkeys(t.variant for t in found):
+        own = [t for t in found if t.variant == name]
+        if len({t.outcome for t in own}) < 2:
+            continue
+        said = "; ".join(f"{_title(t.metric)}: {t.text} (p {t.p_value:.3g})" for t in own)
+        asks = "; ".join(f"{_title(t.metric)} answers {QUESTIONS[t.metric]}" for t in own)
+        lines.append(f"**The metrics disagree for {name}**: {said}. They answer different questions: {asks}. "
+                     "Read the one that answers the question you asked.\n")
+    return lines
 
 
-def compared_metrics(measured: dict) -> list:
-    """The metrics every variant has a value of for every seed (regret only on a table)."""
-    return [m for m in METRICS if all(measured[v][m] and None not in measured[v][m] for v in measured)]
+def _unit(metric: str) -> str:
+    return "points"     # every metric is an error in %: its differences are percentage points
 
 
 def _holm_by_metric(tests) -> list:
@@ -233,12 +310,6 @@ def _holm_by_metric(tests) -> list:
         for i, p in zip(index, holm([tests[i][2].p_value for i in index])):
             adjusted[i] = p
     return adjusted
-
-
-def _say(test, p_holm: float) -> str:
-    if p_holm >= 0.05:
-        return "no significant difference"
-    return "variant better" if test.effect < 0.5 else "baseline better"
 
 
 def _title(metric: str) -> str:

@@ -1,16 +1,19 @@
 """report.md: the one page that shows everything `era report` wrote (report.py), with what the reader
-must know first (configs merged under one name, unequal budgets) and a caption that says how to read
-each figure. Text only: the figures and tables are made and written before, and found here by name.
+must know first (configs merged under one name, unequal budgets), then its answer (the summary: the
+question, the verdicts with their measures, seeds, p and resolution, the thesis claim each answers), and a
+caption that says how to read each figure; the per-run table comes last. Text only: the figures and tables
+are made and written before, and found here by name.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from ..bench.summary import resolution_text
 from ..search.outputs import markdown_table
 from .figures import time_unit
 from .pareto import logbook_disagreements
-from .statistics import logbook_mismatches, window_equals_all
+from .statistics import MEASURES, logbook_mismatches, window_equals_all
 
 MAX_MISMATCHES_SHOWN = 3
 MAX_DISAGREEMENTS_SHOWN = 3
@@ -24,8 +27,8 @@ def report_markdown(collection, out: Path, built) -> str:
              "is recomputed from `evaluations.csv` and `final.json`.\n"]
     warnings = config_conflicts(searches) + unequal_budget_notes(searches) + collection.skipped
     parts += [f"> **Warning.** {line}\n" for line in warnings]
-    if collection.runs:
-        parts += ["## Runs\n", _runs_table(collection, out), *_run_notes(collection, out)]
+    if searches:
+        parts += summary(searches, built)
     if built.figures:
         parts += _figures(searches, built)
     if built.tables:
@@ -39,7 +42,120 @@ def report_markdown(collection, out: Path, built) -> str:
         parts += _pareto(built.pareto)
     parts.append("## Rank-sum tests between searches\n")
     parts.append(built.rank_table.section() if built.rank_table is not None else built.rank_reason + "\n")
+    if collection.runs:
+        parts += ["## Runs\n", _runs_table(collection, out), *_run_notes(collection, out)]
     return "\n".join(parts)
+
+
+# --- the summary: the answer first ----------------------------------------------------------------
+
+# The thesis's claims a pair of strategy kinds answers: (kind A, kind B, the claim, counts it is read at).
+# A is the one the thesis finds worse; None: the largest count compared.
+THESIS_CLAIMS = (
+    ("random_search", "regularized_evolution", "evolution beats random search (§5.1; §5.4, question 2)", None),
+    ("random_search", "evolution", "evolution beats random search (§5.1; §5.4, question 2)", None),
+    ("evolution", "regularized_evolution", "regularized evolution: less greedy than plain evolution, stronger in "
+                                           "the end (§5.1, figure 5c)", None),
+    ("regularized_evolution", "bayesian_optimization", "BO is more sample efficient (§5.1; §5.4, question 2)", 50),
+    ("regularized_evolution", "bayesian_optimization", "BO is more sample efficient; the others catch up later "
+                                                       "(§5.1, figure 5c)", None),
+    ("evolution", "local_search", "local search and evolution alike on average (§5.1, figures 5b, 5c)", None),
+)
+
+
+def summary(searches, built) -> list:
+    """The report's answer: per benchmark table the question, the verdicts on the thesis's claims with their
+    measures, seeds, p and resolution; off a table, the rank-sum tests on the best error."""
+    parts = ["## Summary\n"]
+    benches = [b for b in built.benches if b.measure_tests]
+    for bench in benches:
+        parts += _bench_summary(bench)
+    if not benches:
+        parts += _plain_summary(searches, built)
+    return parts
+
+
+def _bench_summary(bench) -> list:
+    data, found = bench.data, bench.measure_tests
+    last = max(t.count for t in found)
+    searches = [s for s in data.single_fidelity if len(s.runs) >= 2]
+    seeds = sorted({len(s.runs) for s in searches})
+    observe = sorted({str((r.search_config or {}).get("evaluator.observe", "seed")) for s in searches
+                      for r in s.runs})
+    seen = {"mean": "each look-up reads the network's mean over the table's seeds",
+            "seed": "each look-up reads one training seed, as a live search trains once"}
+    lines = [f"**Question.** On benchmark table `{data.name}` (its optimum known: {data.optimum:.2f}%), which of "
+             f"the {len(searches)} searches returns the better network, and how do they search? Each search over "
+             f"{' or '.join(map(str, seeds))} seeds, compared at {last} evaluations (observe: "
+             + "; ".join(f"{o}, {seen.get(o, o)}" for o in observe) + ").\n"]
+    by_kind = {}
+    for s in searches:
+        by_kind.setdefault(s.kind, s.label)
+    rows = []
+    for kind_a, kind_b, claim, count in THESIS_CLAIMS:
+        if kind_a in by_kind and kind_b in by_kind:
+            at = count if count in {t.count for t in found} else last
+            if count is not None and at == last:
+                continue    # the claim at an early count that was not compared
+            rows.append((by_kind[kind_a], by_kind[kind_b], claim, at))
+    claimed = {frozenset((a, b)) for a, b, _, _ in rows}
+    if not rows:
+        rows = [(t.test.a, t.test.b, "—", last) for t in found if t.count == last and t.measure.key == "regret"]
+    table = [[claim, f"{a} vs {b}", at, *[_verdict_cell(t, a, b) for t in found
+                                          if t.count == at and {t.test.a, t.test.b} == {a, b}]]
+             for a, b, claim, at in rows]
+    lines.append(markdown_table(["Thesis claim", "A vs B", "Evaluations", *[m.title for m in MEASURES]], table))
+    family = found[0].test.family
+    lines.append(f"Each cell: the means of A and B over their seeds, and who is better at p (Holm) < 0.05 "
+                 f"(two-sided Mann–Whitney U on the seeds; Holm over the {family} pairs of one measure at one "
+                 "count), or *not detected* with the smallest difference in means this many seeds detects with 80% "
+                 "power (≥ X). The measures answer different questions: "
+                 + "; ".join(f"{m.title.split(' (')[0].lower()}: {m.measures}" for m in MEASURES) + ".\n")
+    others = [t for t in found if t.count == last and t.measure.key == "regret"
+              and frozenset((t.test.a, t.test.b)) not in claimed]
+    if others and claimed:
+        differ = [f"{t.better} over {t.test.b if t.better == t.test.a else t.test.a} (p {t.test.p_holm:.2g})"
+                  for t in others if t.better]
+        lines.append(f"The other {len(others)} pairs on the regret at {last}: "
+                     + (f"better: {'; '.join(differ)}" if differ else "no difference detected") + " (all pairs "
+                     "and measures: the tests on the thesis's measures in the benchmark part).\n")
+    if bench.resolution:
+        lines.append(f"What the table can resolve: {resolution_text(bench.resolution)}. The regret of two searches "
+                     "that return different networks among those can differ by luck alone.\n")
+    return lines
+
+
+def _verdict_cell(test, a: str, b: str) -> str:
+    """A MeasureTest as a cell of the pair (a, b) in that order."""
+    digits = test.measure.digits
+    mean_a, mean_b = (test.mean_a, test.mean_b) if test.test.a == a else (test.mean_b, test.mean_a)
+    values = f"{mean_a:.{digits}f} vs {mean_b:.{digits}f}"
+    if test.better is not None:
+        return f"{values}: **{'A' if test.better == a else 'B'} better**, p {test.test.p_holm:.2g}"
+    detectable = test.test.detectable
+    return f"{values}: not detected" + ("" if detectable is None else f" (≥ {detectable:.2g})")
+
+
+def _plain_summary(searches, built) -> list:
+    """Off a benchmark table: the rank-sum tests on the best error, or why there are none."""
+    table = built.rank_table
+    if table is None:
+        return ["No comparison between searches: " + (built.rank_reason or "nothing to compare.") + " One run "
+                "of a search is an anecdote (docs/bench.md).\n"]
+    n = table.rows[0]["evaluations"]
+    lines = [f"**Question.** Which search finds the lower best error within {n} evaluations? Two-sided "
+             f"Mann–Whitney U on each seed's best error; p (Holm) over the {len(table.rows)} pairs.\n"]
+    for row in table.rows:
+        a, b = row["search_a"], row["search_b"]
+        detectable = row.get("detectable_80")
+        if row["p_holm"] < 0.05:
+            said = f"{a if row['vargha_delaney_a'] > 0.5 else b} lower, p (Holm) {row['p_holm']:.2g}"
+        else:
+            said = "no difference detected" + ("" if detectable in ("", None) else
+                                               f"; this comparison could detect ≥ {detectable:.2g} points")
+        lines.append(f"- {a} vs {b} (seeds {row['n_a']} and {row['n_b']}; medians {row['median_a']:.2f}% and "
+                     f"{row['median_b']:.2f}%): {said}.")
+    return ["\n".join(lines) + "\n"]
 
 
 def config_conflicts(searches) -> list:
@@ -196,6 +312,12 @@ def _benchmark(searches, built) -> list:
                   _image(f"Top-1% networks found on {data.name}", figures["top1"][0]),
                   bench.table.section(),
                   bench.rank_table.section() if bench.rank_table is not None else bench.rank_reason + "\n"]
+        if bench.resolution:
+            parts.append(f"The table's resolution: {resolution_text(bench.resolution)}.\n")
+        if bench.measures_table is not None:
+            parts.append(bench.measures_table.section())
+            parts.append(bench.measure_tests_table.section() if bench.measure_tests_table is not None
+                         else bench.measure_tests_reason + "\n")
         if "regret_epochs" in figures:
             parts += ["Multi-fidelity searches trained some networks for the first epochs of the schedule only "
                       "(rungs; docs/multifidelity.md). At equal training, the regret against the training epochs "

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bench.summary import resolution
 from ..errors import ConfigError
 from ..search import rundir
 from ..search.outputs import save_figure
@@ -33,7 +34,8 @@ TABLE_STEMS = ("table1", "table2", "table10", "table11", "rank_sum")
 OUTPUTS = ({f"{f}.{ext}" for f in FIGURES for ext in ("png", "svg")} | {f"{t}.csv" for t in TABLE_STEMS}
            | {"tables.md", "rank_sum.md", "report.md"})
 # Benchmark outputs carry the table's name when a report covers several tables.
-BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum|benchmark_epochs|regret_rank_sum_epochs)"
+BENCH_OUTPUT = re.compile(r"(regret|top1|benchmark|regret_rank_sum|benchmark_epochs|regret_rank_sum_epochs"
+                          r"|measures|measure_tests)"
                           r"(-[\w.-]+)?\.(png|svg|csv)")
 PARETO_OUTPUT = re.compile(r"(pareto|hypervolume)\.(png|svg)"
                            r"|(pareto_summary|pareto_front|hypervolume_rank_sum)\.csv"
@@ -48,6 +50,11 @@ class BenchPart:
     table: tables.ReportTable
     rank_table: tables.ReportTable | None     # rank-sum tests on the regret (several seeds only)
     rank_reason: str                          # why they are left out
+    measures_table: tables.ReportTable | None = None       # the thesis's measures and exploration
+    measure_tests: list = field(default_factory=list)      # [statistics.MeasureTest] at every count
+    measure_tests_table: tables.ReportTable | None = None
+    measure_tests_reason: str = ""
+    resolution: dict = field(default_factory=dict)         # bench.summary.resolution of the table
     # at equal training epochs, when some search on the table is multi-fidelity
     epochs_table: tables.ReportTable | None = None
     epochs_rank_table: tables.ReportTable | None = None
@@ -142,7 +149,12 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
                      "top1": save_figure(figures.top_share_figure(bench, palette), out, f"top1{suffix}")}
             rank_table, rank_reason = tables.regret_rank_sum(bench, f"regret_rank_sum{suffix}")
             part = BenchPart(bench, saved, tables.benchmark_table(bench, f"benchmark{suffix}"), rank_table,
-                             rank_reason)
+                             rank_reason, resolution=resolution(bench.table))
+            if bench.single_fidelity:
+                part.measures_table = tables.measures_table(bench, f"measures{suffix}")
+                part.measure_tests = tables.bench_measure_tests(bench)
+                part.measure_tests_table, part.measure_tests_reason = tables.measure_tests_table(
+                    bench, part.measure_tests, f"measure_tests{suffix}")
             if bench.multi_fidelity:
                 saved["regret_epochs"] = save_figure(figures.regret_epochs_figure(bench, palette), out,
                                                      f"regret-epochs{suffix}")
@@ -155,9 +167,11 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
         written += built.pareto.written if built.pareto else []
     built.tables = [t for t in [tables.table1(collection)] if t is not None]
     if searches:
-        built.tables += [tables.table2(searches), *tables.gene_tables(searches)]
+        built.tables += [tables.table2(searches, [b.data for b in built.benches]),
+                         *tables.gene_tables(searches)]
     built.rank_table, built.rank_reason = tables.rank_sum(searches)
-    bench_tables = [t for b in built.benches for t in (b.table, b.epochs_table) if t is not None]
+    bench_tables = [t for b in built.benches for t in (b.table, b.measures_table, b.epochs_table)
+                    if t is not None]
     every_table = built.tables + bench_tables + (built.pareto.every_table if built.pareto else [])
     for table in every_table:
         written.append(table.write_csv(out))
@@ -165,8 +179,8 @@ def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> l
     if built.rank_table is not None:
         written.append(built.rank_table.write_csv(out))
         written.append(_write(out / "rank_sum.md", "# Rank-sum tests\n\n" + built.rank_table.section()))
-    written += [t.write_csv(out) for b in built.benches for t in (b.rank_table, b.epochs_rank_table)
-                if t is not None]
+    written += [t.write_csv(out) for b in built.benches
+                for t in (b.rank_table, b.measure_tests_table, b.epochs_rank_table) if t is not None]
     if built.pareto and built.pareto.rank_table is not None:
         written.append(built.pareto.rank_table.write_csv(out))
     written.append(_write(out / "report.md", page.report_markdown(collection, out, built)))

@@ -5,8 +5,8 @@ numbers, tables.py lays them out.
                  so far, figure 5's running statistics, the training epochs spent
     seeds        a search's seeds on one grid: the mean with its 95% t-interval band (search/outputs.py's
                  mean_ci), the median seed
-    tests        scipy's rank tests between searches, Holm's correction, the Vargha–Delaney effect size;
-                 samples are plain numbers, lower is better
+    tests        scipy's rank tests between searches, Holm's correction, the Vargha–Delaney effect size,
+                 and each test's resolution (detectable_difference); samples are plain numbers, lower is better
     comparisons  searches compared on their seeds at one evaluation count every compared seed reached
     benchmark    runs on a benchmark table (config `evaluator: {objective: table}`): the true optimum is known
 
@@ -21,6 +21,8 @@ On a benchmark table:
                  network the search would return, not that seed's luck.
     top 1%       a network whose mean error is within the best 1% of the table's networks (at most the
                  1st percentile of their mean errors, as `era bench info` says: bench/summary.py).
+    measures     per seed at a count, the thesis's own measures and the exploration measures beside the
+                 best error and the regret (MEASURES says what each one measures; Benchmark.measures).
 
 The searches on a table are compared on the regret per seed beside the tests on the best error observed:
 the best of many noisy observations flatters a search (winner's curse).
@@ -28,6 +30,7 @@ the best of many noisy observations flatters a search (winner's curse).
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 import warnings
 from bisect import bisect_right
@@ -187,6 +190,33 @@ def vargha_delaney(a, b, u: float | None = None) -> float:
     return 1.0 - float(u) / (len(a) * len(b))
 
 
+ALPHA = 0.05                 # the tests' level
+POWER = 0.8                  # the power a detectable difference is stated for
+RANK_EFFICIENCY = 3 / math.pi   # asymptotic relative efficiency of the rank tests against the t-test (normal data)
+
+
+def detectable_difference(a, b=None, paired: bool = False, alpha: float = ALPHA, power: float = POWER):
+    """The smallest true difference in means that a two-sided rank test at `alpha` detects with probability
+    `power` on samples like these: the normal approximation (z_{1-alpha/2} + z_power) * se / sqrt(3/pi), se the
+    standard error of the difference in means (paired: sd of the differences a - b / sqrt(n); independent:
+    sqrt(sd_a^2 / n_a + sd_b^2 / n_b); one sample `a` alone: sd_a / sqrt(n)), 3/pi the Wilcoxon and Mann–Whitney
+    tests' efficiency relative to the t-test (`scipy.stats.norm` for the quantiles). None with fewer than two
+    values (or pairs) on a side, or without spread (every value alike: the approximation says nothing)."""
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    a = np.asarray(a, dtype=float)
+    if b is None or paired:
+        d = a if b is None else a - np.asarray(b, dtype=float)
+        if len(d) < 2:
+            return None
+        se = float(np.std(d, ddof=1) / np.sqrt(len(d)))
+    else:
+        b = np.asarray(b, dtype=float)
+        if len(a) < 2 or len(b) < 2:
+            return None
+        se = float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)))
+    return z * se / math.sqrt(RANK_EFFICIENCY) if se > 0 else None
+
+
 @dataclass(frozen=True)
 class PairTest:
     a: str
@@ -200,12 +230,15 @@ class PairTest:
     p_value: float       # two-sided
     p_holm: float        # adjusted over all the pairs tested together
     effect: float        # Vargha–Delaney A of a against b
+    detectable: float | None = None   # the smallest difference in means detected with 80% power (detectable_difference)
+    family: int = 1      # how many tests p_holm adjusts over (the pairs tested together)
 
 
 def pairwise(samples: dict, paired: bool = False) -> list:
     """Every pair of `samples` (label -> values, in the dict's order): a two-sided test, Holm's adjustment
     over all pairs, and A. Independent samples: `scipy.stats.mannwhitneyu`. Paired (value k of each sample
-    from the same seed, equal lengths): `scipy.stats.wilcoxon` on the differences."""
+    from the same seed, equal lengths): `scipy.stats.wilcoxon` on the differences. Each test's resolution:
+    detectable_difference of its samples (paired: of the differences)."""
     raw = []
     for (a, xa), (b, xb) in itertools.combinations(samples.items(), 2):
         u = stats.mannwhitneyu(xa, xb, alternative="two-sided")
@@ -220,7 +253,8 @@ def pairwise(samples: dict, paired: bool = False) -> list:
         raw.append((a, b, xa, xb, float(test.statistic), float(test.pvalue), vargha_delaney(xa, xb, u.statistic)))
     adjusted = holm([r[5] for r in raw])
     return [PairTest(a, b, len(xa), len(xb), float(statistics.median(xa)), float(statistics.median(xb)),
-                     "wilcoxon" if paired else "mann-whitney-u", statistic, p, p_holm, effect)
+                     "wilcoxon" if paired else "mann-whitney-u", statistic, p, p_holm, effect,
+                     detectable_difference(xa, xb, paired), len(raw))
             for (a, b, xa, xb, statistic, p, effect), p_holm in zip(raw, adjusted)]
 
 
@@ -260,6 +294,8 @@ class Benchmark:
         values = np.array(sorted(self.means.values()))
         self.top_threshold = float(np.percentile(values, 1))
         self.top_count = int(np.sum(values <= self.top_threshold))
+        self.top5_threshold = float(np.percentile(values, 5))
+        self.top5_count = int(np.sum(values <= self.top5_threshold))
         gaps = values[values > self.optimum] - self.optimum
         # the smallest regret above 0 a single seed can have: where a log axis can stop
         self.smallest_gap = float(gaps.min()) if len(gaps) else 1.0
@@ -308,6 +344,99 @@ class Benchmark:
     def at_epochs(self, run, epochs: int) -> tuple:
         """`at` after the run's evaluations whose cumulative training epochs stay within `epochs`."""
         return self.at(run, bisect_right(self.epochs_spent(run), epochs))
+
+    def measures(self, run, n: int, window: int = rundir.RECENT_WINDOW) -> dict:
+        """MEASURES of the run after its first n evaluations: {key: value}, None where a measure needs a
+        success and there is none yet. Errors are the ones the search observed, except the table means."""
+        ok = counted(run.evaluations[:n])
+        best, regret, found = self.at(run, n)
+        errors = [e.error for e in ok]
+        means = [self.means[e.key] for e in ok]
+        return {"best": best, "regret": regret,
+                "mean_all": statistics.fmean(errors) if errors else None,
+                "mean_last": statistics.fmean(errors[-window:]) if errors else None,
+                "best_visited": min(means) if means else None,
+                "top5": float(sum(m <= self.top5_threshold for m in means)),
+                "top1": float(found)}
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """One measure of a search seed on a benchmark table: what it is called, what it measures."""
+    key: str
+    title: str               # with its unit
+    lower_is_better: bool
+    digits: int
+    measures: str            # the question it answers
+    thesis: str = ""         # where the thesis argues from it
+
+
+MEASURES = (
+    MeasureSpec("regret", "Regret (points)", True, 3,
+                "what the search returns: the table's mean error of the network it observed best, minus the "
+                "optimum's"),
+    MeasureSpec("best", "Best error observed (%)", True, 2,
+                "what the search saw: its best single observation (the luck of one training seed included when "
+                "it observes one seed)", "table 2"),
+    MeasureSpec("mean_all", "Mean error of all evaluated (%)", True, 2,
+                "where the search spends its budget: the mean observed error of every network it evaluated",
+                "figure 5b, §5.1"),
+    MeasureSpec("mean_last", "Mean error of the last 50 evaluated (%)", True, 2,
+                "where the search is now: the mean observed error of its last 50 evaluations", "figure 5c, §5.1"),
+    MeasureSpec("best_visited", "Best table mean among evaluated (%)", True, 2,
+                "exploration: the best network it evaluated, by the table's mean, whether or not it recognised it"),
+    MeasureSpec("top5", "Top-5% networks evaluated", False, 1,
+                "exploration: how many of the table's top 5% networks (by mean error) it evaluated"),
+    MeasureSpec("top1", "Found a top-1% network (share of seeds)", False, 2,
+                "exploration: whether it evaluated one of the table's top 1% networks"),
+)
+
+
+@dataclass(frozen=True)
+class MeasureTest:
+    """Two searches compared on one measure at one count: the rank-sum test (PairTest, on the values as they
+    are; lower_is_better says which way is better), the means, and which search the test finds better."""
+    measure: MeasureSpec
+    count: int
+    test: PairTest
+    mean_a: float
+    mean_b: float
+
+    @property
+    def a_better(self) -> float:
+        """The chance that a seed of a does better than a seed of b on this measure (Vargha–Delaney)."""
+        return self.test.effect if self.measure.lower_is_better else 1.0 - self.test.effect
+
+    @property
+    def significant(self) -> bool:
+        return self.test.p_holm < ALPHA
+
+    @property
+    def better(self) -> str | None:
+        """The label of the search the test finds better at p (Holm) < ALPHA, else None."""
+        if not self.significant or self.a_better == 0.5:
+            return None
+        return self.test.a if self.a_better > 0.5 else self.test.b
+
+
+def seed_measures(bench: Benchmark, search, n: int) -> dict:
+    """{measure key: [value per seed with a success by n evaluations]}."""
+    values = [bench.measures(r, n) for r in search.runs]
+    values = [v for v in values if v["best"] is not None]
+    return {m.key: [v[m.key] for v in values] for m in MEASURES}
+
+
+def measure_tests(bench: Benchmark, searches, n: int) -> list:
+    """[MeasureTest] between every pair of `searches` (two or more seeds each) on every measure at n
+    evaluations: two-sided Mann–Whitney U, Holm over the pairs of one measure (PairTest.family)."""
+    samples = {s.label: seed_measures(bench, s, n) for s in searches}
+    eligible = [s.label for s in searches if len(samples[s.label]["best"]) >= 2]
+    out = []
+    for m in MEASURES:
+        for t in pairwise({label: samples[label][m.key] for label in eligible}):
+            out.append(MeasureTest(m, n, t, statistics.fmean(samples[t.a][m.key]),
+                                   statistics.fmean(samples[t.b][m.key])))
+    return out
 
 
 def benchmarks(searches) -> tuple[list, list]:

@@ -10,6 +10,8 @@ pareto.py.
     benchmark[-T], benchmark_epochs[-T], regret_rank_sum[-T], regret_rank_sum_epochs[-T]
                                      runs on benchmark table T: best error and regret, at evaluation
                                      counts and at equal training epochs, and the tests on the regret
+    measures[-T], measure_tests[-T]  the thesis's measures (mean error of all and of the last 50
+                                     evaluated) and the exploration measures beside them, with tests
     pareto_summary, pareto_front, hypervolume_rank_sum, true_front[-T], pareto_gap[-T]
                                      the multi-objective part
 
@@ -19,7 +21,8 @@ Seeds of one search may have run different budgets (one resumed with a larger --
 early): a best error after 400 evaluations is no match for one after 200. So every rank-sum table takes
 each seed's value over its first N evaluations, N the smallest count every compared seed reached, and
 says N: two-sided Mann–Whitney U between every pair of searches with two or more seeds, Holm-adjusted,
-with the Vargha–Delaney A of each pair (statistics.pairwise; `pairwise_table` lays them out).
+with the Vargha–Delaney A of each pair and the smallest difference each test detects with 80% power
+(statistics.pairwise; `pairwise_table` lays them out).
 """
 from __future__ import annotations
 
@@ -33,14 +36,18 @@ from ..space.architecture import cardinality, complexity
 from ..space.genome import GENES
 from .pareto import dataset_shape
 from .statistics import (
+    COUNTS,
+    MEASURES,
     Benchmark,
     common_count,
     common_epochs,
+    measure_tests,
     multi_fidelity,
     pairwise,
     report_counts,
     search_best,
     seed_bests,
+    seed_measures,
     seed_regrets,
     with_two_seeds,
 )
@@ -97,30 +104,46 @@ UNFINISHED_NOTE = "† unfinished: the best so far of a search that has not fini
 # --- table 2 --------------------------------------------------------------------------------------
 
 TABLE2_COLUMNS = ["search", "name", "kind", "layers", "params", "error", "key", "index", "seed", "run",
-                  "seeds", "evaluated", "failed", "finished"]
+                  "seeds", "evaluated", "failed", "finished", "table_mean_error"]
 
 
-def table2(searches) -> ReportTable:
+def table2(searches, benches=()) -> ReportTable:
+    """Per search its best single observation over all its seeds. `benches` (statistics.Benchmark with their
+    searches): a search on one of them also shows the table's mean error of that network, what it is worth."""
+    means = {s.key: b.means for b in benches for s in b.searches}
+    several = any(len(s.runs) > 1 for s in searches)
     rows, md = [], []
     for s in searches:
         run, best = search_best(s)
         evaluated = sum(len(r.evaluations) for r in s.runs)
         failed = sum(sum(r.failed.values()) for r in s.runs)
+        table_mean = means[s.key].get(best.key) if best is not None and s.key in means else None
         rows.append({"search": s.label, "name": s.name, "kind": s.kind,
                      "layers": best.depth if best else "", "params": best.params if best else "",
                      "error": best.error if best else "", "key": best.key if best else "",
                      "index": best.index if best else "", "seed": run.seed if run else "",
                      "run": str(run.path) if run else "", "seeds": len(s.runs), "evaluated": evaluated,
-                     "failed": failed, "finished": int(s.finished)})
+                     "failed": failed, "finished": int(s.finished), "table_mean_error": _or_empty(table_mean)})
         where = MISSING if best is None else f"#{best.index}" + (f" (seed {run.seed})" if len(s.runs) > 1 else "")
         md.append([marked_label(s), best.depth if best and best.depth is not None else MISSING,
                    fmt_params(best.params if best else None), fmt_error(best.error if best else None),
-                   where, f"{evaluated} ({failed} failed)"])
-    notes = [UNFINISHED_NOTE] if any(not s.finished for s in searches) else []
+                   *([fmt_error(table_mean)] if means else []), where, f"{evaluated} ({failed} failed)"])
+    notes = []
+    if several:
+        notes.append("Error: the best single observation of the search over all its seeds' evaluations, the "
+                     "luckiest of many (the winner's curse when an observation is one noisy training), not what "
+                     "a typical run of the search returns; the benchmark part below compares the seeds.")
+    if means:
+        notes.append("Table mean: the benchmark table's mean error of that network over its training seeds: what "
+                     "the network is worth, without the luck of the one observation.")
+    if any(not s.finished for s in searches):
+        notes.append(UNFINISHED_NOTE)
+    error = "Best single observation over the seeds (%)" if several else "Error (%)"
     return ReportTable("table2", "Table 2: validation error at search fidelity of the best architecture per "
                        "search", TABLE2_COLUMNS, rows,
-                       markdown_table(["Model/Origin", "# layers", "# params", "Error (%)",
-                                       "Found at evaluation", "Evaluated"], md), notes)
+                       markdown_table(["Model/Origin", "# layers", "# params", error,
+                                       *(["Table mean (%)"] if means else []), "Found at evaluation",
+                                       "Evaluated"], md), notes)
 
 
 # --- tables 10 and 11 -----------------------------------------------------------------------------
@@ -255,10 +278,11 @@ def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measu
     rank-sum table on a
     lower-is-better value is this one."""
     tests = pairwise({s.label: samples[s.label] for s in eligible})
-    columns = [count_column if c == "evaluations" else c for c in RANK_SUM_COLUMNS]
+    columns = [count_column if c == "evaluations" else c for c in RANK_SUM_COLUMNS] + ["detectable_80"]
     rows = [{"search_a": t.a, "search_b": t.b, count_column: n, "n_a": t.n_a, "n_b": t.n_b,
              "median_a": t.median_a, "median_b": t.median_b, "u_statistic": t.statistic, "p_value": t.p_value,
-             "p_holm": t.p_holm, "vargha_delaney_a": t.effect} for t in tests]
+             "p_holm": t.p_holm, "vargha_delaney_a": t.effect, "detectable_80": _or_empty(t.detectable)}
+            for t in tests]
     text = measure.text
     seeds_md = markdown_table(["Search", "Seeds", f"{measure.name} at {n} ({measure.unit}): mean ± 95% CI",
                                "Median", "Range"],
@@ -268,12 +292,30 @@ def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measu
                                 f"{text(min(samples[s.label]))}–{text(max(samples[s.label]))}"]
                                for s in eligible])
     pairs_md = markdown_table(["Search A", "Search B", f"Median A ({measure.unit})",
-                               f"Median B ({measure.unit})", "U", "p", "p (Holm)", "A: P(A lower)"],
+                               f"Median B ({measure.unit})", "U", "p", f"p (Holm over {len(tests)} pairs)",
+                               f"Detectable ({measure.unit})", "A: P(A lower)"],
                               [[t.a, t.b, text(t.median_a), text(t.median_b), f"{t.statistic:g}",
-                                f"{t.p_value:.3g}", f"{t.p_holm:.3g}", f"{t.effect:.2f}"] for t in tests])
+                                f"{t.p_value:.3g}", f"{t.p_holm:.3g}", _detectable(t.detectable),
+                                f"{t.effect:.2f}"] for t in tests])
+    notes = [*notes, DETECTABLE_NOTE]
     if any(not s.finished for s in eligible):
         notes = [*notes, UNFINISHED_NOTE]
     return ReportTable(stem, title, columns, rows, seeds_md + "\n" + pairs_md, notes)
+
+
+DETECTABLE_NOTE = ("Detectable: the smallest difference in means between the two searches that this test detects "
+                   "with 80% power at these seed counts, (z(0.975) + z(0.8)) · √(sd_A²/n_A + sd_B²/n_B) / √(3/π) "
+                   "(normal approximation; 3/π: the rank-sum test's efficiency against the t-test; "
+                   "`statistics.detectable_difference`). Where p ≥ 0.05, no difference was detected, and a "
+                   "difference of this size would have been detected 80% of the time.")
+
+
+def _detectable(value) -> str:
+    return MISSING if value is None else f"{value:.3g}"
+
+
+def _or_empty(value):
+    return "" if value is None else value
 
 
 # --- benchmark tables: best error and regret at fixed counts --------------------------------------
@@ -336,6 +378,110 @@ def _multi_fidelity_left_out_of(bench: Benchmark) -> list:
     """The note of a table at evaluation counts that leaves the multi-fidelity searches out ([] if none)."""
     return multi_fidelity_left_out([s.label for s in bench.multi_fidelity],
                                    "they are compared with every search at equal training epochs below")
+
+
+# --- the thesis's measures and the exploration measures -------------------------------------------
+
+MEASURE_COLUMNS = ["table", "search", "name", "evaluations", "seeds",
+                   *[f"{m.key}_{part}" for m in MEASURES for part in ("mean", "ci")]]
+
+
+def measures_table(bench: Benchmark, stem: str) -> ReportTable:
+    """Per single-fidelity search and count of report_counts: mean ± 95% CI over seeds of every measure of
+    statistics.MEASURES."""
+    rows, md = [], []
+    for s in bench.single_fidelity:
+        for n in report_counts(s):
+            values = seed_measures(bench, s, n)
+            row = {"table": bench.name, "search": s.label, "name": s.name, "evaluations": n,
+                   "seeds": len(values["best"])}
+            cells = []
+            for m in MEASURES:
+                mean, half = mean_ci(values[m.key])
+                row.update({f"{m.key}_mean": mean, f"{m.key}_ci": half})
+                cells.append(format_mean_ci(mean, half, m.digits))
+            rows.append(row)
+            md.append([marked_label(s), n, len(values["best"]), *cells])
+    notes = ["What each measures: " + "; ".join(
+                 f"**{m.title}**: {m.measures}" + (f" (thesis {m.thesis})" if m.thesis else "") for m in MEASURES)
+             + f". Top 5%: the {bench.top5_count} networks with a mean error of at most {bench.top5_threshold:.2f}%; "
+             f"top 1%: the {bench.top_count} at most {bench.top_threshold:.2f}%. Observed errors are what the search "
+             "saw (one training seed, or the table's mean with `observe: mean`); the regret and the exploration "
+             "measures use the table's mean (so with `observe: mean` the best error observed is the best table mean "
+             "among evaluated, and the regret is it minus the optimum: three views of one number). A count is shown "
+             "when every seed of the search reached it.",
+             *_multi_fidelity_left_out_of(bench)]
+    return _unfinished(ReportTable(stem, f"Benchmark `{bench.name}`: the thesis's measures and exploration, per "
+                                   "seed at a number of evaluations (mean ± 95% CI over seeds)", MEASURE_COLUMNS,
+                                   rows, markdown_table(["Search", "Evaluations", "Seeds",
+                                                         *[m.title for m in MEASURES]], md), notes),
+                       bench.single_fidelity)
+
+
+def _unfinished(table: ReportTable, searches) -> ReportTable:
+    if any(not s.finished for s in searches):
+        table.notes.append(UNFINISHED_NOTE)
+    return table
+
+
+def measure_counts(bench: Benchmark) -> list:
+    """The COUNTS every seed of the table's single-fidelity searches with two or more seeds reached; when
+    they reached none, the count they all reached ([] without two such searches)."""
+    several = [s for s in bench.single_fidelity if len(s.runs) >= 2]
+    if len(several) < 2:
+        return []
+    n = common_count(several)
+    return [c for c in COUNTS if c <= n] or ([n] if n else [])
+
+
+def bench_measure_tests(bench: Benchmark) -> list:
+    """statistics.measure_tests at every measure_counts count."""
+    several = [s for s in bench.single_fidelity if len(s.runs) >= 2]
+    return [t for n in measure_counts(bench) for t in measure_tests(bench, several, n)]
+
+
+MEASURE_TEST_COLUMNS = ["table", "measure", "evaluations", "search_a", "search_b", "n_a", "n_b", "mean_a", "mean_b",
+                        "median_a", "median_b", "u_statistic", "p_value", "p_holm", "holm_over", "a_better",
+                        "detectable_80", "better"]
+
+
+def measure_cell(t) -> str:
+    """One test as a cell of a pair's row: who is better at which p (Holm), or what could have been detected."""
+    if t.better is not None:
+        return f"{'A' if t.better == t.test.a else 'B'} better, p {t.test.p_holm:.2g}"
+    detectable = t.test.detectable
+    return "not detected" + ("" if detectable is None else f" (≥ {detectable:.2g})")
+
+
+def measure_tests_table(bench: Benchmark, found: list, stem: str) -> tuple[ReportTable | None, str]:
+    """The tests of bench_measure_tests: every one in the CSV; in Markdown those at the largest count, one row
+    per pair of searches and a column per measure. (None, reason) without tests."""
+    if not found:
+        return None, (f"Tests on the thesis's measures on table `{bench.name}` skipped: they need at least two "
+                      "searches on it with two or more seeds each.")
+    rows = [{"table": bench.name, "measure": t.measure.key, "evaluations": t.count, "search_a": t.test.a,
+             "search_b": t.test.b, "n_a": t.test.n_a, "n_b": t.test.n_b, "mean_a": t.mean_a, "mean_b": t.mean_b,
+             "median_a": t.test.median_a, "median_b": t.test.median_b, "u_statistic": t.test.statistic,
+             "p_value": t.test.p_value, "p_holm": t.test.p_holm, "holm_over": t.test.family, "a_better": t.a_better,
+             "detectable_80": _or_empty(t.test.detectable), "better": t.better or ""} for t in found]
+    last = max(t.count for t in found)
+    pairs = {}
+    for t in found:
+        if t.count == last:
+            pairs.setdefault((t.test.a, t.test.b), []).append(measure_cell(t))
+    md = markdown_table(["Search A", "Search B", *[m.title for m in MEASURES]],
+                        [[a, b, *cells] for (a, b), cells in pairs.items()])
+    family = found[0].test.family
+    notes = [f"Every seed at **{last} evaluations** (`measure_tests.csv` also has "
+             f"{', '.join(str(c) for c in sorted({t.count for t in found}) if c != last) or 'no other count'}). "
+             "Per measure, two-sided Mann–Whitney U between every pair (`scipy.stats.mannwhitneyu`); p (Holm) "
+             f"adjusts over the {family} pairs of one measure at one count, not over the measures (each answers "
+             "its own question) or the counts. A cell says which search of the pair is better at p (Holm) < 0.05, "
+             "or that no difference was detected, with the smallest difference in means the test detects with "
+             "80% power at these seeds (in the measure's unit; `detectable_80` in the CSV). Higher is better for "
+             "the top-5% count and the top-1% share, lower for the others.", DETECTABLE_NOTE]
+    return ReportTable(stem, f"Benchmark `{bench.name}`: tests on the thesis's measures at {last} evaluations",
+                       MEASURE_TEST_COLUMNS, rows, md, notes), ""
 
 
 # --- the same at equal training epochs (multi-fidelity searches) ----------------------------------
