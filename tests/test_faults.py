@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from conftest import CONFIGS
 from searchkit import KINDS, era, journal_results, rows, start_era, summary, wait_for_results, write_config
 
 from era_deap.cli import main
@@ -158,6 +159,7 @@ def test_failed_genomes_are_never_parents_nor_in_the_hall_of_fame(tmp_path, kind
     assert hall and all(statuses[entry["key"]] == "ok" for entry in hall)
 
 
+QUICK_SPACE = f"space: {CONFIGS / 'quick' / 'space.yaml'}\n"
 BAD_CONFIGS = {
     "malformed YAML": ("name: x\nstrategy: {kind: evolution\n", r"search.yaml:3:1: malformed YAML"),
     "unknown key": ("name: x\nstrategy: {kind: evolution}\nbudgte: 3\n",
@@ -176,6 +178,24 @@ BAD_CONFIGS = {
     "unknown objective": ("name: x\nstrategy: {kind: random_search}\n"
                           "evaluator: {objective: 'nowhere.module:f', workers: 0}\n",
                           r"evaluator.objective"),
+    # Found by the search only after some evaluations before (#26.6, #26.7): now before anything runs.
+    # (QUICK_SPACE: the table's own space.)
+    "ASHA evolution tournament > population": (
+        "name: x\nstrategy: {kind: asha, propose: evolution, population_size: 3, tournament_size: 5}\n"
+        "evaluator: {objective: table, table: digits-quick}\n" + QUICK_SPACE,
+        r"search.yaml:2: strategy.tournament_size: expected at most population_size \(3\) with propose: evolution"),
+    "ASHA min_epochs above the table's schedule": (
+        "name: x\nstrategy: {kind: asha, min_epochs: 13}\nevaluator: {objective: table, table: digits-quick}\n"
+        + QUICK_SPACE,
+        r"search.yaml: strategy.min_epochs: expected at most max_epochs \(12: the search schedule's epochs\), got 13"),
+    "statistic that fails on a population of one": (
+        "name: x\nstrategy: {kind: evolution}\nevaluator: {objective: table, table: digits-quick}\n"
+        "statistics: {spread: 'statistics:stdev'}\n" + QUICK_SPACE,
+        r"search.yaml: statistics.spread: statistics:stdev raised StatisticsError: .* population of 1"),
+    "statistic that takes no tuple": (
+        "name: x\nstrategy: {kind: evolution}\nevaluator: {objective: table, table: digits-quick}\n"
+        "statistics: {root: 'math:sqrt'}\n" + QUICK_SPACE,
+        r"search.yaml: statistics.root: math:sqrt raised TypeError"),
 }
 
 
@@ -228,3 +248,19 @@ def test_a_worker_process_that_dies_costs_its_evaluation_not_the_search(tmp_path
                     "group_size": int(r["group_size"])}
             assert (sum(arch["sections"]) + arch["filters"]) % 5 != 0
             assert float(r["error"]) == landscape(arch)
+
+
+def test_a_run_resumes_with_its_statistics_changed_and_its_logbook_has_the_new_ones(tmp_path):
+    # A statistic that failed mid-run (or is just replaced) must not lock the run: the logbook is
+    # recomputed from the journal on resume.
+    def config(statistics, budget):
+        objective = "era_deap.training.objectives:landscape"
+        return load_search_config(write_config(tmp_path, "evolution", objective=objective, budget=budget,
+                                               statistics=statistics))
+    out = tmp_path / "run"
+    run_search(config({"spread": "numpy:std"}, 10), out)
+    run_search(config({"worst": "builtins:max"}, 14), out, resume=True)
+    import json
+    logbook = json.loads((out / rundir.LOGBOOK_JSON).read_text())
+    with_population = [r for r in logbook if r.get("population_best") is not None]
+    assert with_population and all("worst" in r and "spread" not in r for r in with_population)

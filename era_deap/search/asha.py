@@ -60,6 +60,9 @@ class MultiFidelityConfig(StrategyConfig):
     def check(self, at):
         if self.max_epochs is not None and self.min_epochs > self.max_epochs:
             at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
+        if self.propose == "evolution" and self.tournament_size > self.population_size:
+            at.fail("tournament_size", f"at most population_size ({self.population_size}) with propose: evolution",
+                    self.tournament_size)
 
 
 class SuccessiveHalving(Strategy):

@@ -7,6 +7,7 @@ import signal
 import threading
 from pathlib import Path
 
+from ..config import resolve_callable
 from ..errors import ConfigError, RunDirError, SearchAborted  # noqa: F401  (re-exported)
 from ..settings import strategy_class
 from ..space.space import load_space
@@ -14,6 +15,7 @@ from ..training.evaluate import describe, make_objective
 from . import rundir
 from .driver import Interrupted, Search
 from .fitness import Objectives
+from .records import population_statistics
 from .runconfig import check_resume_compatible, write_config
 from .runlock import RunLock
 
@@ -30,6 +32,29 @@ def preflight(config) -> None:
     if check_space is not None:
         check_space(space)
     _check_fidelities(config, objective)
+    _check_statistics(config)
+
+
+# Populations the logbook compiles statistics of: from the first result on (one error), and a few.
+_DRY_RUN_ERRORS = ([2.5], [2.5, 7.0, 31.0])
+
+
+def _check_statistics(config) -> None:
+    """Each of the config's `statistics:` functions runs on populations like a search's (as operators are
+    tried before a search), so a function that cannot take them is one error now, not a crash later."""
+    from types import SimpleNamespace
+    for name, spec in config.statistics.items():
+        function = resolve_callable(spec, f"statistics.{name}")
+        for errors in _DRY_RUN_ERRORS:
+            population = [SimpleNamespace(fitness=SimpleNamespace(values=(e,))) for e in errors]
+            try:
+                population_statistics({name: function}).compile(population)
+            except Exception as exc:     # any failure of the user's function is the config's error
+                where = f"{config.source}: " if getattr(config, "source", None) else ""
+                raise ConfigError(f"{where}statistics.{name}: {spec} raised {type(exc).__name__}: {exc} on the errors "
+                                  f"of a population of {len(errors)} ({errors}); the logbook applies it to the "
+                                  "population's validation errors (a tuple of floats) after every result, from "
+                                  "the first on [checked before the search]") from None
 
 
 def _check_fidelities(config, objective) -> None:
@@ -38,15 +63,19 @@ def _check_fidelities(config, objective) -> None:
     if not hasattr(config.strategy, "max_epochs"):
         return
     kind = config.evaluator.objective_kind
+    where = f"{config.source}: " if getattr(config, "source", None) else ""
     fixed = kind.fidelity(objective, config.evaluator.training)
     schedule = fixed if fixed is not None else config.evaluator.training.epochs
     if config.strategy.max_epochs is None:
         config.strategy.max_epochs = schedule
+    if config.strategy.min_epochs > config.strategy.max_epochs:    # the rungs would be full trainings only
+        raise ConfigError(f"{where}strategy.min_epochs: expected at most max_epochs ({config.strategy.max_epochs}: the "
+                          f"search schedule's epochs), got {config.strategy.min_epochs}")
     if fixed is not None and config.strategy.max_epochs != fixed:
-        raise ConfigError(f"strategy.max_epochs: expected the search schedule's epochs ({schedule}: its top rung is a "
-                          f"full training), got {config.strategy.max_epochs}")
+        raise ConfigError(f"{where}strategy.max_epochs: expected the search schedule's epochs ({schedule}: its top "
+                          f"rung is a full training), got {config.strategy.max_epochs}")
     if not kind.takes_epochs(objective):
-        raise ConfigError(f"evaluator.objective: {config.evaluator.objective} has no `epochs` parameter; a "
+        raise ConfigError(f"{where}evaluator.objective: {config.evaluator.objective} has no `epochs` parameter; a "
                           f"multi-fidelity search ({config.strategy.kind}) needs training, a table or an "
                           f"objective (arch, seed, epochs=None)")
 

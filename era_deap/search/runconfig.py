@@ -130,12 +130,13 @@ def check_resume_compatible(saved_path: Path, config) -> list[str]:
     new = {k: v for k, v in _flat(config.to_dict()).items() if k not in RUNTIME_KEYS}
     differ = sorted(k for k in set(old) | set(new)
                     if k != "budget" and old.get(k, _default(config, k)) != new.get(k))
-    changed = [k for k in differ if not _operator_key(k)]
+    changed = [k for k in differ if not _operator_key(k) and not k.startswith("statistics.")]
     if changed:
         shown = lambda flat, k: repr(flat[k]) if k in flat else "(absent)"   # noqa: E731
         details = "; ".join(f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in changed[:5])
         raise RunDirError(f"{saved_path}: cannot resume with a changed config ({details}); only the budget "
-                          f"may grow, operators ({', '.join(OPERATOR_KEYS)}) and {', '.join(RUNTIME_KEYS)} may change "
+                          f"may grow, operators ({', '.join(OPERATOR_KEYS)}), the logbook's statistics and "
+                          f"{', '.join(RUNTIME_KEYS)} may change "
                           "(--fresh moves the old run aside and starts anew)")
     if new.get("budget", 0) < old.get("budget", 0):
         raise RunDirError(f"{saved_path}: budget: expected at least the run's budget {old['budget']} "
