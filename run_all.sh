@@ -16,18 +16,20 @@
 set -u
 
 usage() { sed -n '4p' "$0" | sed 's/^#   /usage: /'; }
-die() { echo "run_all.sh: $*" >&2; usage >&2; exit 2; }
+die() { echo "run_all.sh: ${WHERE:-}$*" >&2; usage >&2; exit 2; }
+# posint FLAG VALUE MAX: VALUE is a whole number from 1 to MAX (a typo such as 10^20 would hang or overflow).
+posint() { [[ "$2" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$2" -le "$3" ] || die "$1: expected a positive integer up to $3, got '$2'"; }
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 parse() {
 while [ $# -gt 0 ]; do
     case "$1" in
-        --repeats) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--repeats: expected a positive integer"
-                   REPEATS="$2"; shift 2 ;;
-        --jobs) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--jobs: expected a positive integer"
-                JOBS="$2"; shift 2 ;;
-        --workers) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--workers: expected a positive integer"
-                   WORKERS="$2"; shift 2 ;;
+        --repeats) [ $# -ge 2 ] || die "--repeats: expected a positive integer"
+                   posint --repeats "$2" 1000; REPEATS="$2"; shift 2 ;;
+        --jobs) [ $# -ge 2 ] || die "--jobs: expected a positive integer"
+                posint --jobs "$2" 1024; JOBS="$2"; shift 2 ;;
+        --workers) [ $# -ge 2 ] || die "--workers: expected a positive integer"
+                   posint --workers "$2" 4096; WORKERS="$2"; shift 2 ;;
         --scheduler) [ $# -ge 2 ] || die "--scheduler: expected an address such as tcp://host:8786"
                      SCHEDULER="$2"; shift 2 ;;
         --final) FINAL=1; shift ;;
@@ -44,8 +46,10 @@ defaults; parse "$@"
 [ -d "$PROFILE_DIR" ] || die "profile folder not found: $PROFILE_DIR"
 PROFILE_ARGS=()
 if [ -f "$PROFILE_DIR/run_all.args" ]; then
-    read -r -a PROFILE_ARGS < <(grep -v '^ *#' "$PROFILE_DIR/run_all.args" | tr '\n' ' ')
-    GIVEN_PROFILE="$PROFILE_DIR"; defaults; parse "${PROFILE_ARGS[@]}"; PROFILE_DIR="$GIVEN_PROFILE"; parse "$@"
+    # Windows line ends (CRLF) are line ends too; a mistake in the file names the file.
+    read -r -a PROFILE_ARGS < <(grep -v '^ *#' "$PROFILE_DIR/run_all.args" | tr -d '\r' | tr '\n' ' ')
+    GIVEN_PROFILE="$PROFILE_DIR"; defaults; WHERE="$GIVEN_PROFILE/run_all.args: "; parse "${PROFILE_ARGS[@]}"
+    WHERE=""; PROFILE_DIR="$GIVEN_PROFILE"; parse "$@"
 fi
 if [ "$JOBS" -gt 1 ] && { [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${BASH_VERSINFO[1]}" -lt 1 ]; }; }; then
     echo "run_all.sh: --jobs needs bash 5.1 or newer (this is $BASH_VERSION); running one search at a time" >&2

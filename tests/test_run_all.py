@@ -99,6 +99,19 @@ def test_usage_errors_exit_2(tmp_path):
     for args in (["--repeats", "0"], ["--bogus"], [tmp_path / "missing"]):
         result = run_all(*args, cwd=tmp_path)
         assert result.returncode == 2 and "usage: ./run_all.sh" in result.stderr, result.stderr
+    result = run_all("--repeats", "99999999999999999999", cwd=tmp_path, timeout=30)   # hung before
+    assert result.returncode == 2 and "--repeats: expected a positive integer up to 1000" in result.stderr
+
+
+def test_run_all_args_with_windows_line_ends_work_and_a_mistake_in_them_names_the_file(tmp_path):
+    profile = write_profile(tmp_path / "crlf", {"random_search": {"kind": "random_search"}}, budget=4)
+    (profile / "run_all.args").write_bytes(b"--repeats 2\r\n--jobs 1\r\n")
+    result = run_all(profile, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "runs" / "crlf" / "random_search").iterdir()) == ["seed-0", "seed-1"]
+    (profile / "run_all.args").write_text("--jobs x\n")
+    result = run_all(profile, cwd=tmp_path)
+    assert result.returncode == 2 and f"{profile}/run_all.args: --jobs: expected a positive integer" in result.stderr
 
 
 def test_ctrl_c_stops_the_script_instead_of_moving_on(tmp_path):
