@@ -312,6 +312,23 @@ def test_a_damaged_run_is_skipped_with_its_reason_in_one_line(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and str(root / "seed-1" / name) in err
 
+
+def test_a_table_run_killed_before_its_summary_keeps_the_simulated_clock(tmp_path):
+    from conftest import CONFIGS
+
+    from era_deap.search.run import run_search
+    from era_deap.settings import search_config_from
+    config = search_config_from({"name": "rs", "space": str(CONFIGS / "quick" / "space.yaml"), "budget": 6,
+                                 "strategy": {"kind": "random_search"},
+                                 "evaluator": {"objective": "table", "table": "digits-quick"}})
+    run = tmp_path / "rs"
+    run_search(config, run)
+    (run / rundir.SUMMARY).unlink()          # as when killed before the first summary was written
+    assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
+    runs_line = next(line for line in (tmp_path / "report" / "report.md").read_text().splitlines()
+                     if line.startswith("| rs |"))
+    assert "(simulated)" in runs_line
+
 # --- colours --------------------------------------------------------------------------------------
 
 def test_colours_fixed_per_strategy_and_deterministic_for_other_names():

@@ -199,9 +199,16 @@ def read_run(path: Path) -> Run:
     on_table = objective_kind(str(evaluator.get("objective"))).reads_table and evaluator.get("table")
     return Run(path, str(name), str(kind), seed if isinstance(seed, int) else None, finished,
                evaluations, directory.logbook(), directory.final(), notes,
-               str(summary.get("stop_reason") or ""), clock=str(summary.get("clock") or "wall"),
+               str(summary.get("stop_reason") or ""), clock=_clock(summary, evaluator),
                search_config=search_config(config) if config else None,
                table=str(evaluator["table"]) if on_table else None)
+
+
+def _clock(summary: dict, evaluator: dict) -> str:
+    """summary.json's clock; a run killed before it wrote one has its objective's (simulated on a table)."""
+    if summary.get("clock"):
+        return str(summary["clock"])
+    return "simulated" if objective_kind(str(evaluator.get("objective"))).simulated_clock else "wall"
 
 
 def _read_baseline(path: Path) -> FinalResult:
