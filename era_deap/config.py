@@ -128,6 +128,13 @@ def _describe(tp: Any) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
 
 
+def _same_shape(value: Any, tp: Any) -> bool:
+    """A mapping given for a mapping type (or a list for a list type): then its contents are what is wrong."""
+    if isinstance(value, dict):
+        return dataclasses.is_dataclass(tp) or get_origin(tp) is dict or tp is dict
+    return isinstance(value, list) and get_origin(tp) in (list, tuple)
+
+
 def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
     """Check `value` against the annotation `tp`; return it converted (ints to floats, lists to lists)."""
     origin = get_origin(tp)
@@ -142,14 +149,16 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        inner = None   # the error of the one alternative of this value's shape: it says what is wrong inside
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _convert(value, arg, key, where)
-            except ConfigError:
-                continue
-        raise fail
+            except ConfigError as exc:
+                if _same_shape(value, arg):
+                    inner = exc
+        raise inner or fail
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise fail

@@ -192,6 +192,9 @@ BAD_CONFIGS = {
         "name: x\nstrategy: {kind: evolution}\nevaluator: {objective: table, table: digits-quick}\n"
         "statistics: {spread: 'statistics:stdev'}\n" + QUICK_SPACE,
         r"search.yaml: statistics.spread: statistics:stdev raised StatisticsError: .* population of 1"),
+    "select kwargs not a mapping": (
+        "name: x\nstrategy: {kind: evolution, select: {function: 'deap.tools:selTournament', kwargs: [3]}}\n",
+        r"search.yaml:2: strategy.select.kwargs: expected a mapping, got \[3\]"),
     "statistic that takes no tuple": (
         "name: x\nstrategy: {kind: evolution}\nevaluator: {objective: table, table: digits-quick}\n"
         "statistics: {root: 'math:sqrt'}\n" + QUICK_SPACE,
