@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import signal
 import statistics
-from concurrent.futures import ProcessPoolExecutor
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,14 +93,28 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print, fresh: b
     log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
         f"before, {len(todo)} to run")
     if jobs > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for (config, run_dir, _), _ in zip(todo, pool.map(_run_one, todo)):
-                log(f"  {run_dir}")
+        # A multiprocessing Pool, not a ProcessPoolExecutor: leaving the `with` (an error, Ctrl-C, or SIGTERM
+        # made an exception below) terminates its workers, whose searches then stop as on their own SIGTERM.
+        previous = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_interrupted)
+        try:
+            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+                for (config, run_dir, _), _ in zip(todo, pool.imap(_run_one, todo)):
+                    log(f"  {run_dir}")
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
     else:
         for task in todo:
             _run_one(task)
             log(f"  {task[1]}")
     return {name: [out / name / f"seed-{seed}" for seed in seeds] for name in names}
+
+
+def _raise_interrupted(signum, frame):
+    from ..search.driver import Interrupted
+    raise Interrupted(signum)
 
 
 def _run_one(task) -> None:
