@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..bench.summary import resolution_text
+from ..search.failures import cluster_warning, failure_clusters
 from ..search.outputs import markdown_table
 from .figures import time_unit
 from .pareto import logbook_disagreements
@@ -25,7 +26,8 @@ def report_markdown(collection, out: Path, built) -> str:
              f"{len(searches)} search(es), {len(collection.runs)} run(s), "
              f"{len(collection.finals)} final training(s). Regenerate with `era report`; every number "
              "is recomputed from `evaluations.csv` and `final.json`.\n"]
-    warnings = config_conflicts(searches) + unequal_budget_notes(searches) + collection.skipped
+    warnings = (config_conflicts(searches) + failure_cluster_notes(searches) + unequal_budget_notes(searches)
+                + collection.skipped)
     parts += [f"> **Warning.** {line}\n" for line in warnings]
     if searches:
         parts += summary(searches, built)
@@ -181,6 +183,17 @@ def config_conflicts(searches) -> list:
 def _shown(config: dict, key: str) -> str:
     text = repr(config[key]) if key in config else "(absent)"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def failure_cluster_notes(searches) -> list:
+    """One line per search whose failures, pooled over its seeds, cluster at a gene value
+    (search/failures.py's rule)."""
+    lines = []
+    for s in searches:
+        warning = cluster_warning(failure_clusters(e for r in s.runs for e in r.evaluations))
+        if warning:
+            lines.append(f"In {s.label} {warning}.")
+    return lines
 
 
 def unequal_budget_notes(searches) -> list:
