@@ -122,3 +122,18 @@ def test_the_python_api_example_runs_plots_and_compares(tmp_path):
     compare_md = (tmp_path / "out" / "compare" / "compare.md").read_text()
     assert compare_md.startswith("# era compare: random_search vs regularized_evolution")
     assert len(list((tmp_path / "out" / "compare" / "regularized_evolution").glob("seed-*"))) == 4
+
+
+def test_print_logbook_shows_the_strategys_own_statistics(tmp_path):
+    # DEAP prints the header's columns only: the evolutions' population statistics were hidden (#25.5).
+    run = era_deap.run_search(era_deap.load_config(BENCH / "regularized_evolution.yaml", budget=12,
+                                                   strategy={"population_size": 5}), tmp_path / "re")
+    for logbook in (run.logbook, _without_pickle(run)):
+        first_line = str(logbook).splitlines()[0].split()
+        assert first_line[:8] == ["index", "elapsed", "error", "status", "cached", "best", "mean_all", "mean_last50"]
+        assert "population_best" in first_line and set(logbook[-1]) <= set(logbook.header)
+
+
+def _without_pickle(run):
+    (run.path / "logbook.pkl").unlink()
+    return era_deap.load_run(run.path).logbook
