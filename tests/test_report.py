@@ -396,3 +396,13 @@ def test_report_reads_run_directories_written_by_era_deap_0_1(tmp_path):
         assert len(logbook) == 12 and logbook[-1]["best"] is not None
         hall = pickle.loads((runs / run / "hall_of_fame.pkl").read_bytes())
         assert len(hall) == 10 and hall[0].fitness.values[0] == logbook[-1]["best"]
+
+
+def test_report_help_and_docs_say_the_default_output_folder_in_one_wording(capsys):
+    from conftest import ROOT
+
+    from era_deap.cli.main import REPORT_DEFAULT_OUT
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert " ".join(REPORT_DEFAULT_OUT.split()) in " ".join(capsys.readouterr().out.split())
+    assert f"by default {REPORT_DEFAULT_OUT}." in " ".join((ROOT / "docs" / "report.md").read_text().split())
