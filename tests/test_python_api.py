@@ -137,3 +137,24 @@ def test_print_logbook_shows_the_strategys_own_statistics(tmp_path):
 def _without_pickle(run):
     (run.path / "logbook.pkl").unlink()
     return era_deap.load_run(run.path).logbook
+
+
+def test_evaluations_get_the_same_torch_threads_from_the_python_api_as_from_era_search(tmp_path):
+    # #25.6: both run through the same executors, which split the cores between worker processes
+    # (search/devices.py threads_per_worker); workers: 0 evaluates in the calling process as it is.
+    from era_deap.search.devices import threads_per_worker
+    for workers in (2, 0):
+        config = tmp_path / f"threads-{workers}.yaml"
+        config.write_text(yaml.safe_dump({"name": "threads", "seed": 0, "budget": 3,
+                                          "strategy": {"kind": "random_search"},
+                                          "evaluator": {"objective": "era_deap.training.objectives:torch_threads",
+                                                        "workers": workers}}))
+        era("search", config, "--out", tmp_path / f"cli-{workers}", "--no-progress")
+        code = f"import era_deap; era_deap.run_search({str(config)!r}, out={str(tmp_path / f'api-{workers}')!r})"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        cli = [float(r["error"]) for r in rows(tmp_path / f"cli-{workers}")]
+        api = [float(r["error"]) for r in rows(tmp_path / f"api-{workers}")]
+        assert cli == api
+        if workers:
+            assert set(cli) == {float(threads_per_worker(workers))}

@@ -143,3 +143,10 @@ def narrow_failing_landscape(arch: dict, seed: int = 0) -> float:
     if arch["filters"] == 2:
         raise RuntimeError("2 filters: this objective fails on purpose")
     return landscape(arch)
+
+
+def torch_threads(arch: dict, seed: int = 0) -> float:
+    """The number of torch threads the evaluation runs with, as its "error": for testing that `era search`
+    and the Python API give evaluations the same threads."""
+    import torch
+    return float(torch.get_num_threads())
