@@ -248,12 +248,11 @@ def figure5(searches, palette: dict, against: str, unit: tuple[float, str],
         if limits is not None:
             ax.set_ylim(*limits)
         ax.set_title(title)
-        if against == "evaluations":
-            ax.set_xlabel("models evaluated")
+        # a panel is a third of the figure: the time label, on one line, ran off the canvas
+        ax.set_xlabel("models evaluated" if against == "evaluations"
+                      else time_label(runs, unit_name).replace("; ", ";\n", 1))
         ax.set_ylabel(ERROR_LABEL)
         ax.grid(alpha=0.3)
-    if against == "time":   # one label under the three panels: a panel is too narrow for it
-        fig.supxlabel(time_label(runs, unit_name), fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(3, max(1, len(labels))), fontsize=9,
                frameon=False)
@@ -309,7 +308,7 @@ def _regret_plot(bench, palette: dict, series: dict, xlabel: str) -> Figure:
     can take; otherwise no floor is drawn and the axis ends below the lowest curve."""
     seeds = max(len(s.runs) for s in bench.searches)
     floor = bench.smallest_gap / (2 * seeds)
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = Figure(figsize=(8, 5.6), layout="constrained")
     ax = fig.subplots()
     drawn, reaches_zero = [], False
     for search in bench.searches:
@@ -336,7 +335,10 @@ def _regret_plot(bench, palette: dict, series: dict, xlabel: str) -> Figure:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("regret (percentage points, log scale)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
+    # below the axes: inside, it covered the curves that end high (random search, the evolutions)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, max(1, len(labels))), fontsize=8,
+               frameon=False)
     return fig
 
 
