@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 from searchkit import write_config
 from test_bench import built
@@ -135,6 +136,11 @@ def test_report_shows_regret_and_top1_figures_and_names_the_table(bench_runs):
     assert "](regret.png)" in page and "](top1.png)" in page
     assert f"Table `{table.name}`" in page and table.optimum()[0] in page
     assert "their time is simulated" in page and "(simulated)" in page   # the clock of runs on a table
+    # why a regret curve can rise (the credited network is the best observed), or why it cannot (observe: mean)
+    observed = {yaml.safe_load((p / "config.yaml").read_text())["evaluator"].get("observe", "seed")
+                for p in (root / "runs").glob("*/seed-*")}
+    assert observed and ("a seed's regret never rises" in page) == (observed == {"mean"})
+    assert ("A seed's regret can rise" in page) == (observed != {"mean"})
     assert "Benchmark `" in (out / "tables.md").read_text()
 
 
