@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The six searches of a profile end to end, then the thesis's figures and tables (docs/run_all.md).
 #
-#   ./run_all.sh [PROFILE_DIR] [--repeats K] [--jobs J] [--workers N] [--scheduler ADDR] [--final] [--rankcorr]
+#   ./run_all.sh [PROFILE_DIR] [--repeats K] [--jobs J] [--workers N] [--scheduler ADDR] [--final] [--rankcorr] [--report-with RUNS_DIR]
 #
 # PROFILE_DIR (default configs/bench: the six searches on the digits benchmark table, 20 seeds each;
 # configs/quick trains live on digits) holds one YAML file per search (files with a `strategy:` key)
@@ -13,6 +13,9 @@
 # and the ResNet-110 baselines (normal, wide) with the profile's full schedule (thesis table 1);
 # --rankcorr runs `era rankcorr PROFILE_DIR/rankcorr.yaml` (thesis §4.2). A failed step does not stop
 # the others; the script ends with a summary and exits 1 when any step failed (130 on Ctrl-C).
+# --report-with RUNS_DIR (repeatable; configs/bench_mf gives runs/bench) also writes
+# `era report RUNS_DIR runs/<profile> --out runs/<profile>/report_all`, comparing the two profiles'
+# searches on their common table; when RUNS_DIR is missing it prints that command to run later.
 set -u
 
 usage() { sed -n '4p' "$0" | sed 's/^#   /usage: /'; }
@@ -34,13 +37,15 @@ while [ $# -gt 0 ]; do
                      SCHEDULER="$2"; shift 2 ;;
         --final) FINAL=1; shift ;;
         --rankcorr) RANKCORR=1; shift ;;
+        --report-with) [ $# -ge 2 ] || die "--report-with: expected a runs folder such as runs/bench"
+                       REPORT_WITH+=("$2"); shift 2 ;;
         -h|--help) usage; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) PROFILE_DIR="$1"; shift ;;
     esac
 done
 }
-defaults() { PROFILE_DIR="$HERE/configs/bench" REPEATS="" JOBS=1 WORKERS="" SCHEDULER="" FINAL=0 RANKCORR=0; }
+defaults() { PROFILE_DIR="$HERE/configs/bench" REPEATS="" JOBS=1 WORKERS="" SCHEDULER="" FINAL=0 RANKCORR=0 REPORT_WITH=(); }
 # The command line names the profile; the profile's run_all.args are defaults the command line overrides.
 defaults; parse "$@"
 [ -d "$PROFILE_DIR" ] || die "profile folder not found: $PROFILE_DIR"
@@ -174,9 +179,21 @@ if [ $RANKCORR -eq 1 ]; then
 fi
 
 step "report" "${ERA_CMD[@]}" report "$RUNS" --out "$RUNS/report"
+# The profile's searches beside another profile's (bench_mf beside bench: regret at equal training epochs).
+REPORTS="$RUNS/report/report.md"
+if [ ${#REPORT_WITH[@]} -gt 0 ]; then
+    MISSING=()
+    for dir in "${REPORT_WITH[@]}"; do [ -d "$dir" ] || MISSING+=("$dir"); done
+    if [ ${#MISSING[@]} -eq 0 ]; then
+        step "report with ${REPORT_WITH[*]}" "${ERA_CMD[@]}" report "${REPORT_WITH[@]}" "$RUNS" --out "$RUNS/report_all"
+        REPORTS+=", $RUNS/report_all/report.md (with ${REPORT_WITH[*]})"
+    else
+        echo "run_all.sh: ${MISSING[*]} not found, so no combined report; once it exists: era report ${REPORT_WITH[*]} $RUNS --out $RUNS/report_all"
+    fi
+fi
 
 echo
-echo "run_all.sh: profile $PROFILE done in $SECONDS s; report: $RUNS/report/report.md"
+echo "run_all.sh: profile $PROFILE done in $SECONDS s; report: $REPORTS"
 for line in "${DONE[@]}"; do echo "  ok      $line"; done
 for line in "${FAILED[@]+"${FAILED[@]}"}"; do echo "  FAILED  $line"; done
 if [ ${#FAILED[@]} -gt 0 ]; then

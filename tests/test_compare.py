@@ -33,6 +33,9 @@ def test_compare_runs_paired_seeds_and_reports_the_paired_test(tmp_path, capsys)
     random_parents = variant(tmp_path, "random_init", {"population_size": 30}, table)
     out = tmp_path / "cmp"
     assert main(["compare", str(stock), str(random_parents), "--seeds", "0-5", "--out", str(out)]) == 0
+    said = capsys.readouterr().err.splitlines()     # a count, not twelve run paths before the verdict (#25.5)
+    assert not any("seed-" in line for line in said) and len(said) <= 1 + 10
+    assert f"era compare: 12 of 12 runs done (in {out})" in said
     page = (out / "compare.md").read_text()
     assert "Compared at N = 30 evaluations" in page and "6 paired seeds; baseline: stock" in page
     best = {}

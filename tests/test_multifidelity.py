@@ -221,3 +221,35 @@ def test_the_epochs_files_are_reproducible_and_removed_when_no_search_is_multifi
     names = {p.name for p in out.iterdir()}
     assert not names & {"benchmark_epochs.csv", "regret_rank_sum_epochs.csv", "regret-epochs.png"}
     assert "equal training epochs" not in (out / "report.md").read_text()
+
+
+def test_seeds_of_an_epoch_budget_reaching_different_counts_is_one_note_not_a_warning(mixed):
+    root, _ = mixed
+    counts = {len(evaluations(root / "runs" / "asha" / f"seed-{seed}")) for seed in MIXED_SEEDS}
+    assert len(counts) > 1      # the same epochs spent on different numbers of networks
+    page = (root / "report" / "report.md").read_text()
+    assert "**Warning.** The seeds of ASHA reached different evaluation counts" not in page
+    assert page.count("reached different evaluation counts, as expected") == 1
+    assert f"ASHA {min(counts)}–{max(counts)} evaluations" in page
+
+
+def test_rank_sum_tests_between_multifidelity_searches_only_do_not_ask_for_more_seeds(mixed, tmp_path):
+    # bench_mf's own report: 20 seeds of each search, all multi-fidelity (#25.5 said "found 0. Run a search
+    # with several seeds").
+    from era_deap.cli import main
+    root, _ = mixed
+    assert main(["report", str(root / "runs" / "asha"), "--out", str(tmp_path / "report")]) == 0
+    section = (tmp_path / "report" / "report.md").read_text().split("## Rank-sum tests between searches")[1]
+    assert "single-fidelity searches with two or more seeds each, and this report has 0" in section
+    assert "several seeds" not in section and "Multi-fidelity searches left out: ASHA" in section
+
+
+def test_a_report_of_multifidelity_searches_only_has_no_empty_table_and_names_them_in_table_11(mixed, tmp_path):
+    from era_deap.cli import main
+    root, _ = mixed
+    assert main(["report", str(root / "runs" / "asha"), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "best error and regret at a number of evaluations" not in page      # was a header over no rows
+    assert not (tmp_path / "report" / "benchmark.csv").exists()
+    assert "No single-fidelity search on this table" in page
+    assert "### Table 11: the best architecture found by each non-evolutionary search (ASHA)" in page

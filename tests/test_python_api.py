@@ -122,3 +122,39 @@ def test_the_python_api_example_runs_plots_and_compares(tmp_path):
     compare_md = (tmp_path / "out" / "compare" / "compare.md").read_text()
     assert compare_md.startswith("# era compare: random_search vs regularized_evolution")
     assert len(list((tmp_path / "out" / "compare" / "regularized_evolution").glob("seed-*"))) == 4
+
+
+def test_print_logbook_shows_the_strategys_own_statistics(tmp_path):
+    # DEAP prints the header's columns only: the evolutions' population statistics were hidden (#25.5).
+    run = era_deap.run_search(era_deap.load_config(BENCH / "regularized_evolution.yaml", budget=12,
+                                                   strategy={"population_size": 5}), tmp_path / "re")
+    for logbook in (run.logbook, _without_pickle(run)):
+        first_line = str(logbook).splitlines()[0].split()
+        assert first_line[:8] == ["index", "elapsed", "error", "status", "cached", "best", "mean_all", "mean_last50"]
+        assert "population_best" in first_line and set(logbook[-1]) <= set(logbook.header)
+
+
+def _without_pickle(run):
+    (run.path / "logbook.pkl").unlink()
+    return era_deap.load_run(run.path).logbook
+
+
+def test_evaluations_get_the_same_torch_threads_from_the_python_api_as_from_era_search(tmp_path):
+    # #25.6: both run through the same executors, which split the cores between worker processes
+    # (search/devices.py threads_per_worker); workers: 0 evaluates in the calling process as it is.
+    from era_deap.search.devices import threads_per_worker
+    for workers in (2, 0):
+        config = tmp_path / f"threads-{workers}.yaml"
+        config.write_text(yaml.safe_dump({"name": "threads", "seed": 0, "budget": 3,
+                                          "strategy": {"kind": "random_search"},
+                                          "evaluator": {"objective": "era_deap.training.objectives:torch_threads",
+                                                        "workers": workers}}))
+        era("search", config, "--out", tmp_path / f"cli-{workers}", "--no-progress")
+        code = f"import era_deap; era_deap.run_search({str(config)!r}, out={str(tmp_path / f'api-{workers}')!r})"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        cli = [float(r["error"]) for r in rows(tmp_path / f"cli-{workers}")]
+        api = [float(r["error"]) for r in rows(tmp_path / f"api-{workers}")]
+        assert cli == api
+        if workers:
+            assert set(cli) == {float(threads_per_worker(workers))}

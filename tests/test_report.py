@@ -245,7 +245,8 @@ def test_single_seed_skips_rank_sum_and_says_so_and_removes_stale_outputs(profil
     assert str(out / "report.md") in printed and str(out / "fig4.png") in printed
     assert not (out / "rank_sum.csv").exists() and not (out / "rank_sum.md").exists()
     assert not (out / "table10.csv").exists() and not (out / "table1.csv").exists()
-    assert "Rank-sum tests skipped" in (out / "report.md").read_text()
+    page = (out / "report.md").read_text()
+    assert "Rank-sum tests on the best error skipped" in page and "with several seeds" in page
 
 
 def test_rerun_is_byte_identical(profile):
@@ -412,3 +413,13 @@ def test_report_reads_run_directories_written_by_era_deap_0_1(tmp_path):
         assert len(logbook) == 12 and logbook[-1]["best"] is not None
         hall = pickle.loads((runs / run / "hall_of_fame.pkl").read_bytes())
         assert len(hall) == 10 and hall[0].fitness.values[0] == logbook[-1]["best"]
+
+
+def test_report_help_and_docs_say_the_default_output_folder_in_one_wording(capsys):
+    from conftest import ROOT
+
+    from era_deap.cli.main import REPORT_DEFAULT_OUT
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert " ".join(REPORT_DEFAULT_OUT.split()) in " ".join(capsys.readouterr().out.split())
+    assert f"by default {REPORT_DEFAULT_OUT}." in " ".join((ROOT / "docs" / "report.md").read_text().split())

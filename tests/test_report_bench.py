@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 from searchkit import write_config
 from test_bench import built
@@ -135,6 +136,11 @@ def test_report_shows_regret_and_top1_figures_and_names_the_table(bench_runs):
     assert "](regret.png)" in page and "](top1.png)" in page
     assert f"Table `{table.name}`" in page and table.optimum()[0] in page
     assert "their time is simulated" in page and "(simulated)" in page   # the clock of runs on a table
+    # why a regret curve can rise (the credited network is the best observed), or why it cannot (observe: mean)
+    observed = {yaml.safe_load((p / "config.yaml").read_text())["evaluator"].get("observe", "seed")
+                for p in (root / "runs").glob("*/seed-*")}
+    assert observed and ("a seed's regret never rises" in page) == (observed == {"mean"})
+    assert ("A seed's regret can rise" in page) == (observed != {"mean"})
     assert "Benchmark `" in (out / "tables.md").read_text()
 
 
@@ -149,9 +155,15 @@ def test_regret_figure_is_log_scaled_and_never_below_its_floor(bench_runs):
     ax = regret_figure(bench, palette).axes[0]
     assert ax.get_yscale() == "log"
     floor = bench.smallest_gap / (2 * len(SEEDS))
-    for line in ax.get_lines():
-        if (line.get_gid() or "").startswith("regret:"):
-            assert min(line.get_ydata()) >= floor and len(line.get_ydata()) == BUDGET
+    curves = [line.get_ydata() for line in ax.get_lines() if (line.get_gid() or "").startswith("regret:")]
+    for ys in curves:
+        assert min(ys) >= floor and len(ys) == BUDGET
+    # the floor (regret 0) is drawn only where some mean reaches it; else the axis ends near the lowest curve
+    # (#25.3: a floor line always drawn stretched the axis over decades the curves never visit)
+    reaches = any(min(ys) <= floor for ys in curves)
+    assert any("regret 0" in t.get_text() for t in ax.texts) == reaches
+    if not reaches:
+        assert ax.get_ylim()[0] > floor and ax.get_ylim()[0] >= min(min(ys) for ys in curves) / 1.5
     shares = [line.get_ydata() for line in top_share_figure(bench, palette).axes[0].get_lines()]
     assert all(0 <= y <= 100 for share in shares for y in share)
     assert all(list(share) == sorted(share) for share in shares)   # a seed that found one keeps it

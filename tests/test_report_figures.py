@@ -2,6 +2,7 @@
 failures, figure 5's window (`era report --window`), and the time axis of runs on a simulated clock."""
 import json
 
+import numpy as np
 import pytest
 from test_report import write_run
 
@@ -77,10 +78,55 @@ def test_time_axis_of_runs_on_a_table_says_simulated_training_time(tmp_path):
     fig4 = figure4(searches, palette, unit)
     assert "simulated training time" in fig4.get_suptitle()
     assert all("simulated training time (min" in ax.get_xlabel() for ax in fig4.axes if ax.get_xlabel())
-    assert "simulated training time (min" in figure5(searches, palette, "time", unit).axes[0].get_xlabel()
+    fig5 = figure5(searches, palette, "time", unit)   # on two lines (#25.3: on one it ran off the canvas)
+    assert fig5.axes[0].get_xlabel() == "simulated training time (min;\nrecorded training seconds summed)"
     # one run on wall time: the axis says both
     summary = root / "evolution" / rundir.SUMMARY
     summary.write_text(json.dumps({**json.loads(summary.read_text()), "clock": "wall"}))
     searches = runs.load([root]).searches
     label = figure5(searches, palette, "time", unit).axes[0].get_xlabel()
     assert label.startswith("elapsed time (min") and "simulated" in label
+
+
+# --- #25.3: axes that show the differences, legends that list what is drawn, curves of most seeds ---
+
+def test_figure4_lists_cached_only_when_drawn_and_uses_a_log_axis_when_errors_span_ten_times(tmp_path):
+    write_run(tmp_path / "plain" / "evolution", "evolution", 0, 30, low=1.0)
+    write_run(tmp_path / "cached" / "evolution", "evolution", 0, 30, cached_at=(5,), low=1.0)
+    for folder, listed in (("plain", False), ("cached", True)):
+        searches = runs.load([tmp_path / folder]).searches
+        fig = figure4(searches, figures.colours([s.key for s in searches]), figures.time_unit(600))
+        labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+        assert any("cached" in label for label in labels) == listed, labels
+        (ax,) = [a for a in fig.axes if a.get_visible()]
+        errors = [e.error for e in searches[0].runs[0].evaluations]
+        assert ax.get_yscale() == "log" and ax.get_ylim()[0] < min(errors)   # 1-60 %: the best is off the axis
+    write_run(tmp_path / "narrow" / "evolution", "evolution", 0, 30, low=30.0)   # 30-60 %: linear as before
+    searches = runs.load([tmp_path / "narrow"]).searches
+    fig = figure4(searches, figures.colours([s.key for s in searches]), figures.time_unit(600))
+    assert [a for a in fig.axes if a.get_visible()][0].get_yscale() == "linear"
+
+
+def test_figure5_zooms_past_the_first_evaluations_and_stops_where_most_seeds_have_stopped(tmp_path):
+    root = tmp_path / "runs"
+    for seed, n in enumerate((100, 100, 100, 40, 40)):
+        write_run(root / f"seed-{seed}", "evolution", seed, n, low=1.0)
+    searches = runs.load([root]).searches
+    fig = figure5(searches, figures.colours([s.key for s in searches]), "evaluations", figures.time_unit(600))
+    best = fig.axes[0]
+    (line,) = best.get_lines()
+    ys = line.get_ydata()
+    assert ys[0] > best.get_ylim()[1]            # the first evaluation's mean starts above the top
+    assert max(ys[5:][~np.isnan(ys[5:])]) <= best.get_ylim()[1]      # from 5% of the axis on, all shown
+    # three of five seeds reach 100: drawn to the end; had two of five reached it, the curve would stop
+    assert not np.isnan(ys[99])
+    write_run(root / "seed-5", "evolution", 5, 40, low=1.0)
+    searches = runs.load([root]).searches
+    fig = figure5(searches, figures.colours([s.key for s in searches]), "evaluations", figures.time_unit(600))
+    ys = fig.axes[0].get_lines()[0].get_ydata()
+    assert not np.isnan(ys[39]) and not np.isnan(ys[40]) and len(ys) == 100   # 3 of 6: half still draws
+    write_run(root / "seed-6", "evolution", 6, 40, low=1.0)
+    searches = runs.load([root]).searches
+    fig = figure5(searches, figures.colours([s.key for s in searches]), "evaluations", figures.time_unit(600))
+    ys = fig.axes[0].get_lines()[0].get_ydata()
+    assert not np.isnan(ys[39]) and np.isnan(ys[40:]).all()    # 3 of 7 seeds beyond 40: the curve stops

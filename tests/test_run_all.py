@@ -191,3 +191,21 @@ def test_a_profiles_run_all_args_are_its_defaults_and_jobs_run_searches_at_once(
     for search in ("random_search", "regularized_evolution"):
         for seed in (0, 1):
             assert rows(runs / search / f"seed-{seed}") == rows(again / search / f"seed-{seed}")
+
+
+def test_report_with_writes_the_combined_report_or_prints_its_command(tmp_path):
+    # configs/bench_mf's run_all.args names runs/bench: its searches are then reported beside the six (#25.5).
+    other = write_profile(tmp_path / "other", {"random_search": {"kind": "random_search"}}, budget=4)
+    profile = write_profile(tmp_path / "mine", {"evolution": {"kind": "evolution", **SMALL["evolution"]}}, budget=4)
+    (profile / "run_all.args").write_text("--report-with runs/other\n")
+    missing = run_all(profile, cwd=tmp_path)
+    assert missing.returncode == 0, missing.stderr
+    assert "runs/other not found, so no combined report; once it exists: era report runs/other runs/mine --out " \
+           "runs/mine/report_all" in missing.stdout
+    assert not (tmp_path / "runs" / "mine" / "report_all").exists()
+    assert run_all(other, cwd=tmp_path).returncode == 0
+    combined = run_all(profile, cwd=tmp_path)
+    assert combined.returncode == 0, combined.stderr
+    assert "ok      report with runs/other" in combined.stdout and "runs/mine/report_all/report.md" in combined.stdout
+    page = (tmp_path / "runs" / "mine" / "report_all" / "report.md").read_text()
+    assert "2 search(es)" in page

@@ -22,6 +22,7 @@ from deap import tools
 from ..config import ConfigError
 from ..report.runs import discover
 from ..search import rundir
+from ..search.records import widen_header
 from ..search.run import run_search as _run_search
 from ..search.rundir import Evaluation, RunDirectory
 from ..search.script import KIND as SCRIPT_KIND
@@ -70,9 +71,10 @@ class Run:
         if saved is not None:
             return saved
         logbook = tools.Logbook()
-        logbook.header = rundir.LOGBOOK_FIELDS
+        logbook.header = list(rundir.LOGBOOK_FIELDS)
         for record in self.directory.logbook() or []:
             logbook.record(**record)
+            widen_header(logbook, record)
         return logbook
 
     @property

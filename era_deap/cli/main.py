@@ -13,6 +13,9 @@ from ..errors import UserError
 from ..space.genome import GENES
 
 EXIT_USAGE = 2
+# One wording, in `era report --help` and docs/report.md (a test holds them together).
+REPORT_DEFAULT_OUT = ("report/ inside the deepest directory the RUN_DIRs have in common: `era report runs/quick` "
+                      "writes runs/quick/report/")
 
 
 class Parser(argparse.ArgumentParser):
@@ -222,7 +225,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("report", help="figures and tables from run directories")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories, or folders holding them")
-    p.add_argument("--out", help="report directory (default: report/ beside the runs)")
+    p.add_argument("--out", help=f"report directory (default: {REPORT_DEFAULT_OUT})")
     p.add_argument("--window", type=_positive, default=50, metavar="N",
                    help="figure 5 (c): mean of the last N successful evaluations (default 50, as the thesis)")
     p.set_defaults(run="era_deap.report.report:run_report", parser=p)

@@ -54,17 +54,22 @@ def run_search(args) -> int:
               f"Continue with: era search {shlex.quote(args.config)} --out {shlex.quote(str(out))} --resume",
               file=sys.stderr)
         return EXIT_SIGNAL.get(exc.signum, 130)
-    print(summary_line(run.summary, out))
+    from ..search.failures import failure_clusters
+    print(summary_line(run.summary, out, failure_clusters(run.evaluations)))
     return 0
 
 
-def summary_line(summary: dict, out) -> str:
+def summary_line(summary: dict, out, clusters=()) -> str:
     """One line with the counts of summary.json: trained (those that failed in training by status),
-    invalid genomes (spent budget, never trained), cache hits, why it stopped, the best."""
+    invalid genomes (spent budget, never trained), cache hits, why it stopped, the best; and the gene
+    values its failures cluster at (`clusters`, search/failures.py), which bias a comparison."""
     failed = summary["failed"]
     failures = f"{sum(failed.values())} failed: " + ", ".join(f"{k} {v}" for k, v in failed.items()) \
         if failed else "none failed"
     best = summary["best"]
     line = f"best {best['error']:.2f}% {best['key']}" if best else "no successful evaluation"
+    from ..search.failures import cluster_warning
+    warning = cluster_warning(clusters)
     return (f"{summary['name']}: {summary['trained']} trained ({failures}), {summary['invalid']} invalid "
-            f"(never trained), {summary['cached']} cached; stopped: {summary['stop_reason']}; {line}; run dir {out}")
+            f"(never trained), {summary['cached']} cached; stopped: {summary['stop_reason']}; {line}; run dir {out}"
+            + (f"; warning: {warning}" if warning else ""))

@@ -92,6 +92,8 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print, fresh: b
     todo = [task for task in tasks if task[2] or not RunDirectory(task[1]).is_finished(task[0])]
     log(f"era compare: {len(configs)} variants x {len(seeds)} seeds; {len(tasks) - len(todo)} runs finished "
         f"before, {len(todo)} to run")
+    # A count, not a path per run: forty paths before the verdict buried it. About every tenth run, and the last.
+    every = max(1, -(-len(todo) // PROGRESS_LINES))
     if jobs > 1 and len(todo) > 1:
         # A multiprocessing Pool, not a ProcessPoolExecutor: leaving the `with` (an error, Ctrl-C, or SIGTERM
         # made an exception below) terminates its workers, whose searches then stop as on their own SIGTERM.
@@ -100,16 +102,24 @@ def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print, fresh: b
             signal.signal(signal.SIGTERM, _raise_interrupted)
         try:
             with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-                for (config, run_dir, _), _ in zip(todo, pool.imap(_run_one, todo)):
-                    log(f"  {run_dir}")
+                for done, _ in enumerate(pool.imap(_run_one, todo), 1):
+                    _progress(log, done, len(todo), every, out)
         finally:
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, previous)
     else:
-        for task in todo:
+        for done, task in enumerate(todo, 1):
             _run_one(task)
-            log(f"  {task[1]}")
+            _progress(log, done, len(todo), every, out)
     return {name: [out / name / f"seed-{seed}" for seed in seeds] for name in names}
+
+
+PROGRESS_LINES = 10
+
+
+def _progress(log, done: int, total: int, every: int, out: Path) -> None:
+    if done % every == 0 or done == total:
+        log(f"era compare: {done} of {total} runs done" + (f" (in {out})" if done == total else ""))
 
 
 def _raise_interrupted(signum, frame):

@@ -27,9 +27,10 @@ import zlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..search import rundir
-from .statistics import anytime_curves, mean_band, median_run, per_evaluation, step_at
+from .statistics import anytime_curves, mean_band, median_run, per_evaluation, step_at, zoomed_range
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {
@@ -116,7 +117,12 @@ def figure4(searches, palette: dict, unit: tuple[float, str]) -> Figure:
     errors = [e.error for s in searches for r in s.runs for e in r.evaluations if e.ok]
     for ax, search in zip(axes.flat, searches):
         _panel(ax, search, palette[search.key], per_unit)
-    if errors:
+    log = figure4_log_scale(errors)
+    if log:   # the best so far (a point or two) would lie on the x axis of a 0-90 % axis
+        ax.set_yscale("log")
+        ax.set_ylim(min(errors) / 1.3, max(errors) * 1.3)
+        _plain_log_ticks(ax.yaxis)
+    elif errors:
         ax.set_ylim(0, max(errors) * 1.05)
     runs = [r for s in searches for r in s.runs]
     for i, ax in enumerate(axes.flat):
@@ -126,11 +132,12 @@ def figure4(searches, palette: dict, unit: tuple[float, str]) -> Figure:
             ax.xaxis.set_tick_params(labelbottom=True)
             ax.set_xlabel(time_label(runs, unit_name))
     for ax in axes[:, 0]:
-        ax.set_ylabel(ERROR_LABEL)
+        ax.set_ylabel("validation error (%, log scale)" if log else ERROR_LABEL)
     several = any(len(s.runs) > 1 for s in searches)
+    cached = any(r.cached for s in searches for r in s.runs)
     key = [Line2D([], [], linestyle="none", marker="o", color="0.35", label="an evaluated network"),
-           Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.35",
-                  label="cached (a repeat, no budget)"),
+           *([Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.35",
+                     label="cached (a repeat, no budget)")] if cached else []),
            Line2D([], [], color="0.15", linewidth=1.2, label="best so far")]
     if several:
         key.insert(0, Line2D([], [], linestyle="none", marker="o", color="0.35", alpha=0.25, markersize=4,
@@ -140,6 +147,12 @@ def figure4(searches, palette: dict, unit: tuple[float, str]) -> Figure:
     what = time_label(runs, unit_name).split(" (")[0]
     fig.suptitle(f"Figure 4: validation error of every evaluated network against {what}")
     return fig
+
+
+def figure4_log_scale(errors) -> bool:
+    """Figure 4's error axis is logarithmic when the errors span a factor of 10 or more (all above 0):
+    the best so far, near the lowest, then stands clear of the x axis."""
+    return bool(errors) and min(errors) > 0 and max(errors) >= 10 * min(errors)
 
 
 def _panel(ax, search, colour: str, per_unit: float) -> None:
@@ -207,6 +220,7 @@ def figure5(searches, palette: dict, against: str, unit: tuple[float, str],
     fig = Figure(figsize=(15, 5.2), layout="constrained")
     axes = fig.subplots(1, 3, sharex=True)
     fields = panels(window)
+    drawn: dict = {field: [] for field, _ in fields}    # field -> [(xs, ys)]: the y range to zoom to
     for search in searches:
         colour, label = palette[search.key], legend_label(search)
         series = [_series(run, against, per_unit, window) for run in search.runs]
@@ -216,20 +230,27 @@ def figure5(searches, palette: dict, against: str, unit: tuple[float, str],
                 pts = [(x, y) for x, y in zip(xs, curves[field]) if y is not None]
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], drawstyle="steps-post", color=colour,
                         linewidth=1.6, label=label)
+                drawn[field].append(([p[0] for p in pts], [p[1] for p in pts]))
                 continue
             grid = _grid(series, against)
             # against time a finished seed holds its final value; otherwise only seeds that got there count
             columns = [step_at(xs, curves[field], grid, hold=against == "time" and run.finished)
                        for (xs, curves), run in zip(series, search.runs)]
-            mean, half, _ = mean_band(columns)
+            mean, half, _ = mean_band(columns, majority=True)
             ax.plot(grid, mean, drawstyle="steps-post", color=colour, linewidth=1.6, label=label)
             # an error is never below 0 %: the symmetric t-interval is cut there for display
             ax.fill_between(grid, (mean - half).clip(min=0), mean + half, step="post", color=colour,
                             alpha=BAND_ALPHA, linewidth=0)
+            drawn[field].append((grid, mean))
     runs = [r for s in searches for r in s.runs]
-    for ax, (_, title) in zip(axes, fields):
+    for ax, (field, title) in zip(axes, fields):
+        limits = zoomed_range(drawn[field])
+        if limits is not None:
+            ax.set_ylim(*limits)
         ax.set_title(title)
-        ax.set_xlabel("models evaluated" if against == "evaluations" else time_label(runs, unit_name))
+        # a panel is a third of the figure: the time label, on one line, ran off the canvas
+        ax.set_xlabel("models evaluated" if against == "evaluations"
+                      else time_label(runs, unit_name).replace("; ", ";\n", 1))
         ax.set_ylabel(ERROR_LABEL)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -280,32 +301,53 @@ def regret_epochs_figure(bench, palette: dict, points: int = 300) -> Figure:
 
 
 def _regret_plot(bench, palette: dict, series: dict, xlabel: str) -> Figure:
-    """Per search (key -> (grid, columns of seeds)) the mean and 95% band, log y. A log axis has no 0:
-    regret 0 (the optimum is the search's best) is drawn at the floor, below the smallest regret above 0
-    a mean over the seeds can take, and the floor is marked."""
+    """Per search (key -> (grid, columns of seeds)) the mean and 95% band, log y, each curve stopping where
+    fewer than half of its seeds contribute. The y axis shows the curves after the first few evaluations
+    (statistics.zoomed_range). A log axis has no 0: when some mean reaches regret 0 (every seed's best is
+    the optimum), it is drawn at a marked floor below the smallest regret above 0 a mean over the seeds
+    can take; otherwise no floor is drawn and the axis ends below the lowest curve."""
     seeds = max(len(s.runs) for s in bench.searches)
     floor = bench.smallest_gap / (2 * seeds)
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = Figure(figsize=(8, 5.6), layout="constrained")
     ax = fig.subplots()
+    drawn, reaches_zero = [], False
     for search in bench.searches:
         grid, columns = series[search.key]
-        mean, half, _ = mean_band(columns)
+        mean, half, _ = mean_band(columns, majority=True)
+        reaches_zero |= bool(np.any(mean[~np.isnan(mean)] <= 0))
         colour = palette[search.key]
-        ax.plot(grid, np.maximum(mean, floor), drawstyle="steps-post", color=colour, linewidth=1.6,
-                label=_label(search), gid=f"regret:{search.key}")
+        shown = np.maximum(mean, floor)
+        ax.plot(grid, shown, drawstyle="steps-post", color=colour, linewidth=1.6, label=_label(search),
+                gid=f"regret:{search.key}")
+        drawn.append((grid, shown))
         if len(search.runs) > 1:
             ax.fill_between(grid, np.maximum(mean - half, floor), np.maximum(mean + half, floor), step="post",
                             color=colour, alpha=BAND_ALPHA, linewidth=0)
     ax.set_yscale("log")
-    ax.axhline(floor, color="0.4", linestyle=":", linewidth=1)
-    ax.text(1, floor, " regret 0: the optimum", transform=ax.get_yaxis_transform(), va="bottom", ha="right",
-            fontsize=8, color="0.3")
-    ax.set_ylim(bottom=floor / 1.5)
+    limits = zoomed_range(drawn, log=True)
+    if reaches_zero:
+        ax.axhline(floor, color="0.4", linestyle=":", linewidth=1)
+        ax.text(1, floor, " regret 0: the optimum", transform=ax.get_yaxis_transform(), va="bottom", ha="right",
+                fontsize=8, color="0.3")
+    if limits is not None:
+        ax.set_ylim(floor / 1.5 if reaches_zero else limits[0], limits[1])
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("regret (percentage points, log scale)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
+    # below the axes: inside, it covered the curves that end high (random search, the evolutions)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, max(1, len(labels))), fontsize=8,
+               frameon=False)
     return fig
+
+
+def _plain_log_ticks(axis) -> None:
+    """Ticks at 1, 2 and 5 times powers of ten, written as plain numbers (0.2, 1, 5): a log axis spanning
+    one or two decades otherwise shows one or two labels."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def top_share_figure(bench, palette: dict) -> Figure:
@@ -314,7 +356,7 @@ def top_share_figure(bench, palette: dict) -> Figure:
     ax = fig.subplots()
     for search in bench.searches:
         grid, columns = per_evaluation([bench.found_top(r) for r in search.runs])
-        share, _, _ = mean_band(columns)
+        share, _, _ = mean_band(columns, majority=True)
         ax.plot(grid, 100 * share, drawstyle="steps-post", color=palette[search.key], linewidth=1.6,
                 label=_label(search), gid=f"top:{search.key}")
     ax.set_ylim(-2, 102)
@@ -400,7 +442,7 @@ def hypervolume_figure(fronts, palette: dict, gaps=()) -> Figure:
 def _mean_with_band(ax, series, colour: str, label: str, gid: str, log: bool = False) -> float:
     """Draw the mean over seeds and its band; returns the lowest mean (before a log axis's floor)."""
     grid, columns = per_evaluation(series)
-    mean, half, _ = mean_band(columns)
+    mean, half, _ = mean_band(columns, majority=True)
     lowest = float(np.nanmin(mean)) if len(mean) else 1.0
     low, high = np.maximum(mean - half, 0.0), mean + half   # neither a hypervolume nor a gap is below 0
     if log:

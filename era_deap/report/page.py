@@ -10,10 +10,11 @@ import os
 from pathlib import Path
 
 from ..bench.summary import resolution_text
+from ..search.failures import cluster_warning, failure_clusters
 from ..search.outputs import markdown_table
-from .figures import time_unit
+from .figures import figure4_log_scale, time_unit
 from .pareto import logbook_disagreements
-from .statistics import MEASURES, logbook_mismatches, window_equals_all
+from .statistics import MEASURES, ZOOM_SKIP, logbook_mismatches, window_equals_all
 
 MAX_MISMATCHES_SHOWN = 3
 MAX_DISAGREEMENTS_SHOWN = 3
@@ -25,8 +26,10 @@ def report_markdown(collection, out: Path, built) -> str:
              f"{len(searches)} search(es), {len(collection.runs)} run(s), "
              f"{len(collection.finals)} final training(s). Regenerate with `era report`; every number "
              "is recomputed from `evaluations.csv` and `final.json`.\n"]
-    warnings = config_conflicts(searches) + unequal_budget_notes(searches) + collection.skipped
+    warnings = (config_conflicts(searches) + failure_cluster_notes(searches) + unequal_budget_notes(searches)
+                + collection.skipped)
     parts += [f"> **Warning.** {line}\n" for line in warnings]
+    parts += epoch_budget_note(searches)
     if searches:
         parts += summary(searches, built)
     if built.figures:
@@ -183,16 +186,46 @@ def _shown(config: dict, key: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def failure_cluster_notes(searches) -> list:
+    """One line per search whose failures, pooled over its seeds, cluster at a gene value
+    (search/failures.py's rule)."""
+    lines = []
+    for s in searches:
+        warning = cluster_warning(failure_clusters(e for r in s.runs for e in r.evaluations))
+        if warning:
+            lines.append(f"In {s.label} {warning}.")
+    return lines
+
+
 def unequal_budget_notes(searches) -> list:
-    """One line per search whose seeds reached different evaluation counts."""
+    """One warning per search whose seeds reached different evaluation counts, and none for searches with an
+    epoch budget (`budget_epochs`), whose seeds are expected to differ (multi_fidelity_count_note)."""
     lines = []
     for s in searches:
         counts = {r.seed: len(r.evaluations) for r in s.runs}
-        if len(set(counts.values())) > 1:
+        if len(set(counts.values())) > 1 and not _epoch_budget(s):
             shown = ", ".join(f"seed {seed}: {n}" for seed, n in counts.items())
             lines.append(f"The seeds of {s.label} reached different evaluation counts ({shown}); figures count "
                          "each seed up to its last evaluation, comparisons cut every seed at the same count.")
     return lines
+
+
+def epoch_budget_note(searches) -> list:
+    """One plain note (not a warning) for the searches with an epoch budget whose seeds reached different
+    evaluation counts: expected, since the epochs, not the evaluations, are what each seed spends."""
+    differ = [s for s in searches if _epoch_budget(s) and len({len(r.evaluations) for r in s.runs}) > 1]
+    if not differ:
+        return []
+    ranges = "; ".join(f"{s.label} {min(len(r.evaluations) for r in s.runs)}–{max(len(r.evaluations) for r in s.runs)}"
+                       for s in differ)
+    return [f"The seeds of searches with an epoch budget (`budget_epochs`) reached different evaluation counts, as "
+            f"expected: each seed spends the same training epochs on different numbers of networks ({ranges} "
+            "evaluations). Figures count each seed up to its last evaluation, curves stopping where fewer than half "
+            "of the seeds contribute; these searches are compared at equal training epochs.\n"]
+
+
+def _epoch_budget(search) -> bool:
+    return any((r.search_config or {}).get("budget_epochs") for r in search.runs)
 
 
 # --- runs -----------------------------------------------------------------------------------------
@@ -257,18 +290,26 @@ def _figures(searches, built) -> list:
             "Validation error (%) of every evaluated network against time since the search started, one panel "
             "per search. Hollow markers are cached evaluations (a network the search had already evaluated: "
             "same error, no budget). Failed evaluations have no error; the box in each panel counts them by "
-            f"kind.{seeds}{_clock_note(runs)}\n",
+            f"kind.{seeds}{_clock_note(runs)}{_figure4_scale_note(runs)}\n",
             _image("Figure 4", built.figures["fig4"][0]),
             "## Figure 5: search progress\n",
             f"(a) best error so far, (b) mean error of all successful evaluations so far, (c) mean error of the "
             f"last {window} successful evaluations (`--window`, default 50 as in the thesis); failed and cached "
             "evaluations (a cached one repeats a network already counted) are left out of all three."
             f"{window_note} A search with several seeds is shown as the mean over its seeds with a 95% "
-            "t-interval band (where two or more seeds contribute; cut at 0). Against models evaluated a seed "
-            "counts up to its last evaluation; against time a finished seed keeps its final value after it "
-            "ended, an unfinished one stops.\n",
+            "t-interval band (where two or more seeds contribute; cut at 0); a curve stops where fewer than half "
+            "of its seeds contribute. Against models evaluated a seed counts up to its last evaluation; against "
+            "time a finished seed keeps its final value after it ended, an unfinished one stops. Each y axis "
+            f"shows the curves after the first {ZOOM_SKIP:.0%} of the x axis, where they differ: the first "
+            "evaluations' errors (tens of percent) start above the top.\n",
             _image("Figure 5 against models evaluated", built.figures["fig5_evaluations"][0]),
             _image("Figure 5 against time", built.figures["fig5_time"][0])]
+
+
+def _figure4_scale_note(runs) -> str:
+    errors = [e.error for r in runs for e in r.evaluations if e.ok]
+    return (" The error axis is logarithmic (the errors span a factor of 10 or more), so the best so far stands "
+            "clear of the axis." if figure4_log_scale(errors) else "")
 
 
 def _clock_note(runs) -> str:
@@ -301,8 +342,10 @@ def _benchmark(searches, built) -> list:
                   "Regret: the table's mean error (over its seeds) of the network a search has found best so far "
                   "minus the optimum's, in percentage points; the mean over seeds keeps it at 0 or above, and "
                   "measures the network, not the luck of the one seed the search saw. Mean over the seeds that "
-                  "reached each count, with a 95% t-interval band, log scale; regret 0 is drawn at the dotted "
-                  "floor.\n",
+                  "reached each count, with a 95% t-interval band, log scale, zoomed to the curves after the first "
+                  f"{ZOOM_SKIP:.0%} of the evaluations; a curve stops where fewer than half of its seeds "
+                  "contribute, and a regret of 0 (every seed found the optimum), where one occurs, is drawn at the "
+                  f"dotted floor. {_regret_rise_note(bench)}\n",
                   _image(f"Regret on {data.name}", figures["regret"][0]),
                   f"Share of each search's seeds that have successfully evaluated a top-1% network: one of the "
                   f"{data.top_count} networks whose mean error is at most {data.top_threshold:.2f}% (the 1st "
@@ -310,7 +353,9 @@ def _benchmark(searches, built) -> list:
                   "coincide (evolutions and local search may start with the same random sample for a seed) "
                   "the one listed last is drawn on top.\n",
                   _image(f"Top-1% networks found on {data.name}", figures["top1"][0]),
-                  bench.table.section(),
+                  bench.table.section() if bench.table is not None else
+                  "No single-fidelity search on this table, so no comparison at evaluation counts: the "
+                  "multi-fidelity searches are compared at equal training epochs below.\n",
                   bench.rank_table.section() if bench.rank_table is not None else bench.rank_reason + "\n"]
         if bench.resolution:
             parts.append(f"The table's resolution: {resolution_text(bench.resolution)}.\n")
@@ -330,6 +375,19 @@ def _benchmark(searches, built) -> list:
         parts.append(f"Not on a benchmark table, so left out here: {', '.join(left_out)}.\n")
     parts += [f"Left out: {reason}.\n" for reason in built.bench_reasons]
     return parts
+
+
+def _regret_rise_note(bench) -> str:
+    """Why a regret curve can rise, or why here it cannot: the network credited is the one with the best
+    *observed* error, and the regret is its table mean."""
+    observe = {str((r.search_config or {}).get("evaluator.observe", "seed")) for s in bench.data.searches
+               for r in s.runs}
+    if observe == {"mean"}:
+        return ("These searches observe each network's table mean (`observe: mean`), so the network with the best "
+                "observed error is the one with the best mean, and a seed's regret never rises.")
+    return ("A seed's regret can rise: the network credited is the one with the best *observed* error (one "
+            "training seed's), and a later network observed lower may have a worse table mean. With "
+            "`observe: mean` it cannot.")
 
 
 def _at_equal_epochs(bench) -> list:

@@ -47,7 +47,7 @@ class BenchPart:
     """One benchmark table's part of the report."""
     data: statistics.Benchmark
     figures: dict            # "regret", "top1" (and "regret_epochs") -> [png, svg]
-    table: tables.ReportTable
+    table: tables.ReportTable | None          # None without a single-fidelity search
     rank_table: tables.ReportTable | None     # rank-sum tests on the regret (several seeds only)
     rank_reason: str                          # why they are left out
     measures_table: tables.ReportTable | None = None       # the thesis's measures and exploration

@@ -124,12 +124,44 @@ def window_equals_all(searches, window: int) -> bool:
 
 # --- seeds: one search's runs on one grid ---------------------------------------------------------
 
-def mean_band(columns, confidence: float = 0.95):
+def mean_band(columns, confidence: float = 0.95, majority: bool = False):
     """Per point: mean, t-interval half-width (mean_ci) and count over the values that are not
-    None/nan. `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values."""
+    None/nan. `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values.
+    With `majority` (the figures' curves), mean and half-width are also nan where fewer than half of the
+    seeds contribute: a mean over the one to three seeds that went furthest jumps with each seed that
+    stops, and says little of the search."""
     data = np.array([[np.nan if v is None else v for v in row] for row in columns], dtype=float)
     mean, half = mean_ci(data.T, confidence)
-    return mean, half, np.sum(~np.isnan(data), axis=0)
+    count = np.sum(~np.isnan(data), axis=0)
+    if majority and len(data):
+        few = 2 * count < len(data)
+        mean, half = np.where(few, np.nan, mean), np.where(few, np.nan, half)
+    return mean, half, count
+
+
+# Figures zoom past the first evaluations, whose errors (tens of percent) would squash the differences
+# that matter (a point or two) into the bottom of the axis: the first ZOOM_SKIP of the x range is left
+# out of the y range (those curves start above the top and come down into view).
+ZOOM_SKIP = 0.05
+
+
+def zoomed_range(curves, skip: float = ZOOM_SKIP, log: bool = False) -> tuple | None:
+    """(low, high) y limits showing every curve (xs, ys) after the first `skip` of the largest x, with a
+    margin (a factor on a log axis, whose values must be above 0); None without such points."""
+    end = max((np.nanmax(np.asarray(xs, dtype=float)) for xs, _ in curves if len(xs)), default=None)
+    if end is None:
+        return None
+    start = skip * end
+    values = np.concatenate([np.asarray(ys, dtype=float)[np.asarray(xs, dtype=float) >= start]
+                             for xs, ys in curves if len(xs)])
+    values = values[np.isfinite(values) & ((values > 0) if log else True)]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if log:
+        return low / 1.4, high * 1.4
+    margin = 0.08 * (high - low) or 0.05 * abs(high) or 1.0
+    return max(0.0, low - margin), high + margin
 
 
 def per_evaluation(series) -> tuple[list, list]:

@@ -5,7 +5,8 @@ pareto.py.
     table1  final training: baselines and each search's best architecture trained fully (thesis 1)
     table2  best architecture per search at search fidelity: layers, params, validation error (thesis 2)
     table10 genes of the best architecture of each evolutionary search (thesis A.4, table 10)
-    table11 the same for the baselines: random search, local search, BO (thesis A.4, table 11)
+    table11 the same for the other searches: random search, local search, BO and any other non-evolutionary
+            one, such as ASHA and Hyperband (thesis A.4, table 11)
     rank_sum                         searches compared on their seeds at one evaluation count
     benchmark[-T], benchmark_epochs[-T], regret_rank_sum[-T], regret_rank_sum_epochs[-T]
                                      runs on benchmark table T: best error and regret, at evaluation
@@ -161,8 +162,8 @@ def gene_tables(searches) -> list:
         tables.append(_gene_table("table10", "Table 10: the best architecture found by each evolutionary search",
                                   evolutionary))
     if baselines:
-        tables.append(_gene_table("table11", "Table 11: the best architecture found by random search, "
-                                  "local search and Bayesian optimisation", baselines))
+        tables.append(_gene_table("table11", "Table 11: the best architecture found by each non-evolutionary "
+                                  f"search ({', '.join(s.label for s in baselines)})", baselines))
     return tables
 
 
@@ -237,9 +238,13 @@ def rank_sum(searches) -> tuple[ReportTable | None, str]:
     eligible = with_two_seeds(several, samples)
     left_out = multi_fidelity_left_out(rungs, "on a benchmark table the report compares them at equal training epochs")
     if len(eligible) < 2:
-        return None, " ".join(["Rank-sum tests skipped: they need at least two single-fidelity searches with "
-                               f"two or more seeds each (found {len(eligible)}). Run a search with several seeds "
-                               "to compare strategies.", *left_out])
+        # Say what is missing: seeds (then how to get them), or single-fidelity searches (then nothing to run).
+        one_seed = [s.label for s in searches if len(s.runs) < 2 and s.label not in rungs]
+        hint = [f"Run {', '.join(one_seed)} with several seeds (`./run_all.sh --repeats K`, or `era search "
+                "--seed`) to compare it with the others."] if one_seed else []
+        return None, " ".join([f"Rank-sum tests on the best error skipped: they need at least two single-fidelity "
+                               f"searches with two or more seeds each, and this report has {len(eligible)}.",
+                               *hint, *left_out])
     notes = [f"Every seed is compared at **{n} evaluations**, the smallest count every compared seed reached: "
              f"each seed's best error over its first {n} evaluations. Two-sided Mann–Whitney U (Wilcoxon "
              "rank-sum) test, `scipy.stats.mannwhitneyu`; p (Holm): adjusted for the number of pairs. "
@@ -324,10 +329,13 @@ BENCHMARK_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "best_me
                      "regret_ci", "top1_found"]
 
 
-def benchmark_table(bench: Benchmark, stem: str) -> ReportTable:
+def benchmark_table(bench: Benchmark, stem: str) -> ReportTable | None:
     """Per single-fidelity search and count of report_counts: mean ± 95% CI over seeds of the best error
-    observed and of the regret, and how many seeds had found a top-1% network."""
+    observed and of the regret, and how many seeds had found a top-1% network; None without a
+    single-fidelity search (an empty table under its header said nothing)."""
     shown = bench.single_fidelity
+    if not shown:
+        return None
     rows, md = _summary_rows(bench, shown, report_counts, "evaluations", bench.at)
     notes = [f"Optimum of table `{bench.name}`: {bench.optimum_key}, mean error {bench.optimum:.2f}% over its "
              f"training seeds. Regret: the table's mean error of the search's best network so far minus the "

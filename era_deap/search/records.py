@@ -63,6 +63,12 @@ def population_statistics(extra: dict | None = None) -> tools.Statistics:
     return stats
 
 
+def widen_header(logbook: tools.Logbook, record: dict) -> None:
+    """Add the record's keys the logbook's header lacks (the strategy's own statistics, a rung's epochs), in
+    the order they first appear: `print(logbook)` shows the columns of its header only."""
+    logbook.header = list(logbook.header) + [k for k in record if k not in logbook.header]
+
+
 class RunRecorder:
     """Keeps the per-evaluation tables and statistics of one run and writes them to its directory."""
 
@@ -77,7 +83,7 @@ class RunRecorder:
         self.statistics = statistics if statistics is not None else population_statistics()
         self.rows: list[rundir.Evaluation] = []
         self.logbook = tools.Logbook()
-        self.logbook.header = rundir.LOGBOOK_FIELDS
+        self.logbook.header = list(rundir.LOGBOOK_FIELDS)
         self.hall_of_fame = tools.ParetoFront() if self.objectives else tools.HallOfFame(hall_of_fame_size)
         self.running = RunningErrors()
         self.best_row: rundir.Evaluation | None = None
@@ -114,6 +120,7 @@ class RunRecorder:
                   **(self.statistics.compile(population) if population else {}),
                   **({"hypervolume": self.hypervolume} if self.objectives else {})}
         self.logbook.record(**record)
+        widen_header(self.logbook, record)
         return record
 
     @property

@@ -135,3 +135,18 @@ def _curve_point(arch: dict, seed: int, done: int) -> float:
     final = noisy_landscape(arch, seed)
     pace = 2.0 + 0.25 * sum(arch["sections"])
     return final + (90.0 - final) * math.exp(-done / pace) * (1.0 - done / CURVE_EPOCHS)
+
+
+def narrow_failing_landscape(arch: dict, seed: int = 0) -> float:
+    """`landscape`, but every network with 2 filters fails (an exception), as a too-narrow network can
+    fail systematically: for testing the warning that failures cluster at one gene value."""
+    if arch["filters"] == 2:
+        raise RuntimeError("2 filters: this objective fails on purpose")
+    return landscape(arch)
+
+
+def torch_threads(arch: dict, seed: int = 0) -> float:
+    """The number of torch threads the evaluation runs with, as its "error": for testing that `era search`
+    and the Python API give evaluations the same threads."""
+    import torch
+    return float(torch.get_num_threads())
