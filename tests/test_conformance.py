@@ -91,7 +91,7 @@ BATCH_RUNS = [(kind, None) for kind in (*KINDS, "nsga2", "asha", "hyperband")] +
 
 @pytest.mark.parametrize("kind, objectives", BATCH_RUNS)
 def test_ask_batch_resumes_a_journal_cut_inside_a_batch_to_the_uninterrupted_run(tmp_path, kind, objectives):
-    """A kill inside a batch (the journal cut after any of its results, as a SIGKILL there leaves it):
+    """A kill inside a batch or between two (the journal cut after any result, as a SIGKILL there leaves it):
     the resumed run keeps the batch boundaries and ends with the uninterrupted run's evaluations."""
     import shutil
 
@@ -105,7 +105,9 @@ def test_ask_batch_resumes_a_journal_cut_inside_a_batch_to_the_uninterrupted_run
     records = (reference / rundir.JOURNAL).read_text().splitlines(keepends=True)
     results = [i for i, line in enumerate(records) if '"type": "result"' in line or '"type":"result"' in line]
     assert len(results) >= budget
-    for cut in (7, 13, 19):      # results told inside a batch: the 2nd, 3rd and 4th result of a batch
+    # Results told inside a batch (the 2nd, 3rd and 4th result of a batch), and a kill between two batches
+    # (10: every result of the 2nd batch told, no ask of the 3rd yet).
+    for cut in (7, 10, 13, 19):
         out = tmp_path / f"cut-{cut}"
         shutil.copytree(reference, out)
         (out / rundir.JOURNAL).write_text("".join(records[:results[cut - 1] + 1]))

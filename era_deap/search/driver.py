@@ -325,7 +325,9 @@ class Search:
         any number of workers; the price is idle workers while the slowest of a batch trains."""
         # The batch in flight when the last session ended: complete if some of its results were told
         # (a batch asks all its members before evaluating any), else its asking may have been cut short.
-        batch, complete = sorted(self.open), self.batch_told
+        # No open ask: the last batch was told in full (a kill between batches) and a new one begins.
+        batch = sorted(self.open)
+        complete = self.batch_told and bool(batch)
         while True:
             while (not complete and len(batch) < size and not self.exhausted
                    and self._budget_left() - len(batch) > 0 and self._epochs_left() > 0):
