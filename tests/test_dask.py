@@ -263,6 +263,27 @@ def test_same_search_as_the_local_run_with_one_worker(cluster, tmp_path):
     assert all(r["worker"].startswith("tcp://") for r in rows(tmp_path / "dask", drop=()))
 
 
+def test_problem_map_on_the_cluster_gives_the_in_process_fitnesses_in_order(cluster, tmp_path):
+    """era_deap.Problem's toolbox.map over a Dask scheduler, as DEAP registers map for parallel evaluation."""
+    import era_deap
+    from era_deap.space.genome import to_arch
+    from era_deap.training.objectives import landscape
+    fitnesses = {}
+    for name, extra in (("local", {}), ("dask", {"executor": cluster.address})):
+        config = write_config(tmp_path, "regularized_evolution", name=name, workers=0 if not extra else 2,
+                              objective="era_deap.training.objectives:landscape", evaluator=extra)
+        problem = era_deap.Problem(config, out=tmp_path / name, seed=3)
+        toolbox = problem.toolbox()
+        population = toolbox.population(n=8)
+        population[5] = toolbox.clone(population[2])            # asked twice: trained once, cached once
+        fitnesses[name] = toolbox.map(toolbox.evaluate, population)
+        problem.close()
+    assert fitnesses["dask"] == fitnesses["local"] == [(landscape(to_arch(i)),) for i in population]
+    assert rows(tmp_path / "dask") == rows(tmp_path / "local")
+    trained_on = [r["worker"] for r in rows(tmp_path / "dask", drop=()) if r["cached"] == "0"]
+    assert len(trained_on) == 7 and all(worker.startswith("tcp://") for worker in trained_on)
+
+
 def test_unreachable_scheduler_is_one_line_naming_the_address(tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -164,3 +164,19 @@ def test_a_rerun_that_asks_another_genome_is_a_clear_error(tmp_path, monkeypatch
         with pytest.raises(era_deap.ReplayMismatch, match=r"journal.jsonl: line \d+: the script asked "
                                                           r"\['basic', 1, 1, 1, 1, 8, 2, 4\] as evaluation 0"):
             problem.evaluate(problem.space.individual(["basic", 1, 1, 1, 1, 8, 2, 4]))
+
+
+def test_fresh_moves_the_earlier_run_aside_and_starts_anew(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS))
+    config, out = config_file(tmp_path, objective="era_deap.training.objectives:landscape"), tmp_path / "run"
+    first = era_deap.Problem(config, out=out, seed=0)
+    toolbox = first.toolbox()
+    toolbox.map(toolbox.evaluate, toolbox.population(n=4))
+    first.close()
+    said = []
+    again = era_deap.Problem(config, out=out, seed=0, fresh=True, log=said.append)
+    again.close()
+    aside = [path for path in tmp_path.iterdir() if path.is_dir() and path.name.startswith("run") and path != out]
+    assert len(aside) == 1 and len(rows(aside[0])) == 4, said
+    assert said and str(aside[0]) in said[0]
+    assert not (out / "evaluations.csv").exists() or rows(out) == []

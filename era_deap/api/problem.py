@@ -46,7 +46,7 @@ class Problem:
         config = problem_config(config, **overrides)
         self.out = Path(out) if out is not None else Path("runs") / config.name
         self.config: SearchConfig = resume_budget(config, self.out, overrides.get("budget"))
-        started = open_run_dir(self.config, self.out, resume=True, fresh=fresh, log=log)
+        started = open_run_dir(self.config, self.out, resume=not fresh, fresh=fresh, log=log)
         self._lock = RunLock(self.out, command="era_deap.Problem")
         self._lock.__enter__()
         try:
