@@ -17,11 +17,14 @@ import pkgutil
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 
 from .errors import ConfigError  # noqa: F401  (re-exported: config.ConfigError is how most modules name it)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # --- YAML with positions ---------------------------------------------------------------------------
 
@@ -191,7 +194,8 @@ def _convert(value: Any, tp: Any, key: str, where: str) -> Any:
     raise TypeError(f"config annotation {tp!r} for {key} is not supported")
 
 
-def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>", defaults=None):
+def from_mapping(cls: type, data: dict, prefix: str = "", where: str = "<config>",
+                 defaults: object | None = None) -> Any:
     """Build dataclass `cls` from `data`, rejecting unknown keys and wrong types by full dotted key.
 
     Keys `data` leaves out come from `defaults` (an instance of `cls`) when given, else from the class.
@@ -243,7 +247,7 @@ def field_default(field: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-def default_instance(field: dataclasses.Field, tp: Any):
+def default_instance(field: dataclasses.Field, tp: Any) -> object | None:
     """The default of a field typed as a dataclass (not a Union), as its default_factory makes it, or
     None: what fills the keys a mapping for that field leaves out."""
     if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or field.default_factory is dataclasses.MISSING:
@@ -300,7 +304,7 @@ def to_mapping(obj: Any) -> Any:
 MOVED_MODULES = {"era_deap.objectives": "era_deap.training.objectives"}
 
 
-def resolve_callable(spec: str, key: str, expected: str = "'package.module:function'"):
+def resolve_callable(spec: str, key: str, expected: str = "'package.module:function'") -> Callable[..., Any]:
     """The callable a config names as "package.module:function" (pkgutil.resolve_name), or one
     ConfigError naming `key`: a malformed name, a module that does not import, a missing callable."""
     module, colon, name = str(spec).partition(":")

@@ -20,9 +20,21 @@ import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from .config import ConfigError, Located, bounded, from_mapping, read_with_base, resolve_callable, to_mapping
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+    from typing import Protocol
+
+    from .config import _KeyWhere
+
+    class SpaceConfigFile(Protocol):
+        """A config file that names a space file: a SearchConfig, bench's BuildConfig, rankcorr's RankcorrConfig."""
+        space: Optional[str]
+        source: str
 
 # --- the evaluator ----------------------------------------------------------------------------------
 
@@ -39,7 +51,7 @@ class DatasetConfig:
     crop_padding: Optional[int] = bounded(None, min=0)
     flip: Optional[bool] = None                            # horizontal flip; None: yes except digits
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if len(self.shape) != 3:
             at.fail("shape", "three integers [channels, height, width]", self.shape)
 
@@ -61,7 +73,7 @@ class TrainingConfig:
     eval_batch_size: Optional[int] = bounded(None, min=1)  # None: 1024 on CUDA, 256 on CPU (cache-sized: faster there)
     use_validation_data: bool = False       # train on train + validation (full training: all 50k)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if list(self.lr_milestones) != sorted(self.lr_milestones):
             at.fail("lr_milestones", "increasing fractions of the epochs", self.lr_milestones)
 
@@ -88,12 +100,12 @@ class ObjectiveKind:
     loader: Optional[str] = None    # "package.module:callable" that makes it (a plug-in: itself); None: it
                                     # trains
 
-    def takes_epochs(self, objective) -> bool:
+    def takes_epochs(self, objective: Callable[..., Any]) -> bool:
         """Whether it can answer a multi-fidelity rung (the schedule's first r epochs): training can, and a
         loaded `objective` whose callable has an `epochs` parameter (a table's look-up, a learning curve)."""
         return self.trains or "epochs" in inspect.signature(objective).parameters
 
-    def fidelity(self, objective, training: TrainingConfig) -> Optional[int]:
+    def fidelity(self, objective: Callable[..., Any], training: TrainingConfig) -> Optional[int]:
         """The epochs of the one schedule it scores in full, which a multi-fidelity search's top rung must
         be: training's search schedule, or the loaded `objective`'s own `epochs` (a table's recorded
         schedule); None when it has none (a plug-in answers any rung it is asked)."""
@@ -134,7 +146,7 @@ class EvaluatorConfig:
     def objective_kind(self) -> ObjectiveKind:
         return objective_kind(self.objective)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if self.executor != "local" and not self.executor.startswith(("tcp://", "tls://", "inproc://")):
             at.fail("executor", "'local' or a Dask scheduler address such as tcp://HOST:PORT", self.executor)
         if self.objective not in OBJECTIVE_KINDS and ":" not in self.objective:
@@ -225,7 +237,7 @@ class SearchConfig(ConfigFile):
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     source: str = field(default="<config>", compare=False)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         # The name is the default run directory under runs/: one plain folder name, never runs/ itself.
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", str(self.name)):
             at.fail("name", "a folder name: letters, digits, '_', '-' and '.' (not first)", self.name)
@@ -274,7 +286,8 @@ def _names_a_file(table: str, evaluator_data, base_dir: Path) -> bool:
     return Path(resolve_path(table, evaluator_data, "table", base_dir)).exists()
 
 
-def resolve_files(config, data, dataset: DatasetConfig, dataset_data, base_dir: Path | None) -> None:
+def resolve_files(config: SpaceConfigFile, data: Located, dataset: DatasetConfig, dataset_data: dict,
+                  base_dir: Path | None) -> None:
     """Make `config.space` (which must exist) and the dataset's `data_dir` absolute, each against the
     directory of the file that set it (`base_dir` when none did). For search, build and rankcorr files."""
     if base_dir is not None:
@@ -285,14 +298,14 @@ def resolve_files(config, data, dataset: DatasetConfig, dataset_data, base_dir: 
         raise ConfigError(f"{data.where.get('space', config.source)}: space: file not found: {config.space}")
 
 
-def resolve_path(value: str, mapping, key: str, base_dir: Path) -> str:
+def resolve_path(value: str, mapping: dict, key: str, base_dir: Path) -> str:
     """A path from a config file, made absolute against the directory of the file that set it."""
     location = getattr(mapping, "where", {}).get(key)
     directory = Path(location.rsplit(":", 1)[0]).resolve().parent if location else base_dir
     return str((directory / value).resolve())
 
 
-def load_search_config(path) -> SearchConfig:
+def load_search_config(path: str | os.PathLike) -> SearchConfig:
     """Load a search file (following `base:`), validate everything, resolve relative paths."""
     path = Path(path)
     data = read_with_base(path)

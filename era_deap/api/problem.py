@@ -22,7 +22,7 @@ import sys
 import weakref
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 from deap import base, tools
@@ -34,6 +34,9 @@ from ..search.variation import Variation
 from ..settings import SearchConfig
 from .configs import ConfigLike, problem_config, resume_budget
 from .runs import Run
+
+if TYPE_CHECKING:
+    from ..space.genome import Individual
 
 
 class Problem:
@@ -98,13 +101,13 @@ class Problem:
 
     # --- variation: the configured operators, DEAP's conventions --------------------------------------
 
-    def mutate(self, individual):
+    def mutate(self, individual: Individual) -> tuple[Individual]:
         """The configured mutation, in place: returns (individual,)."""
         child = self._variation.mutate(self._variation.encode(individual))
         individual[:] = self._variation.decode(child)
         return (individual,)
 
-    def mate(self, first, second):
+    def mate(self, first: Individual, second: Individual) -> tuple[Individual, Individual]:
         """The configured crossover, in place: returns (first, second)."""
         a, b = self._variation.mate(self._variation.encode(first), self._variation.encode(second))
         first[:], second[:] = self._variation.decode(a), self._variation.decode(b)

@@ -23,12 +23,18 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
 from ..errors import ConfigError
 from ..search.outputs import mean_ci
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .table import Table
 
 LEVEL = 0.95
 TOP_FRACTIONS = (0.01, 0.05)
@@ -66,7 +72,7 @@ class Curves:
         return len(self.keys)
 
 
-def load_curves(table) -> Curves:
+def load_curves(table: Table) -> Curves:
     """The table's curves; networks with a failed seed or a short curve are left out and counted."""
     epochs, seeds = int(table.data["epochs"]), len(table.seeds)
     keys, depth, params, rows, left_out = [], [], [], [], {}
@@ -103,7 +109,7 @@ def load_curves(table) -> Curves:
 
 # --- statistics -----------------------------------------------------------------------------------
 
-def spearman(x, y) -> tuple[float, float]:
+def spearman(x: np.ndarray | Sequence[float], y: np.ndarray | Sequence[float]) -> tuple[float, float]:
     """(rho, p); nan for constant input (ranks nothing), without scipy's warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
@@ -111,7 +117,7 @@ def spearman(x, y) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
-def spearman_ci(x, y, level: float = LEVEL) -> dict:
+def spearman_ci(x: np.ndarray | Sequence[float], y: np.ndarray | Sequence[float], level: float = LEVEL) -> dict:
     """Spearman's rho, its p-value and a Fisher-z interval with Bonett & Wright's (2000) variance for
     Spearman, (1 + rho^2 / 2) / (n - 3): cheap, deterministic, and right for the sizes here."""
     rho, p = spearman(x, y)
@@ -124,7 +130,8 @@ def spearman_ci(x, y, level: float = LEVEL) -> dict:
     return {"rho": rho, "low": low, "high": high, "p": p, "n": n}
 
 
-def partial_spearman(x, y, control) -> dict:
+def partial_spearman(x: np.ndarray | Sequence[float], y: np.ndarray | Sequence[float],
+                     control: np.ndarray | Sequence[float]) -> dict:
     """Spearman's rho of x and y with `control` held fixed: Pearson of the ranks' residuals after a
     linear fit on the control's ranks; p from t with n - 3 degrees of freedom."""
     rx, ry, rc = (stats.rankdata(v) for v in (x, y, control))
@@ -138,13 +145,13 @@ def partial_spearman(x, y, control) -> dict:
     return {"rho": rho, "p": float(2 * stats.t.sf(abs(t), n - 3)), "n": n}
 
 
-def percentile_ranks(errors) -> np.ndarray:
+def percentile_ranks(errors: np.ndarray | Sequence[float]) -> np.ndarray:
     """0 = the best (lowest error), 100 = the worst; ties share their average rank. A shift in these
     points reads the same for a partial table and a complete one."""
     return 100 * (stats.rankdata(errors) - 1) / max(1, len(errors) - 1)
 
 
-def buckets(values, count: int = DEPTH_BUCKETS) -> list[np.ndarray]:
+def buckets(values: np.ndarray | Sequence[float], count: int = DEPTH_BUCKETS) -> list[np.ndarray]:
     """Masks of about `count` groups of equal size by value; a value is never split across two groups."""
     values = np.asarray(values)
     distinct, counts = np.unique(values, return_counts=True)
@@ -153,7 +160,7 @@ def buckets(values, count: int = DEPTH_BUCKETS) -> list[np.ndarray]:
     return [np.isin(values, distinct[group == g]) for g in np.unique(group)]
 
 
-def mean_interval(values, level: float = LEVEL) -> dict:
+def mean_interval(values: np.ndarray | Sequence[float], level: float = LEVEL) -> dict:
     """The mean with its t-interval (search/outputs.py's mean_ci): {"mean", "low", "high", "n"}."""
     mean, half = (float(v) for v in mean_ci(values, level))
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(len(values))}
@@ -220,7 +227,7 @@ def _span(values) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 
 
-def top_agreement(curves: Curves, fractions=TOP_FRACTIONS) -> dict:
+def top_agreement(curves: Curves, fractions: Sequence[float] = TOP_FRACTIONS) -> dict:
     """Of the top fraction at the last epoch (by mean error, ties by key), the share in the top fraction
     at epoch r; chance is k / n. For scale, how far two seeds' own tops at the last epoch agree."""
     keys = np.asarray(curves.keys)
@@ -290,7 +297,7 @@ class Analysis:
     panels: list
 
 
-def analyse(table) -> Analysis:
+def analyse(table: Table) -> Analysis:
     curves = load_curves(table)
     shifts = rank_shifts(curves)
     return Analysis(curves=curves, fidelity=fidelity(curves), shifts=shifts, bias=depth_bias(curves, shifts),

@@ -4,6 +4,7 @@ point on one schedule's curve, and the drop changes the ranking most."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -12,12 +13,15 @@ from matplotlib.figure import Figure
 from ..search.outputs import save_figure
 from .analysis import buckets, mean_interval
 
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
 MEAN, SEED, ACROSS, CEILING = "#1f77b4", "#9ecae1", "#ff7f0e", "#555555"
 DEPTH, PARAMS, PARTIAL = "#d62728", "#2ca02c", "#9467bd"
 BAND_ALPHA = 0.18
 
 
-def write_figures(a, out: Path) -> list[Path]:
+def write_figures(a: Analysis, out: Path) -> list[Path]:
     figures = {"rank_correlation": correlation_figure(a), "epoch_matrix": matrix_figure(a),
                "shift_depth": shift_figure(a, "depth"), "shift_params": shift_figure(a, "params"),
                "depth_bias": bias_figure(a), "top_agreement": top_figure(a)}
@@ -43,7 +47,7 @@ def _schedule(ax, a) -> None:
     ax.grid(alpha=0.3)
 
 
-def correlation_figure(a) -> Figure:
+def correlation_figure(a: Analysis) -> Figure:
     c, rows = a.curves, a.fidelity["rows"]
     epochs = np.arange(1, c.epochs + 1)
     fig = Figure(figsize=(8, 5), layout="constrained")
@@ -69,7 +73,7 @@ def correlation_figure(a) -> Figure:
     return fig
 
 
-def matrix_figure(a) -> Figure:
+def matrix_figure(a: Analysis) -> Figure:
     matrix, epochs = a.fidelity["matrix"], a.curves.epochs
     fig = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = fig.subplots()
@@ -91,7 +95,7 @@ def matrix_figure(a) -> Figure:
     return fig
 
 
-def shift_figure(a, against: str) -> Figure:
+def shift_figure(a: Analysis, against: str) -> Figure:
     """Rank shift of every network against depth (or parameters) at the panel epochs: points, the mean
     per bucket with its 95% interval, and the least-squares line."""
     c, rows = a.curves, {row["epoch"]: row for row in a.bias["rows"]}
@@ -137,7 +141,7 @@ def shift_figure(a, against: str) -> Figure:
     return fig
 
 
-def bias_figure(a) -> Figure:
+def bias_figure(a: Analysis) -> Figure:
     rows = a.bias["rows"]
     epochs = np.array([r["epoch"] for r in rows])
     fig = Figure(figsize=(8, 5), layout="constrained")
@@ -161,7 +165,7 @@ def bias_figure(a) -> Figure:
     return fig
 
 
-def top_figure(a) -> Figure:
+def top_figure(a: Analysis) -> Figure:
     epochs = np.arange(1, a.curves.epochs + 1)
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,8 +15,11 @@ from ..search.outputs import markdown_table
 from .analysis import SIGNIFICANCE, THESIS_FIDELITIES, THESIS_NETWORKS, Analysis, summary
 from .analysis_figures import write_figures
 
+if TYPE_CHECKING:
+    import os
 
-def write_outputs(a: Analysis, out) -> list[Path]:
+
+def write_outputs(a: Analysis, out: str | os.PathLike) -> list[Path]:
     """analysis.md, analysis.json and the figures (PNG + SVG) in `out`; returns the paths written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

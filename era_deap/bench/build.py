@@ -17,6 +17,7 @@ import random
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..search.devices import available_cores, threads_per_worker
 from ..search.driver import versions
@@ -36,10 +37,17 @@ from ..training.evaluate import describe
 from ..training.result import EvalResult
 from .table import FORMAT, SUFFIX, dumps
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
+
+    from ..space.space import SearchSpace
+    from .build_config import BuildConfig
+
 TABLE = f"table{SUFFIX}"
 
 
-def build_order(space, seed: int) -> list:
+def build_order(space: SearchSpace, seed: int) -> list:
     """Every unique network once, shuffled by `seed`: any prefix is a uniform sample of the space."""
     genomes = space.unique_genomes()
     random.Random(seed).shuffle(genomes)
@@ -58,7 +66,8 @@ def seed_entry(result: EvalResult) -> dict:
             "message": (result.message.strip().splitlines() or [""])[-1][:300]}
 
 
-def run_build(config, out, *, progress: bool = False, command: str = "", log=print) -> dict:
+def run_build(config: BuildConfig, out: str | os.PathLike, *, progress: bool = False, command: str = "",
+              log: Callable[[str], object] = print) -> dict:
     """Build (or continue building) the table of `config` in `out`; returns the table's header."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +127,7 @@ def _train(config, space, journal, todo, done, progress) -> None:
         executor.close()
 
 
-def write_table(out: Path, config, space, records: list) -> dict:
+def write_table(out: Path, config: BuildConfig, space: SearchSpace, records: list) -> dict:
     """The table file from the journal's records (complete or not) in `out`; returns its header."""
     shape, classes = describe(config.evaluator.dataset)
     networks = []
@@ -138,7 +147,7 @@ def write_table(out: Path, config, space, records: list) -> dict:
     return header
 
 
-def provenance(config, records: list) -> dict:
+def provenance(config: BuildConfig, records: list) -> dict:
     """How the table was made: command, versions, machine, wall time and CPU-hours over all sessions."""
     sessions, wall, cpu_seconds, last = [], 0.0, 0.0, None
     for record in records:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..config import bounded, from_mapping, read_with_base
 from ..errors import ConfigError
 from ..settings import ConfigFile, EvaluatorConfig, resolve_files
+
+if TYPE_CHECKING:
+    import os
 
 
 @dataclass
@@ -31,7 +34,7 @@ class BuildConfig(ConfigFile):
         return list(range(self.seeds))
 
 
-def load_build_config(path) -> BuildConfig:
+def load_build_config(path: str | os.PathLike) -> BuildConfig:
     path = Path(path)
     data = read_with_base(path)
     config = from_mapping(BuildConfig, data, where=str(path))

@@ -10,8 +10,13 @@ space must be the table's: `check_space` says so before anything starts. No torc
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import ConfigError
 from .table import Table
+
+if TYPE_CHECKING:
+    from ..space.space import SearchSpace
 
 OBSERVE = ("seed", "mean")
 
@@ -31,7 +36,7 @@ class TableObjective:
         """The schedule the table recorded: its full fidelity (a multi-fidelity search's top rung)."""
         return self.table.data["epochs"]
 
-    def check_space(self, space) -> None:
+    def check_space(self, space: SearchSpace) -> None:
         """ConfigError unless `space` has exactly the table's gene values."""
         if space.describe() != self.table.space.describe():
             differ = [g for g in space.describe() if space.describe()[g] != self.table.space.describe()[g]]

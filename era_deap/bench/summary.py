@@ -5,12 +5,36 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
+if TYPE_CHECKING:
+    from typing import Protocol
 
-def landscape(table) -> dict:
+    from ..space.space import SearchSpace
+
+    class Table(Protocol):
+        """table.py's Table, as read here (imported, it would close an import circle: Table.info imports this
+        module)."""
+        name: str
+        source: str
+        data: dict
+        seeds: list
+        space: SearchSpace
+        networks: dict
+        complete: bool
+
+        @property
+        def provenance(self) -> dict: ...
+
+        def mean_errors(self) -> dict[str, float]: ...
+
+        def optimum(self) -> tuple[str, float]: ...
+
+
+def landscape(table: Table) -> dict:
     """Numbers over the networks' mean errors (over seeds) and over their seeds."""
     means = table.mean_errors()
     values = sorted(means.values())
@@ -41,7 +65,7 @@ TOP_SHARES = (1, 5, 10)      # the top percentages whose seed-to-seed ranking `r
 ALPHA = 0.05
 
 
-def resolution(table) -> dict:
+def resolution(table: Table) -> dict:
     """How finely the table tells its best networks apart:
     top_spearman   {p: Spearman between two training seeds' errors over the top p% of the networks, the top
                    chosen by a third seed (choosing by the two seeds compared would bias them against each
@@ -93,7 +117,7 @@ def resolution_text(info: dict) -> str:
     return text
 
 
-def describe_table(table) -> str:
+def describe_table(table: Table) -> str:
     p, info = table.provenance, landscape(table)
     state = "complete" if table.complete else f"PARTIAL: {len(table.networks):,} of {table.space.n_unique:,} networks"
     training = table.data["evaluator"]["training"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
@@ -23,13 +24,18 @@ from scipy import stats
 from ..config import from_mapping
 from ..settings import EvaluatorConfig
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def sample_keys(table, k: int, seed: int = 0) -> list[str]:
+    from .table import Table
+
+
+def sample_keys(table: Table, k: int, seed: int = 0) -> list[str]:
     keys = sorted(table.networks)
     return random.Random(seed).sample(keys, min(k, len(keys)))
 
 
-def verify(table, k: int, seed: int = 0, device: str = "cpu", log=print) -> dict:
+def verify(table: Table, k: int, seed: int = 0, device: str = "cpu", log: Callable[[str], object] = print) -> dict:
     """Retrain `k` networks of `table` grouped and one seed at a time; the errors side by side."""
     from ..training.evaluate import Evaluator
     config = from_mapping(EvaluatorConfig, dict(table.data["evaluator"], objective="train", workers=0),

@@ -4,9 +4,13 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
-def run_build(args) -> int:
+def run_build(args: argparse.Namespace) -> int:
     from ..api.configs import add_import_paths
     from ..bench.build import TABLE
     from ..bench.build import run_build as build
@@ -32,7 +36,7 @@ def run_build(args) -> int:
     return 0
 
 
-def run_info(args) -> int:
+def run_info(args: argparse.Namespace) -> int:
     from ..bench.summary import describe_table
     from ..bench.table import Table, shipped
     names = [args.table] if args.table else shipped()
@@ -44,7 +48,7 @@ def run_info(args) -> int:
     return 0
 
 
-def run_verify(args) -> int:
+def run_verify(args: argparse.Namespace) -> int:
     from ..bench.table import Table
     from ..bench.verify import verify
     table = Table.load(args.table)
@@ -70,7 +74,7 @@ def run_verify(args) -> int:
     return 0
 
 
-def run_analyse(args) -> int:
+def run_analyse(args: argparse.Namespace) -> int:
     from ..bench.analysis import analyse
     from ..bench.analysis_page import write_outputs
     from ..bench.table import Table

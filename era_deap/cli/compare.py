@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
-def run_compare(args) -> int:
+def run_compare(args: argparse.Namespace) -> int:
     from ..api.compare import compare
     if len(args.configs) < 2:
         args.parser.error("argument CONFIG: expected two or more search configs (the baseline first), got "

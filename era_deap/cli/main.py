@@ -8,9 +8,17 @@ import json
 import os
 import pkgutil
 import sys
+from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import UserError
 from ..space.genome import GENES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..settings import SearchConfig
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
 
 EXIT_USAGE = 2
 # One wording, in `era report --help` and docs/report.md (a test holds them together).
@@ -22,7 +30,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the flag and what it allows, exit code 2. A
     command left out (bare `era`, `era bench`) lists the commands first, one line each."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
         if commands is not None and message.startswith("the following arguments are required") \
                 and commands.metavar in message:
@@ -83,7 +91,7 @@ def _add_genome_flags(p: argparse.ArgumentParser, required: bool = True) -> None
                                    "else the built-in default, configs/space.yaml)")
 
 
-def search_config_of(args):
+def search_config_of(args: argparse.Namespace) -> SearchConfig | None:
     """The search config named by --config (loaded once), or None without one."""
     if getattr(args, "config", None) is None:
         return None
@@ -97,7 +105,7 @@ def search_config_of(args):
     return args._search_config
 
 
-def genome_from_args(parser: argparse.ArgumentParser, args):
+def genome_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[SearchSpace, Individual]:
     """The canonical DEAP individual the genome flags describe, checked against --space, else the
     --config's space, else the default space; or a one-line usage error (exit 2)."""
     from ..space.genome import individual
@@ -259,7 +267,7 @@ def _version() -> str:
     return f"era-deap {__version__}"
 
 
-def run_space(args) -> int:
+def run_space(args: argparse.Namespace) -> int:
     from ..space.space import load_space
     space = load_space(args.space_file)
     counts = {"configurations": space.n_configurations, "unique_networks": space.n_unique}
@@ -276,7 +284,7 @@ def run_space(args) -> int:
     return 0
 
 
-def arch_input(args) -> tuple[tuple, int, str]:
+def arch_input(args: argparse.Namespace) -> tuple[tuple, int, str]:
     """(input shape, classes, where they come from) for `era arch`: --input/--classes, else --dataset,
     else the --config's dataset, else CIFAR-10's (the thesis's, for which its tables count parameters).
     The search counts parameters on its config's dataset, so --config gives the same numbers."""
@@ -300,7 +308,7 @@ def arch_input(args) -> tuple[tuple, int, str]:
     return tuple(args.input or shape), args.classes or classes, source
 
 
-def run_arch(args) -> int:
+def run_arch(args: argparse.Namespace) -> int:
     from ..space.architecture import cardinality, complexity
     from ..space.genome import to_arch
     space, genome = genome_from_args(args.parser, args)
@@ -321,7 +329,7 @@ def run_arch(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -11,13 +12,17 @@ from ..rankcorr.study import load_rankcorr_config
 from ..search.runlock import RunLock
 from ..search.safe_write import write_atomic
 
+if TYPE_CHECKING:
+    import argparse
+    import os
 
-def default_out(config_path) -> Path:
+
+def default_out(config_path: str | os.PathLike) -> Path:
     """runs/<profile>/rankcorr for configs/<profile>/rankcorr.yaml."""
     return Path("runs") / Path(config_path).resolve().parent.name / "rankcorr"
 
 
-def run_rankcorr(args) -> int:
+def run_rankcorr(args: argparse.Namespace) -> int:
     config = load_rankcorr_config(args.config)
     out = Path(args.out) if args.out else default_out(args.config)
     out.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,13 @@ Hidden (not among the listed commands): a helper of the script, not a user's com
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def run_state(args) -> int:
+if TYPE_CHECKING:
+    import argparse
+
+
+def run_state(args: argparse.Namespace) -> int:
     from ..search.rundir import RunDirectory
     from ..settings import load_search_config, replace
     try:
@@ -23,7 +28,7 @@ def run_state(args) -> int:
     return 0
 
 
-def run_train_flags(args) -> int:
+def run_train_flags(args: argparse.Namespace) -> int:
     from ..search.rundir import RunDirectory
     for flag in RunDirectory(args.run_dir).best_train_flags():
         print(flag)

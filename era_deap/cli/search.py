@@ -4,14 +4,23 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..api.configs import load_config
+
+if TYPE_CHECKING:
+    import argparse
+    import os
+    from collections.abc import Sequence
+
+    from ..search.failures import FailureCluster
+    from ..settings import SearchConfig
 
 EXIT_ABORTED = 1
 EXIT_SIGNAL = {2: 130, 15: 143}  # SIGINT, SIGTERM
 
 
-def configured(args):
+def configured(args: argparse.Namespace) -> SearchConfig:
     """The config file with the command line's overrides applied (the budget apart: run_search applies
     the resume rule to it)."""
     config = load_config(args.config, seed=args.seed, workers=args.workers)
@@ -30,7 +39,7 @@ class _FlagWhere:
         raise ConfigError(f"{self.flag}: expected {expected}, got {given!r}")
 
 
-def run_search(args) -> int:
+def run_search(args: argparse.Namespace) -> int:
     from ..api.runs import run_search as search
     from ..search.run import Interrupted, SearchAborted
     from ..search.safe_write import WriteFailed
@@ -59,7 +68,7 @@ def run_search(args) -> int:
     return 0
 
 
-def summary_line(summary: dict, out, clusters=()) -> str:
+def summary_line(summary: dict, out: str | os.PathLike, clusters: Sequence[FailureCluster] = ()) -> str:
     """One line with the counts of summary.json: trained (those that failed in training by status),
     invalid genomes (spent budget, never trained), cache hits, why it stopped, the best; and the gene
     values its failures cluster at (`clusters`, search/failures.py), which bias a comparison."""

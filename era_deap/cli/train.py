@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -34,13 +35,21 @@ from ..training.evaluate import classify_failure
 from ..training.result import DIVERGED, ERROR
 from ..training.train import resolve_device, train
 
+if TYPE_CHECKING:
+    import argparse
+    import os
+
+    from ..settings import SearchConfig
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+
 EXIT_FAILED = 1
 
 
 GENOME_FLAGS = ("block", "sections", "filters", "filter_update", "group_size")
 
 
-def run_train(args) -> int:
+def run_train(args: argparse.Namespace) -> int:
     from .main import genome_from_args, search_config_of
     _check_flags(args)
     if args.from_run:
@@ -105,7 +114,8 @@ def _check_flags(args) -> None:
         args.parser.error(f"the following arguments are required: {', '.join(missing)} (or --from RUN_DIR)")
 
 
-def run_networks(run_dir):
+def run_networks(run_dir: str | os.PathLike) -> tuple[SearchConfig, SearchSpace,
+                                                      list[tuple[Individual, rundir.Evaluation]]]:
     """(the run's config, its space, [(canonical genome, Evaluation)] of its successful networks, best
     first: RunDirectory.ranked_networks, so rank 1 is summary.json's best)."""
     from ..api.configs import add_import_paths

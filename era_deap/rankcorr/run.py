@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..search.safe_write import write_atomic
 from ..space.space import load_space
@@ -12,8 +13,11 @@ from .study import WIDTH_LEGEND, RankcorrConfig, load_result, result_path
 from .tables import write_outputs
 from .workers import train_all
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def run_study(config: RankcorrConfig, out: Path, log=print, progress: bool = False) -> dict:
+
+def run_study(config: RankcorrConfig, out: Path, log: Callable[[str], object] = print, progress: bool = False) -> dict:
     """Train what is missing (low fidelities first) and rewrite the outputs each time a fidelity is
     complete; `log` gets a line per training (its error, as every era command prints), `progress`
     adds a tqdm bar on stderr. Returns the results {(network slug, epochs): dict}."""

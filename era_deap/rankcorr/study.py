@@ -18,7 +18,7 @@ import json
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -31,6 +31,12 @@ from ..settings import (  # the search files' rule for relative paths
 )
 from ..space.families import Network, genome_key, space_problems
 
+if TYPE_CHECKING:
+    import os
+
+    from ..config import _KeyWhere
+    from ..space.space import SearchSpace
+
 
 @dataclass
 class FamilyConfig:
@@ -38,7 +44,7 @@ class FamilyConfig:
     depths: list[int] = bounded([56], min=8)
     widths: list[int] = bounded([16], min=2)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         for depth in self.depths:
             if (depth - 2) % 6:
                 at.fail("depths", "CIFAR ResNet depths 6n+2 (8, 14, 20, 32, 56, 110, ...)", depth)
@@ -63,7 +69,7 @@ class RankcorrConfig(ConfigFile):
     training: TrainingConfig = field(default_factory=TrainingConfig)   # as evaluator.training; epochs unused
     source: str = field(default="<config>", compare=False)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if sorted(set(self.fidelities)) != list(self.fidelities):
             at.fail("fidelities", "increasing epochs without repeats", self.fidelities)
 
@@ -78,7 +84,7 @@ class RankcorrConfig(ConfigFile):
         return TrainingConfig(**{**asdict(self.training), "epochs": epochs})
 
 
-def load_rankcorr_config(path) -> RankcorrConfig:
+def load_rankcorr_config(path: str | os.PathLike) -> RankcorrConfig:
     """Load a rankcorr file (following `base:`); `space` and `dataset.data_dir` are relative to the file
     that sets them."""
     path = Path(path)
@@ -123,7 +129,7 @@ def load_result(out: Path, config: RankcorrConfig, network: Network, epochs: int
     return saved if saved.get("setup") == json.loads(json.dumps(setup(config, network, epochs))) else None
 
 
-def network_rows(config: RankcorrConfig, space) -> list[dict]:
+def network_rows(config: RankcorrConfig, space: SearchSpace) -> list[dict]:
     """One row per network: family membership, genome key in the space, why it is outside."""
     families = config.families()
     rows = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -23,6 +24,12 @@ from scipy import stats
 from ..search.outputs import MISSING, markdown_table, save_figure, write_csv
 from ..space.families import Network
 from .study import WIDTH_LEGEND
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..space.space import SearchSpace
+    from .study import RankcorrConfig
 
 TITLES = {
     "accuracy_width": "Table 3: accuracy (%) of the width family",
@@ -37,7 +44,7 @@ OUTPUTS = ({f"{stem}.csv" for stem in TITLES} | {f"{s}.{e}" for s in TITLES if s
                                                  for e in ("png", "svg")} | {"networks.csv", "rankcorr.md"})
 
 
-def accuracy_matrix(networks, fidelities, results) -> np.ndarray:
+def accuracy_matrix(networks: Sequence[Network], fidelities: Sequence[int], results: dict) -> np.ndarray:
     """[fidelity, network] accuracy in %, nan where there is no successful training (yet)."""
     def accuracy(network, epochs):
         result = results.get((network.slug, epochs))
@@ -66,7 +73,8 @@ def _fmt(value: float, digits: int) -> str:
     return MISSING if np.isnan(value) else f"{value:.{digits}f}"
 
 
-def accuracy_section(stem, networks, fidelities, accuracy, error_kind) -> tuple[list, str]:
+def accuracy_section(stem: str, networks: Sequence[Network], fidelities: Sequence[int], accuracy: np.ndarray,
+                     error_kind: str) -> tuple[list, str]:
     rows = [{"epochs": e, **{n.name: ("" if np.isnan(a) else a) for n, a in zip(networks, accuracy[i])}}
             for i, e in enumerate(fidelities)]
     md = markdown_table(["Epochs", *(n.name for n in networks)],
@@ -74,7 +82,8 @@ def accuracy_section(stem, networks, fidelities, accuracy, error_kind) -> tuple[
     return rows, f"### {TITLES[stem]}\n\nAccuracy (100 − error) on {error_kind} data; {WIDTH_LEGEND}.\n\n{md}"
 
 
-def spearman_section(stem, networks, fidelities, accuracy) -> tuple[list | None, str, np.ndarray | None]:
+def spearman_section(stem: str, networks: Sequence[Network], fidelities: Sequence[int],
+                     accuracy: np.ndarray) -> tuple[list | None, str, np.ndarray | None]:
     rho = spearman_matrix(accuracy)
     complete = [n for n, col in zip(networks, accuracy.T) if not np.isnan(col).any()]
     left_out = [n.name for n in networks if n not in complete]
@@ -93,7 +102,7 @@ def spearman_section(stem, networks, fidelities, accuracy) -> tuple[list | None,
     return rows, f"### {TITLES[stem]}\n\n{md}\n{' '.join(notes)}\n\n![{stem}]({stem}.png)\n", rho
 
 
-def heatmap(rho: np.ndarray, fidelities, title: str) -> Figure:
+def heatmap(rho: np.ndarray, fidelities: Sequence[int], title: str) -> Figure:
     size = 1.6 + 0.7 * len(fidelities)
     fig = Figure(figsize=(size + 1.2, size))
     ax = fig.add_subplot()
@@ -117,7 +126,7 @@ def heatmap(rho: np.ndarray, fidelities, title: str) -> Figure:
 
 # --- everything -----------------------------------------------------------------------------------
 
-def write_outputs(config, space, results: dict, out: Path) -> list[Path]:
+def write_outputs(config: RankcorrConfig, space: SearchSpace, results: dict, out: Path) -> list[Path]:
     """Write every table, matrix and heatmap that the results allow, and rankcorr.md; returns the paths."""
     from .study import network_rows
     out = Path(out)

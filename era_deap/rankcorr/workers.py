@@ -10,6 +10,8 @@ executor stops the workers, and what finished is already saved (era_deap/rankcor
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..search.executor import Done
 from ..search.executors import make_executor
 from ..settings import EvaluatorConfig
@@ -17,8 +19,14 @@ from ..space.architecture import complexity
 from ..training.result import EvalResult
 from .study import setup, training_seed
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
-def train_all(config, tasks: list):
+    from ..space.families import Network
+    from .study import RankcorrConfig
+
+
+def train_all(config: RankcorrConfig, tasks: list) -> Iterator[tuple[Network, int, dict]]:
     """Yield (network, epochs, result dict) for every (network, epochs) task as it finishes, one
     fidelity after the other in the order of `tasks` (low fidelities first)."""
     for epochs in dict.fromkeys(e for _, e in tasks):
@@ -26,7 +34,7 @@ def train_all(config, tasks: list):
         yield from _train_fidelity(config, epochs, networks)
 
 
-def evaluator_config(config, epochs: int, workers: int) -> EvaluatorConfig:
+def evaluator_config(config: RankcorrConfig, epochs: int, workers: int) -> EvaluatorConfig:
     """The evaluator of one fidelity: the study's dataset and device, the fidelity's schedule."""
     return EvaluatorConfig(objective="train", executor="local", workers=workers, device=config.device,
                            dataset=config.dataset, training=config.schedule(epochs))
@@ -51,7 +59,7 @@ def _train_fidelity(config, epochs: int, networks: list):
         executor.close()
 
 
-def saved_result(config, network, epochs: int, result: EvalResult) -> dict:
+def saved_result(config: RankcorrConfig, network: Network, epochs: int, result: EvalResult) -> dict:
     """The JSON-ready dict saved for one training: its setup (what decides it), and its accuracy or
     how it failed."""
     saved = {"network": network.name, "depth": network.depth, "width": network.width,

@@ -29,6 +29,7 @@ import statistics
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, RunDirError
 from ..search import rundir
@@ -37,6 +38,11 @@ from ..search.rundir import RunDirectory
 from ..training.result import WORST_ERROR
 from .runs import read_run
 from .statistics import ALPHA, POWER, Benchmark, holm, locate_table, pairwise, training_epochs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ..settings import SearchConfig
 
 METRICS = ("best", "auc", "regret")
 MAX_SEEDS = 1000        # more is a typo (0-999999 would start millions of runs), not a comparison
@@ -63,7 +69,7 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def variant_names(configs) -> list[str]:
+def variant_names(configs: Sequence[SearchConfig]) -> list[str]:
     """Each variant's folder: its config name, or its file name where names repeat."""
     names = [c.name for c in configs]
     if len(set(names)) < len(names):
@@ -73,7 +79,8 @@ def variant_names(configs) -> list[str]:
     return names
 
 
-def run_all(configs, names, seeds, out: Path, jobs: int = 1, log=print, fresh: bool = False) -> dict:
+def run_all(configs: Sequence[SearchConfig], names: Sequence[str], seeds: Sequence[int], out: Path, jobs: int = 1,
+            log: Callable[[str], object] = print, fresh: bool = False) -> dict:
     """{variant: [run dir per seed]}: each (variant, seed) run resumed or started, `jobs` at once. A run
     whose user code (operators, objective, ...) changed since it ran is stale: refused, or with `fresh`
     moved aside and run anew."""

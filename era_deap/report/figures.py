@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -31,6 +32,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..search import rundir
 from .statistics import anytime_curves, mean_band, median_run, per_evaluation, step_at, zoomed_range
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Sequence
+
+    from .pareto import FrontGap, SearchFronts
+    from .runs import Run, SearchRuns
+    from .statistics import Benchmark
 
 # tab10, fixed per thesis search so a strategy looks the same in every figure and every report.
 STRATEGY_COLOURS = {
@@ -63,7 +71,7 @@ GAP_FLOOR = 1e-4
 
 # --- what every figure shares ---------------------------------------------------------------------
 
-def colours(keys) -> dict:
+def colours(keys: Collection[str]) -> dict:
     """Search key -> colour: fixed for the thesis's searches, deterministic for any other key (a name
     that two configs share is two keys, "name [id]": two colours)."""
     mapping = {n: STRATEGY_COLOURS[n] for n in keys if n in STRATEGY_COLOURS}
@@ -88,7 +96,7 @@ def time_unit(max_seconds: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
-def time_label(runs, unit_name: str) -> str:
+def time_label(runs: Iterable[Run], unit_name: str) -> str:
     """The time axis's name. A run on a benchmark table keeps a simulated clock (summary.json `clock`):
     the training seconds the table recorded for each network it looked up, summed, not wall time."""
     clocks = {r.clock for r in runs}
@@ -99,7 +107,7 @@ def time_label(runs, unit_name: str) -> str:
     return f"elapsed time ({unit_name})"
 
 
-def legend_label(search) -> str:
+def legend_label(search: SearchRuns) -> str:
     label = search.label
     if len(search.runs) > 1:
         label += f" (mean of {len(search.runs)} seeds, 95% CI)"
@@ -108,7 +116,7 @@ def legend_label(search) -> str:
 
 # --- figure 4: every evaluation -------------------------------------------------------------------
 
-def figure4(searches, palette: dict, unit: tuple[float, str]) -> Figure:
+def figure4(searches: Sequence[SearchRuns], palette: dict, unit: tuple[float, str]) -> Figure:
     per_unit, unit_name = unit
     ncols = min(3, len(searches))
     nrows = math.ceil(len(searches) / ncols)
@@ -149,7 +157,7 @@ def figure4(searches, palette: dict, unit: tuple[float, str]) -> Figure:
     return fig
 
 
-def figure4_log_scale(errors) -> bool:
+def figure4_log_scale(errors: Sequence[float]) -> bool:
     """Figure 4's error axis is logarithmic when the errors span a factor of 10 or more (all above 0):
     the best so far, near the lowest, then stands clear of the x axis."""
     return bool(errors) and min(errors) > 0 and max(errors) >= 10 * min(errors)
@@ -208,7 +216,7 @@ def panels(window: int) -> tuple:
             ("mean_last50", f"(c) mean of the last {window} evaluated"))
 
 
-def figure5(searches, palette: dict, against: str, unit: tuple[float, str],
+def figure5(searches: Sequence[SearchRuns], palette: dict, against: str, unit: tuple[float, str],
             window: int = rundir.RECENT_WINDOW) -> Figure:
     """Against "evaluations" (models evaluated) or "time". Several seeds: the mean over seeds, with a
     95% t-interval band where at least two seeds contribute. Against models evaluated a seed counts up
@@ -276,7 +284,7 @@ def _grid(series, against: str) -> list:
 
 # --- benchmark tables: regret and top-1% networks -------------------------------------------------
 
-def regret_figure(bench, palette: dict) -> Figure:
+def regret_figure(bench: Benchmark, palette: dict) -> Figure:
     """Mean regret over seeds and its 95% t-interval band, log y axis, against models evaluated."""
     series = {search.key: per_evaluation([bench.regrets(r) for r in search.runs]) for search in bench.searches}
     fig = _regret_plot(bench, palette, series, "models evaluated")
@@ -285,7 +293,7 @@ def regret_figure(bench, palette: dict) -> Figure:
     return fig
 
 
-def regret_epochs_figure(bench, palette: dict, points: int = 300) -> Figure:
+def regret_epochs_figure(bench: Benchmark, palette: dict, points: int = 300) -> Figure:
     """The regret against cumulative training epochs (a rung costs its epochs, a full training the
     table's schedule): multi-fidelity and single-fidelity searches at equal training. Mean over the
     seeds that had trained that much, with a 95% band, log y axis as the regret figure."""
@@ -350,7 +358,7 @@ def _plain_log_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def top_share_figure(bench, palette: dict) -> Figure:
+def top_share_figure(bench: Benchmark, palette: dict) -> Figure:
     """Per search: the share of its seeds (of those that reached n) that have evaluated a top-1% network."""
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
@@ -376,7 +384,7 @@ def _label(search) -> str:
 
 # --- multi-objective: fronts and hypervolume ------------------------------------------------------
 
-def pareto_figure(fronts, palette: dict, gaps=()) -> Figure:
+def pareto_figure(fronts: Sequence[SearchFronts], palette: dict, gaps: Sequence[FrontGap] = ()) -> Figure:
     """Every evaluated network faint, each search's (median seed's) front bold; each table's true front
     (mean errors over its seeds) dashed black."""
     fig = Figure(figsize=(9, 6), layout="constrained")
@@ -409,7 +417,7 @@ def pareto_figure(fronts, palette: dict, gaps=()) -> Figure:
     return fig
 
 
-def hypervolume_figure(fronts, palette: dict, gaps=()) -> Figure:
+def hypervolume_figure(fronts: Sequence[SearchFronts], palette: dict, gaps: Sequence[FrontGap] = ()) -> Figure:
     """(a) the hypervolume of the front so far against models evaluated, mean over seeds with a 95% band;
     one more panel per benchmark table: the gap to its true front, log scale."""
     fig = Figure(figsize=(7.5 + 6.5 * len(gaps), 5.2), layout="constrained")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..bench.summary import resolution_text
 from ..search.failures import cluster_warning, failure_clusters
@@ -16,11 +17,30 @@ from .figures import figure4_log_scale, time_unit
 from .pareto import logbook_disagreements
 from .statistics import MEASURES, ZOOM_SKIP, logbook_mismatches, window_equals_all
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Protocol
+
+    from .runs import Collection, SearchRuns
+    from .tables import ReportTable
+
+    class Built(Protocol):
+        """report.py's Built, as read here (imported, it would close an import circle: report.py imports this
+        module)."""
+        window: int
+        figures: dict
+        tables: list
+        rank_table: ReportTable | None
+        rank_reason: str
+        benches: list
+        bench_reasons: list
+        pareto: object   # report.py's ParetoPart, or None
+
 MAX_MISMATCHES_SHOWN = 3
 MAX_DISAGREEMENTS_SHOWN = 3
 MAX_KEYS_SHOWN = 5
 
-def report_markdown(collection, out: Path, built) -> str:
+def report_markdown(collection: Collection, out: Path, built: Built) -> str:
     searches = collection.searches
     parts = ["# ERA search report\n",
              f"{len(searches)} search(es), {len(collection.runs)} run(s), "
@@ -66,7 +86,7 @@ THESIS_CLAIMS = (
 )
 
 
-def summary(searches, built) -> list:
+def summary(searches: Sequence[SearchRuns], built: Built) -> list:
     """The report's answer: per benchmark table the question, the verdicts on the thesis's claims with their
     measures, seeds, p and resolution; off a table, the rank-sum tests on the best error."""
     parts = ["## Summary\n"]
@@ -161,7 +181,7 @@ def _plain_summary(searches, built) -> list:
     return ["\n".join(lines) + "\n"]
 
 
-def config_conflicts(searches) -> list:
+def config_conflicts(searches: Sequence[SearchRuns]) -> list:
     """One line per config name that several searches share: the searches and the keys that differ."""
     lines = []
     for name in dict.fromkeys(s.name for s in searches):
@@ -186,7 +206,7 @@ def _shown(config: dict, key: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def failure_cluster_notes(searches) -> list:
+def failure_cluster_notes(searches: Iterable[SearchRuns]) -> list:
     """One line per search whose failures, pooled over its seeds, cluster at a gene value
     (search/failures.py's rule)."""
     lines = []
@@ -197,7 +217,7 @@ def failure_cluster_notes(searches) -> list:
     return lines
 
 
-def unequal_budget_notes(searches) -> list:
+def unequal_budget_notes(searches: Iterable[SearchRuns]) -> list:
     """One warning per search whose seeds reached different evaluation counts, and none for searches with an
     epoch budget (`budget_epochs`), whose seeds are expected to differ (multi_fidelity_count_note)."""
     lines = []
@@ -210,7 +230,7 @@ def unequal_budget_notes(searches) -> list:
     return lines
 
 
-def epoch_budget_note(searches) -> list:
+def epoch_budget_note(searches: Iterable[SearchRuns]) -> list:
     """One plain note (not a warning) for the searches with an epoch budget whose seeds reached different
     evaluation counts: expected, since the epochs, not the evaluations, are what each seed spends."""
     differ = [s for s in searches if _epoch_budget(s) and len({len(r.evaluations) for r in s.runs}) > 1]

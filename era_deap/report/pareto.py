@@ -25,12 +25,22 @@ it saw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..search.fitness import Objectives, hypervolume
 from ..settings import DatasetConfig
 from ..space.architecture import complexity
 from ..training.evaluate import describe
 from .statistics import counted
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import TypeVar
+
+    from .runs import Run, SearchRuns
+    from .statistics import Benchmark
+
+    Item = TypeVar("Item")
 
 # Only `normalised` is used: the input shape and class count play no part in it.
 ERROR_PARAMS = Objectives(["error", "params"], (1, 8, 8), 10)
@@ -52,12 +62,13 @@ class EvaluatedNetwork:
         return self.evaluation.key
 
 
-def dominates(a, b) -> bool:
+def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     """`a` is no worse than `b` in every (minimised) coordinate and not equal to it."""
     return all(x <= y for x, y in zip(a, b)) and tuple(a) != tuple(b)
 
 
-def add(front: list, item, point=lambda item: item.point) -> list:
+def add(front: list[Item], item: Item,
+        point: Callable[[Item], Sequence[float]] = lambda item: item.point) -> list[Item]:
     """`front` with `item` offered to it: the same list when something in it dominates the item, else a new
     list without what the item dominates. Checking the kept points is enough: dominance is transitive.
     Networks with equal points are all kept (two networks, one trade-off)."""
@@ -67,7 +78,7 @@ def add(front: list, item, point=lambda item: item.point) -> list:
     return [kept for kept in front if not dominates(p, point(kept))] + [item]
 
 
-def nondominated(items, point=lambda item: item.point) -> list:
+def nondominated(items: Iterable[Item], point: Callable[[Item], Sequence[float]] = lambda item: item.point) -> list:
     """The items no other item dominates, sorted by their points' last coordinate (params), then the first."""
     front: list = []
     for item in items:
@@ -75,12 +86,12 @@ def nondominated(items, point=lambda item: item.point) -> list:
     return sorted(front, key=lambda item: tuple(reversed(point(item))))
 
 
-def normalised_hypervolume(points) -> float:
+def normalised_hypervolume(points: Iterable[Sequence[float]]) -> float:
     """search/fitness.py's hypervolume of (error, params) points."""
     return hypervolume([ERROR_PARAMS.normalised(p) for p in points])
 
 
-def running(rows, measure) -> list:
+def running(rows: Iterable[EvaluatedNetwork | None], measure: Callable[[list[EvaluatedNetwork]], float]) -> list:
     """`measure(front)` after each row (an EvaluatedNetwork, or None for a row that adds nothing: a failure,
     a cached repeat), recomputed only when the front changes; 0.0 before the first network."""
     front, value, out = [], 0.0, []
@@ -95,7 +106,7 @@ def running(rows, measure) -> list:
 
 # --- one run, one search --------------------------------------------------------------------------
 
-def dataset_shape(run) -> tuple:
+def dataset_shape(run: Run) -> tuple:
     """(input shape, classes) of the run's dataset, from its saved config (digits when it names none)."""
     config = run.search_config or {}
     given = {k.removeprefix("evaluator.dataset."): v for k, v in config.items()
@@ -103,7 +114,7 @@ def dataset_shape(run) -> tuple:
     return describe(DatasetConfig(**given))
 
 
-def objectives(run) -> list:
+def objectives(run: Run) -> list:
     """What the run minimised (its saved config's `objectives`; [error] before they existed)."""
     names = (run.search_config or {}).get("objectives")
     return list(names) if isinstance(names, list) and names else ["error"]
@@ -130,7 +141,7 @@ class RunFront:
         return self.series[min(n, len(self.series)) - 1] if n and self.series else 0.0
 
 
-def run_front(run) -> RunFront:
+def run_front(run: Run) -> RunFront:
     shape = None
     rows = []
     counted_ids = {id(e) for e in counted(run.evaluations)}
@@ -168,16 +179,16 @@ class SearchFronts:
         return ranked[(len(ranked) - 1) // 2] if ranked else None
 
 
-def search_fronts(search) -> SearchFronts:
+def search_fronts(search: SearchRuns) -> SearchFronts:
     return SearchFronts(search, [run_front(r) for r in search.runs])
 
 
-def any_multi_objective(searches) -> bool:
+def any_multi_objective(searches: Iterable[SearchRuns]) -> bool:
     """True when some run of `searches` minimised several objectives: then the report has a Pareto part."""
     return any(len(objectives(r)) > 1 for s in searches for r in s.runs)
 
 
-def logbook_disagreements(run_front, tolerance: float = 1e-9) -> list:
+def logbook_disagreements(run_front: RunFront, tolerance: float = 1e-9) -> list:
     """Where the logbook's `hypervolume` (a run that minimised [error, params]) differs from the one
     recomputed from evaluations.csv."""
     run = run_front.run
@@ -213,7 +224,7 @@ class TableNetwork:
 class FrontGap:
     """The true front of one benchmark table (a statistics.Benchmark) and the gap of its searches' runs."""
 
-    def __init__(self, bench, fronts=()):
+    def __init__(self, bench: Benchmark, fronts: Iterable[SearchFronts] = ()):
         self.bench = bench
         self.fronts = [f for f in fronts if f.search in bench.searches]   # SearchFronts on this table
         networks = bench.table.networks
@@ -227,15 +238,15 @@ class FrontGap:
     def name(self) -> str:
         return self.bench.name
 
-    def measured(self, front) -> float:
+    def measured(self, front: Iterable[EvaluatedNetwork]) -> float:
         """The hypervolume of a found front's networks, at the table's mean errors and parameters."""
         return normalised_hypervolume([self.points[n.key].point for n in front])
 
-    def gap(self, front) -> float:
+    def gap(self, front: Iterable[EvaluatedNetwork]) -> float:
         # max: moocore may order a sum differently for the same points; the gap itself is never below 0
         return max(0.0, self.true_hypervolume - self.measured(front))
 
-    def gaps(self, run_front) -> list:
+    def gaps(self, run_front: RunFront) -> list:
         """The gap after each row of the run's evaluations.csv (the true hypervolume before its first
         success)."""
         if id(run_front) not in self._gaps:
@@ -248,7 +259,7 @@ class FrontGap:
         first = next((i for i, item in enumerate(rows) if item is not None), len(rows))
         return [self.true_hypervolume] * first + values[first:]
 
-    def gap_at(self, run_front, n: int) -> float:
+    def gap_at(self, run_front: RunFront, n: int) -> float:
         """After the run's first n evaluations."""
         values = self.gaps(run_front)
         return values[min(n, len(values)) - 1] if n and values else self.true_hypervolume

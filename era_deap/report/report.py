@@ -21,6 +21,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..bench.summary import resolution
 from ..errors import ConfigError
@@ -28,6 +29,15 @@ from ..search import rundir
 from ..search.outputs import save_figure
 from . import figures, page, runs, statistics, tables
 from .pareto import FrontGap, any_multi_objective, search_fronts
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterable
+    from typing import Protocol
+
+    class HasPath(Protocol):
+        """A run as era_deap.load_runs gives it (api/runs.py's Run): its directory is its `path`."""
+        path: Path
 
 FIGURES = ("fig4", "fig5_evaluations", "fig5_time")
 TABLE_STEMS = ("table1", "table2", "table10", "table11", "rank_sum")
@@ -96,7 +106,8 @@ class Built:
     pareto: ParetoPart | None = None                    # when some run minimised several objectives
 
 
-def report(paths, out=None, window: int = rundir.RECENT_WINDOW, log=None) -> list[Path]:
+def report(paths: str | os.PathLike | Iterable[str | os.PathLike | HasPath], out: str | os.PathLike | None = None,
+           window: int = rundir.RECENT_WINDOW, log: Callable[[str], object] | None = None) -> list[Path]:
     """Write the report of the runs in `paths` (run directories, or folders holding them; one path or
     several) into `out`, by default report/ in the deepest folder they share; returns the paths written,
     report.md last. What `era report` does, and `era_deap.report(...)`. A run directory that cannot be
@@ -110,14 +121,14 @@ def report(paths, out=None, window: int = rundir.RECENT_WINDOW, log=None) -> lis
     return write_report(collection, Path(out) if out else default_out_dir(paths), window)
 
 
-def run_report(args) -> int:
+def run_report(args: argparse.Namespace) -> int:
     for path in report(args.run_dirs, args.out, getattr(args, "window", None) or rundir.RECENT_WINDOW,
                        log=lambda line: print(f"era report: {line}", file=sys.stderr)):
         print(path)
     return 0
 
 
-def default_out_dir(paths) -> Path:
+def default_out_dir(paths: Iterable[str | os.PathLike]) -> Path:
     """report/ in the deepest directory common to the RUN_DIRs."""
     try:
         common = os.path.commonpath([os.path.normpath(p) for p in paths])
@@ -126,7 +137,7 @@ def default_out_dir(paths) -> Path:
     return Path(common or ".") / "report"
 
 
-def write_report(collection, out: Path, window: int = rundir.RECENT_WINDOW) -> list:
+def write_report(collection: runs.Collection, out: Path, window: int = rundir.RECENT_WINDOW) -> list:
     """Write figures, tables and report.md into `out`; returns the paths written, in order."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

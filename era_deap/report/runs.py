@@ -24,12 +24,16 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import RunDirError
 from ..search import rundir
 from ..search.runconfig import config_hash, search_keys
 from ..search.rundir import RunDirectory
 from ..settings import objective_kind
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # Thesis names and order (tables 1 and 2); any other config name follows these, verbatim.
 SEARCH_NAMES = {
@@ -151,7 +155,7 @@ def discover(path: Path) -> tuple[list, list, list]:
     return runs, finals, skipped
 
 
-def load(paths) -> Collection:
+def load(paths: Iterable[str | os.PathLike]) -> Collection:
     """Every run and final-training dir under `paths`, read and grouped. RunDirError (one line) for a
     path that does not exist or holds neither evaluations.csv nor final.json."""
     run_dirs, final_dirs, skipped = {}, {}, []
@@ -236,7 +240,7 @@ def config_id(config: dict | None) -> str:
     return config_hash(config, digits=6) if config else ""
 
 
-def group(runs) -> list:
+def group(runs: Iterable[Run]) -> list:
     """Runs grouped into SearchRuns by (name, config id): thesis order first, then other names by their
     strategy kind's thesis position and name; runs within a search by seed. A name with one config keeps
     its plain label; a name with several gets the config id in every label."""

@@ -36,6 +36,7 @@ import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
@@ -46,33 +47,38 @@ from ..search import rundir
 from ..search.outputs import mean_ci
 from ..search.records import RUNNING_FIELDS, RunningErrors
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from .runs import Run, SearchRuns
+
 # --- curves: one run's evaluations ----------------------------------------------------------------
 
-def counted(evaluations) -> list:
+def counted(evaluations: Iterable[rundir.Evaluation]) -> list:
     """The successful, non-cached evaluations of full trainings (a multi-fidelity evaluation of the
     schedule's first epochs does not compare with them)."""
     return [e for e in evaluations if e.ok and not e.cached and e.epochs is None]
 
 
-def multi_fidelity(search) -> bool:
+def multi_fidelity(search: SearchRuns) -> bool:
     """Whether some run of the search trained networks for the schedule's first epochs only (rungs):
     it makes many cheap evaluations, so it compares with others at equal epochs, not evaluations."""
     return any(e.epochs is not None for r in search.runs for e in r.evaluations)
 
 
-def training_epochs(evaluations, full: int) -> list:
+def training_epochs(evaluations: Iterable[rundir.Evaluation], full: int) -> list:
     """Per evaluation: the training epochs it cost. A rung costs its epochs, a full training the
     schedule's `full`, a cache hit nothing (the network was trained before); a failure counts as trained."""
     return [0 if e.cached else (e.epochs or full) for e in evaluations]
 
 
-def best_evaluation(evaluations):
+def best_evaluation(evaluations: Iterable[rundir.Evaluation]) -> rundir.Evaluation | None:
     """The counted evaluation with the lowest error, earliest on ties; None before the first."""
     ok = counted(evaluations)
     return min(ok, key=lambda e: (e.error, e.index)) if ok else None
 
 
-def incumbents(evaluations) -> list:
+def incumbents(evaluations: Iterable[rundir.Evaluation]) -> list:
     """Per evaluation (failed and cached ones included): best_evaluation of the evaluations up to it."""
     out, best = [], None
     for e in evaluations:
@@ -82,7 +88,7 @@ def incumbents(evaluations) -> list:
     return out
 
 
-def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
+def anytime_curves(evaluations: Iterable[rundir.Evaluation], window: int = rundir.RECENT_WINDOW) -> dict:
     """Thesis figure 5 per evaluation (failed and cached ones included, carrying the values forward):
     index, elapsed (s), and the driver's logbook statistics (search/records.py's RunningErrors: best so
     far, mean of all successes, and under the logbook's name "mean_last50" the mean of the last
@@ -98,7 +104,7 @@ def anytime_curves(evaluations, window: int = rundir.RECENT_WINDOW) -> dict:
     return out
 
 
-def logbook_mismatches(run, tolerance: float = 1e-6) -> list:
+def logbook_mismatches(run: Run, tolerance: float = 1e-6) -> list:
     """Where logbook.json disagrees with the curves recomputed from evaluations.csv (the logbook's own
     window of 50, whatever the report's --window)."""
     if run.logbook is None:
@@ -117,14 +123,15 @@ def logbook_mismatches(run, tolerance: float = 1e-6) -> list:
     return problems
 
 
-def window_equals_all(searches, window: int) -> bool:
+def window_equals_all(searches: Iterable[SearchRuns], window: int) -> bool:
     """True when no run has more than `window` counted evaluations: then figure 5's (c) is (b) everywhere."""
     return all(len(counted(r.evaluations)) <= window for s in searches for r in s.runs)
 
 
 # --- seeds: one search's runs on one grid ---------------------------------------------------------
 
-def mean_band(columns, confidence: float = 0.95, majority: bool = False):
+def mean_band(columns: Sequence[Sequence[float | None]], confidence: float = 0.95,
+              majority: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point: mean, t-interval half-width (mean_ci) and count over the values that are not
     None/nan. `columns` is seeds × points (a list per seed). Half-width is nan where fewer than two values.
     With `majority` (the figures' curves), mean and half-width are also nan where fewer than half of the
@@ -145,7 +152,8 @@ def mean_band(columns, confidence: float = 0.95, majority: bool = False):
 ZOOM_SKIP = 0.05
 
 
-def zoomed_range(curves, skip: float = ZOOM_SKIP, log: bool = False) -> tuple | None:
+def zoomed_range(curves: Sequence[tuple[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray]],
+                 skip: float = ZOOM_SKIP, log: bool = False) -> tuple | None:
     """(low, high) y limits showing every curve (xs, ys) after the first `skip` of the largest x, with a
     margin (a factor on a log axis, whose values must be above 0); None without such points."""
     end = max((np.nanmax(np.asarray(xs, dtype=float)) for xs, _ in curves if len(xs)), default=None)
@@ -164,14 +172,14 @@ def zoomed_range(curves, skip: float = ZOOM_SKIP, log: bool = False) -> tuple | 
     return max(0.0, low - margin), high + margin
 
 
-def per_evaluation(series) -> tuple[list, list]:
+def per_evaluation(series: Sequence[Sequence[float | None]]) -> tuple[list, list]:
     """(grid 1..longest, columns) for mean_band from one list per seed with a value per evaluation: a
     seed counts up to its last evaluation."""
     longest = max((len(s) for s in series), default=0)
     return list(range(1, longest + 1)), [list(s) + [None] * (longest - len(s)) for s in series]
 
 
-def step_at(xs, ys, grid, hold: bool = False) -> list:
+def step_at(xs: Sequence[float], ys: Sequence[float | None], grid: Iterable[float], hold: bool = False) -> list:
     """The step function through (xs, ys) — the value of the last point at or before x — at each grid
     point; None before the first point, and after the last unless `hold` (a finished search keeps its
     final state: on a time axis its best stays what it was when it ended)."""
@@ -183,7 +191,7 @@ def step_at(xs, ys, grid, hold: bool = False) -> list:
     return out
 
 
-def median_run(search):
+def median_run(search: SearchRuns) -> Run | None:
     """The seed whose best error is the median of its search's (the lower one of the middle two with an
     even count, earliest seed on ties); None when no seed has a success."""
     ranked = sorted(((best_evaluation(r.evaluations), k, r) for k, r in enumerate(search.runs)),
@@ -192,7 +200,7 @@ def median_run(search):
     return ranked[(len(ranked) - 1) // 2] if ranked else None
 
 
-def search_best(search):
+def search_best(search: SearchRuns) -> tuple[Run, rundir.Evaluation] | tuple[None, None]:
     """(run, evaluation) of the search's best successful evaluation over its seeds, or (None, None)."""
     candidates = [(run, best_evaluation(run.evaluations)) for run in search.runs]
     candidates = [(r, e) for r, e in candidates if e is not None]
@@ -203,7 +211,7 @@ def search_best(search):
 
 # --- tests between searches -----------------------------------------------------------------------
 
-def holm(pvalues) -> list:
+def holm(pvalues: Sequence[float]) -> list:
     """Holm–Bonferroni adjusted p-values, in the input order."""
     order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
     adjusted, running = [0.0] * len(pvalues), 0.0
@@ -213,7 +221,7 @@ def holm(pvalues) -> list:
     return adjusted
 
 
-def vargha_delaney(a, b, u: float | None = None) -> float:
+def vargha_delaney(a: Sequence[float], b: Sequence[float], u: float | None = None) -> float:
     """A = P(a < b) + 0.5 P(a = b) over all pairs of one value of `a` and one of `b`: the chance that `a`
     does better (lower). 0.5: no difference. From the Mann–Whitney U of `a` (pairs where a > b, ties
     counting half), which `u` may pass in when it is already computed."""
@@ -227,7 +235,8 @@ POWER = 0.8                  # the power a detectable difference is stated for
 RANK_EFFICIENCY = 3 / math.pi   # asymptotic relative efficiency of the rank tests against the t-test (normal data)
 
 
-def detectable_difference(a, b=None, paired: bool = False, alpha: float = ALPHA, power: float = POWER):
+def detectable_difference(a: Sequence[float], b: Sequence[float] | None = None, paired: bool = False,
+                          alpha: float = ALPHA, power: float = POWER) -> float | None:
     """The smallest true difference in means that a two-sided rank test at `alpha` detects with probability
     `power` on samples like these: the normal approximation (z_{1-alpha/2} + z_power) * se / sqrt(3/pi), se the
     standard error of the difference in means (paired: sd of the differences a - b / sqrt(n); independent:
@@ -292,18 +301,18 @@ def pairwise(samples: dict, paired: bool = False) -> list:
 
 # --- comparisons at a common count ----------------------------------------------------------------
 
-def common_count(searches) -> int:
+def common_count(searches: Iterable[SearchRuns]) -> int:
     """The smallest number of evaluations any run of `searches` reached."""
     return min((len(r.evaluations) for s in searches for r in s.runs), default=0)
 
 
-def seed_bests(search, n: int) -> list:
+def seed_bests(search: SearchRuns, n: int) -> list:
     """Best error of each seed over its first n evaluations, for the seeds with a success by then."""
     bests = [best_evaluation(r.evaluations[:n]) for r in search.runs]
     return [b.error for b in bests if b is not None]
 
 
-def with_two_seeds(searches, samples: dict) -> list:
+def with_two_seeds(searches: Iterable[SearchRuns], samples: dict) -> list:
     """The searches with two or more per-seed values in `samples` (label -> values at the compared point)."""
     return [s for s in searches if len(samples[s.label]) >= 2]
 
@@ -349,16 +358,16 @@ class Benchmark:
     def single_fidelity(self) -> list:
         return [s for s in self.searches if not multi_fidelity(s)]
 
-    def epochs_spent(self, run) -> list:
+    def epochs_spent(self, run: Run) -> list:
         """Per evaluation: the training epochs the run had spent up to and including it."""
         return list(itertools.accumulate(training_epochs(run.evaluations, self.full_epochs)))
 
-    def regrets(self, run) -> list:
+    def regrets(self, run: Run) -> list:
         """Per evaluation: the regret of the run's best network so far (None before its first success)."""
         return [None if best is None else self.means[best.key] - self.optimum
                 for best in incumbents(run.evaluations)]
 
-    def found_top(self, run) -> list:
+    def found_top(self, run: Run) -> list:
         """Per evaluation: 1 once the run has evaluated a top-1% network successfully, else 0."""
         out, found = [], 0
         for e in run.evaluations:
@@ -366,18 +375,18 @@ class Benchmark:
             out.append(found)
         return out
 
-    def at(self, run, n: int) -> tuple:
+    def at(self, run: Run, n: int) -> tuple:
         """(best error observed, regret, found a top-1% network) after the run's first n evaluations;
         the first two are None before its first success."""
         best = best_evaluation(run.evaluations[:n])
         found = any(self.means[e.key] <= self.top_threshold for e in counted(run.evaluations[:n]))
         return (None, None, found) if best is None else (best.error, self.means[best.key] - self.optimum, found)
 
-    def at_epochs(self, run, epochs: int) -> tuple:
+    def at_epochs(self, run: Run, epochs: int) -> tuple:
         """`at` after the run's evaluations whose cumulative training epochs stay within `epochs`."""
         return self.at(run, bisect_right(self.epochs_spent(run), epochs))
 
-    def measures(self, run, n: int, window: int = rundir.RECENT_WINDOW) -> dict:
+    def measures(self, run: Run, n: int, window: int = rundir.RECENT_WINDOW) -> dict:
         """MEASURES of the run after its first n evaluations: {key: value}, None where a measure needs a
         success and there is none yet. Errors are the ones the search observed, except the table means."""
         ok = counted(run.evaluations[:n])
@@ -451,14 +460,14 @@ class MeasureTest:
         return self.test.a if self.a_better > 0.5 else self.test.b
 
 
-def seed_measures(bench: Benchmark, search, n: int) -> dict:
+def seed_measures(bench: Benchmark, search: SearchRuns, n: int) -> dict:
     """{measure key: [value per seed with a success by n evaluations]}."""
     values = [bench.measures(r, n) for r in search.runs]
     values = [v for v in values if v["best"] is not None]
     return {m.key: [v[m.key] for v in values] for m in MEASURES}
 
 
-def measure_tests(bench: Benchmark, searches, n: int) -> list:
+def measure_tests(bench: Benchmark, searches: Sequence[SearchRuns], n: int) -> list:
     """[MeasureTest] between every pair of `searches` (two or more seeds each) on every measure at n
     evaluations: two-sided Mann–Whitney U, Holm over the pairs of one measure (PairTest.family)."""
     samples = {s.label: seed_measures(bench, s, n) for s in searches}
@@ -471,7 +480,7 @@ def measure_tests(bench: Benchmark, searches, n: int) -> list:
     return out
 
 
-def benchmarks(searches) -> tuple[list, list]:
+def benchmarks(searches: Iterable[SearchRuns]) -> tuple[list, list]:
     """([Benchmark] one per table with its searches, in order; [reason] for each table search left out)."""
     found: dict = {}
     reasons = []
@@ -491,7 +500,7 @@ def benchmarks(searches) -> tuple[list, list]:
     return list(found.values()), reasons
 
 
-def locate_table(spec: str, run_path: Path):
+def locate_table(spec: str, run_path: Path) -> tuple[bench_table.Table, str] | tuple[None, str]:
     """The table a run's config names: a shipped name, a path from where `era report` runs, or a path
     relative to a folder above the run (where `era search` ran: run_all.sh runs from the repository)."""
     tries = [spec]
@@ -517,7 +526,7 @@ def _mismatch(search, table) -> str:
     return ""
 
 
-def report_counts(search) -> list:
+def report_counts(search: SearchRuns) -> list:
     """The COUNTS every seed of `search` reached; when it reached none, the count all its seeds reached."""
     reached = min(len(r.evaluations) for r in search.runs)
     return [n for n in COUNTS if n <= reached] or ([reached] if reached else [])
@@ -529,7 +538,7 @@ def common_epochs(bench: Benchmark) -> int:
                default=0)
 
 
-def seed_regrets(search, at, point: int) -> list:
+def seed_regrets(search: SearchRuns, at: Callable[[Run, int], tuple], point: int) -> list:
     """Regret of each seed at `point` (at: Benchmark.at after n evaluations, or Benchmark.at_epochs after n
     epochs), for the seeds with a full training by then."""
     return [regret for _, regret, _ in (at(r, point) for r in search.runs) if regret is not None]

@@ -31,6 +31,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..search.outputs import MISSING, format_mean_ci, markdown_table, mean_ci, mean_ci_text, write_csv
 from ..space.architecture import cardinality, complexity
@@ -53,6 +54,13 @@ from .statistics import (
     with_two_seeds,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from .pareto import FrontGap, SearchFronts
+    from .runs import Collection, SearchRuns
+    from .statistics import MeasureTest
+
 
 @dataclass
 class ReportTable:
@@ -74,7 +82,7 @@ class ReportTable:
 
 # --- formatting -----------------------------------------------------------------------------------
 
-def fmt_params(n) -> str:
+def fmt_params(n: float | None) -> str:
     """Thesis style: 15.0M, 0.92M; smaller networks (the quick profile) in k."""
     if n is None:
         return MISSING
@@ -87,15 +95,15 @@ def fmt_params(n) -> str:
     return str(n)
 
 
-def fmt_error(x) -> str:
+def fmt_error(x: float | None) -> str:
     return MISSING if x is None else f"{x:.2f}"
 
 
-def fmt_sections(genes) -> str:
+def fmt_sections(genes: Sequence[str | int]) -> str:
     return "[" + ",".join(str(g) for g in genes[1:5]) + "]"
 
 
-def marked_label(search) -> str:
+def marked_label(search: SearchRuns) -> str:
     return search.label + ("" if search.finished else " †")
 
 
@@ -108,7 +116,7 @@ TABLE2_COLUMNS = ["search", "name", "kind", "layers", "params", "error", "key", 
                   "seeds", "evaluated", "failed", "finished", "table_mean_error"]
 
 
-def table2(searches, benches=()) -> ReportTable:
+def table2(searches: Sequence[SearchRuns], benches: Iterable[Benchmark] = ()) -> ReportTable:
     """Per search its best single observation over all its seeds. `benches` (statistics.Benchmark with their
     searches): a search on one of them also shows the table's mean error of that network, what it is worth."""
     means = {s.key: b.means for b in benches for s in b.searches}
@@ -153,7 +161,7 @@ GENE_COLUMNS = ["search", "name", "kind", "key", "block", "s1", "s2", "s3", "s4"
                 "group_size", "cardinality", "depth", "params", "error"]
 
 
-def gene_tables(searches) -> list:
+def gene_tables(searches: Sequence[SearchRuns]) -> list:
     """Table 10 (evolutionary searches) and table 11 (baselines); a table with no search is left out."""
     evolutionary = [s for s in searches if s.evolutionary]
     baselines = [s for s in searches if not s.evolutionary]
@@ -195,7 +203,7 @@ TABLE1_COLUMNS = ["model", "search", "seed", "layers", "params", "error", "error
                   "key", "path"]
 
 
-def table1(collection) -> ReportTable | None:
+def table1(collection: Collection) -> ReportTable | None:
     finals = collection.finals
     if not finals:
         return None
@@ -228,7 +236,7 @@ FEW_SEEDS_CAVEAT = ("With few seeds the smallest attainable p is large (3 vs 3 s
                     "guide, not a verdict.")
 
 
-def rank_sum(searches) -> tuple[ReportTable | None, str]:
+def rank_sum(searches: Sequence[SearchRuns]) -> tuple[ReportTable | None, str]:
     """Pairwise tests on the best error at the common count; (None, reason) with fewer than two searches
     of two or more seeds."""
     rungs = [s.label for s in searches if multi_fidelity(s)]
@@ -254,7 +262,7 @@ def rank_sum(searches) -> tuple[ReportTable | None, str]:
                           "evaluations)", eligible, samples, n, Measure("Best error", "%", 2), notes), ""
 
 
-def multi_fidelity_left_out(labels, instead: str) -> list:
+def multi_fidelity_left_out(labels: Sequence[str], instead: str) -> list:
     """The note of a comparison at equal evaluations that leaves the multi-fidelity searches `labels` out
     ([] if none); `instead` says where they are compared at equal training epochs."""
     if not labels:
@@ -271,12 +279,12 @@ class Measure:
     unit: str      # "%" or "points"
     digits: int
 
-    def text(self, value) -> str:
+    def text(self, value: float) -> str:
         return f"{value:.{self.digits}f}"
 
 
-def pairwise_table(stem: str, title: str, eligible, samples: dict, n: int, measure: Measure, notes,
-                   count_column: str = "evaluations") -> ReportTable:
+def pairwise_table(stem: str, title: str, eligible: Sequence[SearchRuns], samples: dict, n: int, measure: Measure,
+                   notes: list[str], count_column: str = "evaluations") -> ReportTable:
     """statistics.pairwise's two-sided Mann–Whitney tests between the `eligible` searches on `samples`
     (label -> per-seed values at n evaluations, or n of `count_column` such as "epochs"; lower is better),
     as a ReportTable: per search the values' mean ± 95% CI, median and range, then one row per pair. Every
@@ -453,7 +461,7 @@ MEASURE_TEST_COLUMNS = ["table", "measure", "evaluations", "search_a", "search_b
                         "detectable_80", "better"]
 
 
-def measure_cell(t) -> str:
+def measure_cell(t: MeasureTest) -> str:
     """One test as a cell of a pair's row: who is better at which p (Holm), or what could have been detected."""
     if t.better is not None:
         return f"{'A' if t.better == t.test.a else 'B'} better, p {t.test.p_holm:.2g}"
@@ -584,7 +592,7 @@ SUMMARY_COLUMNS = ["search", "name", "objectives", "seeds", "evaluations_min", "
                    "hypervolume_mean", "hypervolume_ci", "hypervolume_median", "median_seed", "median_front_size"]
 
 
-def pareto_summary_table(all_fronts) -> ReportTable:
+def pareto_summary_table(all_fronts: Sequence[SearchFronts]) -> ReportTable:
     rows, md = [], []
     for f in all_fronts:
         volumes = [r.hypervolume for r in f.runs]
@@ -618,7 +626,7 @@ FRONT_COLUMNS = ["search", "name", "seed", "index", "key", *GENES, "cardinality"
                  "table_mean_error"]
 
 
-def pareto_front_table(all_fronts, gaps=()) -> ReportTable:
+def pareto_front_table(all_fronts: Iterable[SearchFronts], gaps: Iterable[FrontGap] = ()) -> ReportTable:
     """Each search's median seed's front, by params; on a benchmark table also the table's mean error of
     every network on it (what the gap measures)."""
     means = {f.search.key: gap.points for gap in gaps for f in gap.fronts}   # search -> the table's networks
@@ -658,7 +666,7 @@ def pareto_front_table(all_fronts, gaps=()) -> ReportTable:
                        FRONT_COLUMNS, rows, markdown_table(header, md), notes)
 
 
-def hypervolume_rank_sum(all_fronts) -> tuple:
+def hypervolume_rank_sum(all_fronts: Iterable[SearchFronts]) -> tuple:
     """Pairwise tests on each seed's hypervolume after N evaluations, N the smallest count every compared
     seed reached; (None, reason) with fewer than two searches of two or more seeds. A higher hypervolume
     is better, so statistics.pairwise (lower is better) is given the negated values: its p is the same, its A
@@ -701,7 +709,7 @@ def hypervolume_rank_sum(all_fronts) -> tuple:
 TRUE_FRONT_COLUMNS = ["table", "key", *GENES, "mean_error", "params", "macs"]
 
 
-def true_front_table(gap, stem: str) -> ReportTable:
+def true_front_table(gap: FrontGap, stem: str) -> ReportTable:
     rows, md = [], []
     table = gap.bench.table
     for n in gap.true_front:
@@ -721,7 +729,7 @@ GAP_COLUMNS = ["table", "search", "name", "evaluations", "seeds", "gap_mean", "g
                "true_hypervolume"]
 
 
-def gap_table(gap, stem: str) -> ReportTable:
+def gap_table(gap: FrontGap, stem: str) -> ReportTable:
     """Per search on the table and count of statistics.report_counts: mean ± 95% CI over seeds of the gap."""
     rows, md = [], []
     for f in gap.fronts:

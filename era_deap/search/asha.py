@@ -27,12 +27,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
 from ..config import bounded
 from ..operators import mut_uniform_reset
 from ..settings import StrategyConfig
 from .strategy import SearchExhausted, Strategy
+
+if TYPE_CHECKING:
+    from ..config import _KeyWhere
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+    from ..training.result import EvalResult
 
 MUTATION_TRIES = 100
 
@@ -57,7 +63,7 @@ class MultiFidelityConfig(StrategyConfig):
     population_size: int = bounded(20, min=2)           # evolution: the most recent results of the top rung
     tournament_size: int = bounded(2, min=2)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if self.max_epochs is not None and self.min_epochs > self.max_epochs:
             at.fail("min_epochs", f"at most max_epochs ({self.max_epochs})", self.min_epochs)
         if self.propose == "evolution" and self.tournament_size > self.population_size:
@@ -69,7 +75,7 @@ class SuccessiveHalving(Strategy):
     kind = "asha"
     Config = MultiFidelityConfig
 
-    def __init__(self, space, config, seed: int):
+    def __init__(self, space: SearchSpace, config: MultiFidelityConfig, seed: int):
         super().__init__(space, config, seed)
         self.rungs = rungs(config.min_epochs, config.max_epochs, config.eta)
         count = config.brackets if config.brackets else (len(self.rungs) if self.kind == "hyperband" else 1)
@@ -87,7 +93,7 @@ class SuccessiveHalving(Strategy):
 
     # --- ask ------------------------------------------------------------------------------------------
 
-    def ask(self):
+    def ask(self) -> Individual:
         for bracket in self._bracket_order():
             for rung in range(len(self.rungs) - 2, bracket - 1, -1):
                 key = self._promotable(bracket, rung)
@@ -150,7 +156,7 @@ class SuccessiveHalving(Strategy):
 
     # --- tell -----------------------------------------------------------------------------------------
 
-    def tell(self, individual, result) -> None:
+    def tell(self, individual: Individual, result: EvalResult) -> None:
         key = self.space.key(individual)
         epochs = getattr(individual, "epochs", None) or self.config.max_epochs
         rung = self.rungs.index(epochs)

@@ -48,11 +48,17 @@ import queue
 import time
 import traceback
 import uuid
+from typing import TYPE_CHECKING
 
 from ..errors import ClusterError, SearchAborted
 from ..training.result import ERROR, EvalResult
 from .dask_worker import PLUGIN_NAME, EvaluatorsOnWorker, evaluate_on_worker
 from .executor import Done, Event, Resubmitted
+
+if TYPE_CHECKING:
+    from distributed import Client, as_completed
+
+    from ..settings import EvaluatorConfig
 
 MAX_WORKER_LOSSES = 3      # unexpected worker deaths under one evaluation before it is recorded as error
 CAPACITY_REFRESH_S = 2.0   # how often `capacity` re-reads the cluster (workers: 0)
@@ -60,7 +66,7 @@ POLL_S = 0.05              # longest wait for a loss notice before next_event() 
 EVENT_TOPIC = "all"        # the scheduler logs every remove-worker event under this topic too
 
 
-def connect(address: str):
+def connect(address: str) -> Client:
     """A Dask client of the scheduler at `address`, or a one-line ClusterError naming it. The wait is
     Dask's `distributed.comm.timeouts.connect` (default 30 s; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)."""
     import dask
@@ -74,14 +80,14 @@ def connect(address: str):
                           f"start it with `dask scheduler` or fix the address (--scheduler)") from None
 
 
-def completions(client):
+def completions(client: Client) -> as_completed:
     """What tracks the executor's futures: `distributed.as_completed` on the client's event loop (the
     client is not Dask's default client, whose loop as_completed would take otherwise)."""
     from distributed import as_completed
     return as_completed(loop=client.loop)
 
 
-def gpu_resources(config, cluster_has_gpu: bool) -> dict | None:
+def gpu_resources(config: EvaluatorConfig, cluster_has_gpu: bool) -> dict | None:
     """The resources one evaluation asks for: {"GPU": gpu_share} when it trains on a GPU, else None."""
     if not config.objective_kind.trains or config.device == "cpu":
         return None
@@ -113,7 +119,7 @@ def _first_line(exc: BaseException) -> str:
 class DaskExecutor:
     """The executor protocol (executor.py) on a Dask cluster (see the module docstring)."""
 
-    def __init__(self, evaluator_config, split_seed: int, workers: int, client=None):
+    def __init__(self, evaluator_config: EvaluatorConfig, split_seed: int, workers: int, client: Client | None = None):
         self.address = evaluator_config.executor
         self._config = evaluator_config
         self._split_seed = split_seed
@@ -157,7 +163,7 @@ class DaskExecutor:
             self._capacity_at = time.monotonic()
         return self._capacity
 
-    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
+    def submit(self, n: int, arch: dict, seed: int | tuple[int, ...], epochs: int | None = None) -> None:
         """Evaluate `arch` with `seed`, or with each seed of a tuple (a benchmark build); `epochs`: only
         the first epochs of the schedule (a multi-fidelity search)."""
         self._tasks[n] = {"arch": arch, "seed": seed, "epochs": epochs, "attempt": 0, "losses": 0, "future": None}

@@ -32,6 +32,7 @@ import json
 import os
 import threading
 import warnings
+from typing import TYPE_CHECKING
 
 from distributed import WorkerPlugin
 
@@ -39,6 +40,12 @@ from ..config import to_mapping
 from ..errors import ClusterError
 from ..training.result import ERROR, EvalResult, label_worker
 from .device_gate import DeviceGate, evaluate_sharing, gpu_name
+
+if TYPE_CHECKING:
+    from distributed import Worker
+
+    from ..settings import EvaluatorConfig
+    from ..training.evaluate import Evaluator
 
 PLUGIN_NAME = "era-deap-evaluators"
 KEEP_EVALUATORS = 4        # runs whose Evaluators (and datasets) a worker process keeps
@@ -65,14 +72,14 @@ class EvaluatorsOnWorker(WorkerPlugin):
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["keep"])
 
-    def teardown(self, worker) -> None:
+    def teardown(self, worker: Worker) -> None:
         self._evaluators.clear()   # the worker closes, or the plugin is removed: let the datasets go
 
     def evaluators(self) -> list:
         """The Evaluators kept now, the least recently used first."""
         return list(self._evaluators.values())
 
-    def evaluator(self, config, split_seed: int, device: str):
+    def evaluator(self, config: EvaluatorConfig, split_seed: int, device: str) -> Evaluator:
         """The Evaluator for these arguments, its dataset loaded (a load error is left for the
         evaluation to report). Threads of one worker share it: the lock makes the dataset load once."""
         from ..training.evaluate import Evaluator
@@ -105,13 +112,13 @@ class EvaluatorsOnWorker(WorkerPlugin):
 _THIS_PROCESS = EvaluatorsOnWorker()
 
 
-def worker_evaluators(worker) -> EvaluatorsOnWorker:
+def worker_evaluators(worker: Worker | None) -> EvaluatorsOnWorker:
     """The EvaluatorsOnWorker of `worker` (a Dask worker, or None outside one), else this process's own."""
     plugin = worker.plugins.get(PLUGIN_NAME) if worker is not None else None
     return plugin if isinstance(plugin, EvaluatorsOnWorker) else _THIS_PROCESS
 
 
-def worker_device(config) -> str:
+def worker_device(config: EvaluatorConfig) -> str:
     """The device an evaluation trains on, on this worker process (rule in the module docstring)."""
     if not config.objective_kind.trains:
         return "cpu"
@@ -135,7 +142,7 @@ def worker_device(config) -> str:
                       f"workers with --resources GPU=... only where a GPU is, or set ERA_DEVICE")
 
 
-def worker_config(config):
+def worker_config(config: EvaluatorConfig) -> EvaluatorConfig:
     """The config as this worker reads it: `ERA_DATA_DIR` (if set) replaces evaluator.dataset.data_dir,
     and the driver-side keys (executor, workers) are left out, so that sessions of one run that differ
     only in those share the worker's Evaluator and its loaded dataset."""
@@ -155,7 +162,8 @@ def _current_worker():
         return None
 
 
-def evaluate_on_worker(config, split_seed: int, arch: dict, seed, epochs: int | None = None):
+def evaluate_on_worker(config: EvaluatorConfig, split_seed: int, arch: dict, seed: int | tuple[int, ...],
+                       epochs: int | None = None) -> EvalResult | list[EvalResult]:
     """The Dask task: evaluate one architecture with this worker process's Evaluator. `seed` may be a
     tuple of seeds: then a list of EvalResults, one per seed."""
     worker = _current_worker()
@@ -176,7 +184,7 @@ def evaluate_on_worker(config, split_seed: int, arch: dict, seed, epochs: int | 
     return result
 
 
-def shares_a_gpu(config, device: str) -> bool:
+def shares_a_gpu(config: EvaluatorConfig, device: str) -> bool:
     """Whether evaluations take a share of a GPU (`gpu_share` < 1): then other worker processes of
     this machine may train on the same one, and one out of memory beside them runs again alone."""
     return device.startswith("cuda") and config.gpu_share < 1

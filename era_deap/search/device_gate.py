@@ -15,9 +15,14 @@ import fcntl
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .executor import ran_out_of_memory
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ..training.result import EvalResult
 
 
 class DeviceGate:
@@ -28,7 +33,7 @@ class DeviceGate:
         self._device = directory / f"{prefix}.device"
 
     @contextlib.contextmanager
-    def beside_others(self):
+    def beside_others(self) -> Iterator[None]:
         """Run beside the other evaluations on the device (waiting while one runs alone)."""
         with open(self._gate, "a") as gate, open(self._device, "a") as device:
             fcntl.flock(gate, fcntl.LOCK_EX)
@@ -37,7 +42,7 @@ class DeviceGate:
             yield
 
     @contextlib.contextmanager
-    def alone(self):
+    def alone(self) -> Iterator[None]:
         """Run alone on the device: new evaluations wait, running ones finish first."""
         with open(self._gate, "a") as gate, open(self._device, "a") as device:
             fcntl.flock(gate, fcntl.LOCK_EX)
@@ -55,7 +60,8 @@ def gpu_name(device: str) -> str:
     return f"gpu-{uuid}" if uuid else device.replace(":", "")
 
 
-def evaluate_sharing(evaluate: Callable[[], object], gate: DeviceGate):
+def evaluate_sharing(evaluate: Callable[[], EvalResult | list[EvalResult]],
+                     gate: DeviceGate) -> EvalResult | list[EvalResult]:
     """`evaluate()` beside the other evaluations on the gate's device; when it ran out of memory there,
     once more alone, and that result is the answer (out of memory alone: `oom`, as ever)."""
     with gate.beside_others():

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,13 @@ from .runconfig import code_hashes, config_hash
 from .strategy import SearchExhausted, make_strategy
 from .variation import OperatorFailed
 
+if TYPE_CHECKING:
+    import os
+    from types import FrameType
+
+    from ..settings import SearchConfig
+    from ..space.genome import Individual
+
 # Consecutive asks answered from the cache before the driver concludes the strategy is stuck.
 MAX_CACHED_IN_A_ROW = 2000
 
@@ -42,7 +50,7 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-def fidelity(individual) -> int | None:
+def fidelity(individual: Individual) -> int | None:
     """The epochs a multi-fidelity strategy asked for (`individual.epochs`), None for the full schedule."""
     return getattr(individual, "epochs", None)
 
@@ -53,7 +61,7 @@ def evaluation_seed(run_seed: int, n: int) -> int:
 
 
 class Search:
-    def __init__(self, config, run_dir):
+    def __init__(self, config: SearchConfig, run_dir: str | os.PathLike):
         self.config = config
         self.run_dir = Path(run_dir)
         shape, classes = describe(config.evaluator.dataset)
@@ -365,7 +373,7 @@ class Search:
         finally:
             self.interruptible = False
 
-    def on_signal(self, signum, frame) -> None:
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.interruptible:
             raise Interrupted(signum)
         self.held_signal = signum

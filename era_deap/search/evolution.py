@@ -21,13 +21,21 @@ gave back its parent unchanged (a no-op), whether it left the space (invalid, ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional, Union
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 from ..config import bounded
 from ..operators import sel_oldest, sel_tournament_loser
 from ..settings import StrategyConfig
 from .strategy import Strategy
 from .variation import OperatorSpec, Variation, default_operator
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..config import _KeyWhere
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+    from ..training.result import EvalResult
 
 
 @dataclass
@@ -52,7 +60,7 @@ class EvolutionConfig(StrategyConfig):
             if isinstance(getattr(self, name), str):
                 setattr(self, name, OperatorSpec(getattr(self, name)))
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if self.tournament_size > self.population_size:
             at.fail("tournament_size", f"at most population_size ({self.population_size})",
                     self.tournament_size)
@@ -73,7 +81,7 @@ class Evolution(Strategy):
     crossover = False
     removes_oldest = False
 
-    def __init__(self, space, config, seed: int):
+    def __init__(self, space: SearchSpace, config: EvolutionConfig, seed: int):
         super().__init__(space, config, seed)
         self.population = []        # successful individuals, each with `.birth`
         self.asked_keys = {}        # canonical key -> times asked, for every genome asked (insertion ordered)
@@ -86,12 +94,12 @@ class Evolution(Strategy):
         self.counts = {"children": 0, "remutated": 0, "noop": 0, "invalid": 0, "fallback": 0}
 
     @classmethod
-    def preflight(cls, space, config) -> None:
+    def preflight(cls, space: SearchSpace, config: EvolutionConfig) -> None:
         Variation(space, config).check(config.tournament_size)
 
     # --- ask ----------------------------------------------------------------------------------------
 
-    def ask(self):
+    def ask(self) -> Individual:
         random_in_flight = sum(1 for v in self.in_flight.values() if v["random"])
         if (len(self.population) + random_in_flight < self.config.population_size
                 or len(self.population) < self.config.tournament_size):
@@ -108,7 +116,7 @@ class Evolution(Strategy):
         self.in_flight.setdefault(key, info)
         self.last_ask = (key, opened)
 
-    def adopt(self, asked, genome):
+    def adopt(self, asked: Individual, genome: Sequence[str | int]) -> Individual:
         """Resuming with changed operators: the journal's genome replaces the one just asked, with the
         same role (random or child, and its tournament's loser). Returns the individual to use."""
         key, opened = self.last_ask
@@ -184,7 +192,7 @@ class Evolution(Strategy):
 
     # --- tell ---------------------------------------------------------------------------------------
 
-    def tell(self, individual, result) -> None:
+    def tell(self, individual: Individual, result: EvalResult) -> None:
         info = self.in_flight.pop(self._key(individual), {"random": False, "loser": None, "child": None})
         self._count(info["child"])
         if not result.ok:

@@ -25,16 +25,21 @@ import signal
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from typing import TYPE_CHECKING
 
 from ..training.result import ERROR, EvalResult, label_worker
 from .devices import place_workers, resolve_devices, threads_per_worker
 from .executor import Done, Event, Resubmitted, ran_out_of_memory
 
+if TYPE_CHECKING:
+    from ..settings import EvaluatorConfig
+    from .executor import Executor
+
 
 class InProcessExecutor:
     """Evaluates in the driver process, one at a time (workers: 0). For debugging and cheap objectives."""
 
-    def __init__(self, evaluator_config, split_seed: int, device: str = "cpu"):
+    def __init__(self, evaluator_config: EvaluatorConfig, split_seed: int, device: str = "cpu"):
         from ..training.evaluate import evaluator_for
         self._evaluate = evaluator_for(evaluator_config, split_seed, device)
         self._queue = []
@@ -44,7 +49,7 @@ class InProcessExecutor:
     def capacity(self) -> int:
         return 1
 
-    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
+    def submit(self, n: int, arch: dict, seed: int | tuple[int, ...], epochs: int | None = None) -> None:
         self._queue.append((n, arch, seed, epochs))
 
     def next_event(self) -> Event:
@@ -78,7 +83,7 @@ class _Worker:
 
 
 class LocalProcessExecutor:
-    def __init__(self, evaluator_config, split_seed: int, workers: int, devices: list[str]):
+    def __init__(self, evaluator_config: EvaluatorConfig, split_seed: int, workers: int, devices: list[str]):
         self._context = mp.get_context("spawn")  # fork is unsafe with torch threads and CUDA
         self._args = (evaluator_config, split_seed)
         self._threads = threads_per_worker(workers)
@@ -102,7 +107,7 @@ class LocalProcessExecutor:
         child.close()
         return _Worker(index, device, name, parent, process)
 
-    def submit(self, n: int, arch: dict, seed, epochs: int | None = None) -> None:
+    def submit(self, n: int, arch: dict, seed: int | tuple[int, ...], epochs: int | None = None) -> None:
         self._waiting.append(_Task(n, arch, seed, epochs))
         self._start_waiting()
 
@@ -249,7 +254,7 @@ def _worker_main(conn, name, device, threads, evaluator_config, split_seed):
             return
 
 
-def make_executor(evaluator_config, split_seed: int, workers: int):
+def make_executor(evaluator_config: EvaluatorConfig, split_seed: int, workers: int) -> Executor:
     """The executor the config asks for: Dask when `executor` is a scheduler address, else local."""
     if evaluator_config.executor != "local":
         from .dask_executor import DaskExecutor

@@ -15,8 +15,14 @@ stronger cluster is not named again (group size 2 where all 2-filter networks fa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..space.genome import GENES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from .rundir import Evaluation
 
 MIN_EVALUATIONS = 5
 MIN_SHARE = 0.5
@@ -38,7 +44,7 @@ class FailureCluster:
                 f"{self.rest_failed} of {self.rest_evaluated} elsewhere)")
 
 
-def failure_clusters(evaluations) -> list[FailureCluster]:
+def failure_clusters(evaluations: Iterable[Evaluation]) -> list[FailureCluster]:
     """The gene values whose evaluations failed far more than the rest (the rule above), in GENES order
     then by value. `evaluations`: anything with genes (GENES order), ok and cached, such as the rows of
     evaluations.csv (rundir.Evaluation), pooled over the seeds of one search or not."""
@@ -70,7 +76,7 @@ def failure_clusters(evaluations) -> list[FailureCluster]:
     return [c for c in found if c in kept]
 
 
-def cluster_warning(clusters) -> str:
+def cluster_warning(clusters: Sequence[FailureCluster]) -> str:
     """One sentence naming the clusters, or "" when there are none."""
     if not clusters:
         return ""

@@ -19,12 +19,18 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 from ..config import resolve_callable
 from ..settings import OBJECTIVES
 from ..space.architecture import complexity
 from ..space.genome import to_arch
 from ..training.result import WORST_ERROR
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from ..training.result import EvalResult
 
 BUILTIN = OBJECTIVES    # (the config checks the names: settings.SearchConfig)
 WORST_COST = 1e18
@@ -34,7 +40,7 @@ REFERENCE = 1.1
 
 
 class Objectives:
-    def __init__(self, names, input_shape, num_classes: int):
+    def __init__(self, names: Iterable[str], input_shape: Sequence[int], num_classes: int):
         self.names = list(names)
         self.shape, self.classes = tuple(input_shape), num_classes
         self.own = {n: resolve_callable(n, f"objectives ({n})") for n in self.names if n not in BUILTIN}
@@ -46,7 +52,7 @@ class Objectives:
     def multi(self) -> bool:
         return len(self.names) > 1
 
-    def values(self, individual, result) -> tuple:
+    def values(self, individual: Sequence[str | int], result: EvalResult) -> tuple:
         """The fitness values of one evaluation (worst ones for a failure)."""
         if not result.ok:
             return (WORST_ERROR, *[WORST_COST] * (len(self.names) - 1))
@@ -76,7 +82,7 @@ class Objectives:
             return WORST_COST
         return value if math.isfinite(value) else WORST_COST
 
-    def normalised(self, values) -> tuple:
+    def normalised(self, values: Sequence[float]) -> tuple:
         """`values` on the fixed [0, 1] scales of the hypervolume (module docstring)."""
         out = []
         for name, value in zip(self.names, values):
@@ -90,7 +96,7 @@ class Objectives:
         return tuple(out)
 
 
-def hypervolume(points, reference=None) -> float:
+def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float] | None = None) -> float:
     """The hypervolume dominated by `points` (minimised, normalised) up to `reference`, by the
     implementation DEAP's own indicator uses (`moocore.hypervolume`, a dependency of deap); points
     beyond the reference in any coordinate add nothing."""

@@ -25,7 +25,7 @@ FIELDS = {"session": {}, "ask": {"n": int, "genome": list}, "interrupted": {"n":
           "result": {"n": int, "elapsed": (int, float), "result": dict}, "resubmitted": {"n": int}}
 
 
-def record_problem(record, fields: dict | None = FIELDS) -> str | None:
+def record_problem(record: object, fields: dict | None = FIELDS) -> str | None:
     """Why `record` is not a journal record (one of `fields`' types, if given), or None."""
     if not isinstance(record, dict) or "type" not in record:
         return "not a journal record"
@@ -43,7 +43,7 @@ def record_problem(record, fields: dict | None = FIELDS) -> str | None:
 
 
 class Journal:
-    def __init__(self, path, fields: dict | None = FIELDS):
+    def __init__(self, path: str | os.PathLike, fields: dict | None = FIELDS):
         self.path, self.fields = Path(path), fields
         self._file = None
         self.lines: list[int] = []    # the line number of each record `read` returned
@@ -103,7 +103,7 @@ class Journal:
             self._file = None
 
 
-def damaged(path, line: int, why, last: bool) -> str:
+def damaged(path: str | os.PathLike, line: int, why: str | Exception, last: bool) -> str:
     """The one-line refusal of a damaged record: a last line can simply go (what it recorded is redone)."""
     fix = ("delete that last line (what it recorded is redone on resume) or move the run directory aside"
            if last else "move the run directory aside or restore the journal from a backup")

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from deap import tools
 
 from ..config import bounded
 from .evolution import Evolution, EvolutionConfig
+
+if TYPE_CHECKING:
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+    from ..training.result import EvalResult
 
 
 @dataclass
@@ -35,7 +40,7 @@ class NSGA2(Evolution):
     Config = NSGA2Config
     crossover = True
 
-    def __init__(self, space, config, seed: int):
+    def __init__(self, space: SearchSpace, config: NSGA2Config, seed: int):
         super().__init__(space, config, seed)
         self.offspring = []      # told children waiting for the next survival
 
@@ -54,7 +59,7 @@ class NSGA2(Evolution):
             return a if a.rank < b.rank else b
         return b if b.fitness.crowding_dist > a.fitness.crowding_dist else a
 
-    def tell(self, individual, result) -> None:
+    def tell(self, individual: Individual, result: EvalResult) -> None:
         info = self.in_flight.pop(self._key(individual), {"random": False, "loser": None, "child": None})
         self._count(info["child"])
         if not result.ok:

@@ -17,16 +17,23 @@ from __future__ import annotations
 import csv
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
 MISSING = "—"   # a cell without a value, in every Markdown table
 
 
 # --- figures --------------------------------------------------------------------------------------
 
-def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
+def save_figure(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     """PNG and SVG of a matplotlib `Figure`, byte-for-byte reproducible (no dates, fixed SVG ids), so
     rerunning a command rewrites the same files."""
     import matplotlib
@@ -39,7 +46,7 @@ def save_figure(fig, out_dir: Path, stem: str) -> list[Path]:
 
 # --- tables ---------------------------------------------------------------------------------------
 
-def markdown_table(header, rows, align: str | None = None) -> str:
+def markdown_table(header: Sequence[object], rows: Iterable[Sequence[object]], align: str | None = None) -> str:
     """A Markdown table, one line per row, ending in a newline. `align`: one letter per column, "l" or
     "r" (default: the first column left, the others right, as numbers read best)."""
     def cell(value):
@@ -51,7 +58,7 @@ def markdown_table(header, rows, align: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_csv(path: Path, columns, rows) -> Path:
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> Path:
     """`rows` (dicts over `columns`) as CSV with a header, "\\n" line ends; returns the path."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
@@ -62,7 +69,7 @@ def write_csv(path: Path, columns, rows) -> Path:
 
 # --- mean ± 95% CI --------------------------------------------------------------------------------
 
-def mean_ci(values, confidence: float = 0.95):
+def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Mean and half-width of the Student-t confidence interval of the mean (`scipy.stats.t.interval`)
     over the last axis of `values`, nan left out: a list gives two numbers, a points × samples array two
     arrays. The mean is nan with no value, the half-width with fewer than two."""
@@ -77,13 +84,13 @@ def mean_ci(values, confidence: float = 0.95):
     return mean, np.where(n >= 2, t * sem, np.nan)[()]
 
 
-def format_mean_ci(mean, half, digits: int) -> str:
+def format_mean_ci(mean: float, half: float, digits: int) -> str:
     """"4.21 ± 0.37"; the mean alone without an interval (one value); MISSING without a mean."""
     if np.isnan(mean):
         return MISSING
     return f"{mean:.{digits}f}" + ("" if np.isnan(half) else f" ± {half:.{digits}f}")
 
 
-def mean_ci_text(values, digits: int) -> str:
+def mean_ci_text(values: ArrayLike, digits: int) -> str:
     """format_mean_ci of mean_ci(values)."""
     return format_mean_ci(*mean_ci(values), digits)

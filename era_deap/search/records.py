@@ -10,6 +10,7 @@ import pickle
 import statistics
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deap import tools
 
@@ -17,6 +18,11 @@ from ..space.genome import to_arch
 from . import rundir
 from .fitness import hypervolume
 from .safe_write import write_atomic, writing
+
+if TYPE_CHECKING:
+    from ..space.genome import Individual
+    from ..training.result import EvalResult
+    from .fitness import Objectives
 
 RUNNING_FIELDS = ("best", "mean_all", "mean_last50")   # the logbook's columns that RunningErrors fills
 
@@ -33,7 +39,7 @@ class RunningErrors:
         self.best: float | None = None
         self._total = 0.0                # a running sum: a whole-run mean per evaluation stays O(1)
 
-    def add(self, result) -> bool:
+    def add(self, result: EvalResult | rundir.Evaluation) -> bool:
         """Count `result` (anything with ok, cached and error: an EvalResult, a row of evaluations.csv)
         if it is a success that cost budget and trained the whole schedule; True when it counted."""
         if not result.ok or result.cached or getattr(result, "epochs", None) is not None:
@@ -73,7 +79,7 @@ class RunRecorder:
     """Keeps the per-evaluation tables and statistics of one run and writes them to its directory."""
 
     def __init__(self, run_dir: Path, hall_of_fame_size: int = 10, statistics: tools.Statistics | None = None,
-                 objectives=None):
+                 objectives: Objectives | None = None):
         self.run_dir = Path(run_dir)
         # Several objectives (search/fitness.py): the hall of fame is DEAP's ParetoFront and every logbook
         # record carries the front's hypervolume on the fixed normalised scales.
@@ -91,9 +97,9 @@ class RunRecorder:
 
     # --- per evaluation -----------------------------------------------------------------------------
 
-    def add(self, individual, result, *, key: str, elapsed: float, seed: int, extras: dict | None = None,
-            params: int | None = None, depth: int | None = None, population=None,
-            epochs: int | None = None) -> dict:
+    def add(self, individual: Individual, result: EvalResult, *, key: str, elapsed: float, seed: int,
+            extras: dict | None = None, params: int | None = None, depth: int | None = None,
+            population: list[Individual] | None = None, epochs: int | None = None) -> dict:
         """Record one finished evaluation; returns its logbook record. `epochs`: a multi-fidelity
         evaluation of the first epochs of the schedule only: its error does not compare with full
         trainings', so it stays out of the best-so-far statistics, the hall of fame and summary's best."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import resolve_callable
 from ..errors import ConfigError, RunDirError, SearchAborted  # noqa: F401  (re-exported)
@@ -19,8 +20,14 @@ from .records import population_statistics
 from .runconfig import check_resume_compatible, write_config
 from .runlock import RunLock
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable
 
-def preflight(config) -> None:
+    from ..settings import SearchConfig
+
+
+def preflight(config: SearchConfig) -> None:
     """What can be checked before anything is written or trained, in this process whatever the
     executor: the space loads, the objective imports (a typo is one ConfigError, not a traceback per
     worker), and an objective that serves one space only (a benchmark table) accepts the run's."""
@@ -101,7 +108,8 @@ RESULT_FILES = (rundir.EVALUATIONS, rundir.SUMMARY, rundir.LOGBOOK_JSON, rundir.
                 rundir.HALL_OF_FAME_JSON, rundir.HALL_OF_FAME_PICKLE)
 
 
-def open_run_dir(config, run_dir: Path, *, resume: bool, fresh: bool, log=None) -> bool:
+def open_run_dir(config: SearchConfig, run_dir: Path, *, resume: bool, fresh: bool,
+                 log: Callable[[str], object] | None = None) -> bool:
     """Everything before a search takes its run directory's lock: the preflight, `fresh` moving an earlier
     run aside (said through `log`), and the refusals (a run there without `resume`, results without a
     journal). Returns whether the directory holds a started run (its journal)."""
@@ -127,7 +135,7 @@ def open_run_dir(config, run_dir: Path, *, resume: bool, fresh: bool, log=None) 
     return started_before
 
 
-def begin_session(config, run_dir: Path, started_before: bool, command: str) -> list[str]:
+def begin_session(config: SearchConfig, run_dir: Path, started_before: bool, command: str) -> list[str]:
     """Under the lock: refuse a resume with a changed config, save the config; returns the operator keys
     that changed (allowed: an evolution then adopts its journal's genomes)."""
     changed_operators = check_resume_compatible(run_dir / rundir.CONFIG, config) if started_before else []
@@ -135,8 +143,8 @@ def begin_session(config, run_dir: Path, started_before: bool, command: str) -> 
     return changed_operators
 
 
-def run_search(config, run_dir, *, resume: bool = False, fresh: bool = False, progress: bool = False,
-               command: str = "", log=None) -> dict:
+def run_search(config: SearchConfig, run_dir: str | os.PathLike, *, resume: bool = False, fresh: bool = False,
+               progress: bool = False, command: str = "", log: Callable[[str], object] | None = None) -> dict:
     """Run (or resume) a search into `run_dir`; returns the summary. With `fresh`, a run already in
     `run_dir` is moved aside (`move_aside`, said through `log`) and a new one starts. Raises
     RunDirError for a run directory in use or holding another run, SearchAborted when most

@@ -19,12 +19,18 @@ import re
 import sysconfig
 import typing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from ..config import default_instance, field_default
 from ..errors import RunDirError
 from .safe_write import write_atomic
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from ..settings import ConfigFile, SearchConfig
 
 RUNTIME_KEYS = ("evaluator.workers", "evaluator.executor", "evaluator.device", "evaluator.gpu_share",
                 "evaluator.dataset.data_dir", "evaluator.dataset.download",
@@ -57,13 +63,13 @@ def _flat(data, prefix="") -> dict:
 NOT_THE_SEARCH = ("budget", "command", *RUNTIME_KEYS)
 
 
-def search_keys(config) -> dict:
+def search_keys(config: SearchConfig | dict) -> dict:
     """The dotted keys that define the search: of a SearchConfig, or of a saved config.yaml's data."""
     flat = _flat(config if isinstance(config, dict) else config.to_dict())
     return {k: v for k, v in flat.items() if k not in NOT_THE_SEARCH}
 
 
-def config_hash(config, leave_out=(), digits: int = 16) -> str:
+def config_hash(config: SearchConfig | dict, leave_out: Collection[str] = (), digits: int = 16) -> str:
     """Hex digits of the SHA-256 of search_keys(config) less the keys `leave_out`."""
     keys = {k: v for k, v in search_keys(config).items() if k not in leave_out}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode()).hexdigest()[:digits]
@@ -73,7 +79,7 @@ def config_hash(config, leave_out=(), digits: int = 16) -> str:
 _CALLABLE = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_][\w.]*$")
 
 
-def code_hashes(config) -> dict[str, str]:
+def code_hashes(config: SearchConfig | dict) -> dict[str, str]:
     """{module: 16 hex digits of the SHA-256 of its source} for every user module the config names
     ("my_operators:mut_step"): the code a run ran, which its config alone does not say. era_deap's own
     modules and installed packages (the standard library, site-packages) are left out: their versions
@@ -98,7 +104,7 @@ def code_hashes(config) -> dict[str, str]:
     return dict(sorted(hashes.items()))
 
 
-def write_config(path: Path, config, command: str) -> None:
+def write_config(path: Path, config: ConfigFile, command: str) -> None:
     data = {**config.to_dict(), "command": command}
     write_atomic(Path(path), yaml.safe_dump(data, sort_keys=False).encode())
 
@@ -115,14 +121,14 @@ def read_saved_config(saved_path: Path) -> dict:
     return saved
 
 
-def load_run_config(saved_path: Path):
+def load_run_config(saved_path: Path) -> SearchConfig:
     """The SearchConfig a run directory saved (its paths are absolute already)."""
     from ..settings import search_config_from
     saved_path = Path(saved_path)
     return search_config_from(read_saved_config(saved_path), source=str(saved_path), base_dir=saved_path.parent)
 
 
-def check_resume_compatible(saved_path: Path, config) -> list[str]:
+def check_resume_compatible(saved_path: Path, config: SearchConfig) -> list[str]:
     """RunDirError unless `config` may resume the run that saved `saved_path`; returns the operator
     keys that changed (allowed: the search then adopts its journal's genomes)."""
     saved = read_saved_config(saved_path)

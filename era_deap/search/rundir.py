@@ -26,6 +26,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -33,6 +34,12 @@ from ..errors import RunDirError
 from ..space.genome import GENES, to_arch
 from ..training.result import INTERRUPTED, OK
 from .runconfig import code_hashes, config_hash, load_run_config, read_saved_config
+
+if TYPE_CHECKING:
+    import os
+    from typing import TextIO
+
+    from ..settings import SearchConfig
 
 CONFIG = "config.yaml"
 JOURNAL = "journal.jsonl"
@@ -122,12 +129,12 @@ class Evaluation:
             epochs=_int(row.get("epochs") or "", "epochs"))
 
 
-def write_header(file) -> None:
+def write_header(file: TextIO) -> None:
     """evaluations.csv's header line, to an open text file."""
     csv.writer(file).writerow(EVALUATION_COLUMNS)
 
 
-def write_row(file, evaluation: Evaluation) -> None:
+def write_row(file: TextIO, evaluation: Evaluation) -> None:
     """One evaluation as a line of evaluations.csv, to an open text file."""
     row = evaluation.to_row()
     csv.writer(file).writerow([row[c] for c in EVALUATION_COLUMNS])
@@ -138,7 +145,7 @@ class RunDirectory:
     Missing files read as empty (no summary: unfinished); a file that is there but unreadable is a
     RunDirError naming it."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
     def __repr__(self) -> str:
@@ -146,7 +153,7 @@ class RunDirectory:
 
     # --- files ------------------------------------------------------------------------------------
 
-    def config(self):
+    def config(self) -> SearchConfig:
         """The SearchConfig the run saved (config.yaml, resolved: its paths are absolute)."""
         return load_run_config(self.path / CONFIG)
 
@@ -239,7 +246,7 @@ class RunDirectory:
 
     # --- what a run is --------------------------------------------------------------------------------
 
-    def is_finished(self, config) -> bool:
+    def is_finished(self, config: SearchConfig) -> bool:
         """True when this directory holds a finished run of `config` (a SearchConfig): the same config
         hash and its budget reached, so resuming it would train nothing. Anything unreadable: False
         (the search that runs next names the problem)."""
@@ -250,7 +257,7 @@ class RunDirectory:
         return bool(summary.get("finished")) and summary.get("config_hash") == config_hash(config) \
             and summary.get("budget", 0) >= config.budget
 
-    def changed_code(self, config) -> list[str]:
+    def changed_code(self, config: SearchConfig) -> list[str]:
         """The user modules `config` names (runconfig.code_hashes) whose source is not what this run
         ran: edited since, or not recorded (a run by an earlier era-deap). [] when there is no run here
         yet or nothing changed."""
@@ -286,13 +293,13 @@ class RunDirectory:
                 "--group-size", str(arch["group_size"]), *(["--space", str(space)] if space else [])]
 
 
-def is_run_config(path) -> bool:
+def is_run_config(path: str | os.PathLike) -> bool:
     """Whether `path` is the config.yaml a run directory saved (beside its journal), not a config file."""
     path = Path(path)
     return path.name == CONFIG and (path.parent / JOURNAL).exists()
 
 
-def read_final(directory) -> dict | None:
+def read_final(directory: str | os.PathLike) -> dict | None:
     """final.json of a final-training directory (a run's final/, or a baseline's own), or None."""
     return _read_json(Path(directory) / FINAL, default=None)
 

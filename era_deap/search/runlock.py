@@ -16,7 +16,7 @@ from . import rundir
 
 
 class RunLock:
-    def __init__(self, run_dir, command: str = "era search"):
+    def __init__(self, run_dir: str | os.PathLike, command: str = "era search"):
         self.path = Path(run_dir) / rundir.LOCK
         self.command = command      # who holds such a lock, for the message
         self._file = None

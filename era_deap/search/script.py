@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, NoReturn, Union
 
 import numpy as np
 
@@ -40,6 +40,15 @@ from .executors import make_executor
 from .journal import damaged
 from .strategy import Strategy
 from .variation import OperatorSpec, Variation, default_operator
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+
+    from ..config import _KeyWhere
+    from ..settings import SearchConfig
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
 
 KIND = "deap"
 
@@ -65,7 +74,7 @@ class ScriptConfig(StrategyConfig):
             if isinstance(getattr(self, name), str):
                 setattr(self, name, OperatorSpec(getattr(self, name)))
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         for name in ("mutate", "mate", "select"):
             spec = getattr(self, name)
             if spec is not None and ":" not in spec.function:
@@ -78,19 +87,19 @@ class ScriptStrategy(Strategy):
     Config = ScriptConfig
 
     @classmethod
-    def preflight(cls, space, config) -> None:
+    def preflight(cls, space: SearchSpace, config: ScriptConfig) -> None:
         Variation(space, config).check(tournament_size=2)
 
-    def ask(self):
+    def ask(self) -> NoReturn:
         raise ConfigError("strategy.kind: deap is asked by a Python script through era_deap.Problem; "
                           "`era search` runs the other kinds")
 
-    def tell(self, individual, result) -> None:
+    def tell(self, individual: Individual, result: EvalResult) -> None:
         pass
 
 
 class ScriptSearch(Search):
-    def __init__(self, config, run_dir):
+    def __init__(self, config: SearchConfig, run_dir: str | os.PathLike):
         super().__init__(config, run_dir)
         self.pending = self.journal.read()     # an earlier session's records, replayed as the script asks
         self.cursor = 0
@@ -102,7 +111,7 @@ class ScriptSearch(Search):
     def budget_left(self) -> int:
         return self.config.budget - self.trained
 
-    def evaluate(self, genomes) -> list[tuple]:
+    def evaluate(self, genomes: Iterable[Sequence[object]]) -> list[tuple]:
         """The fitness of each genome, in order (module docstring)."""
         asked, refused = [], False
         with _global_random_kept():

@@ -15,8 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import TYPE_CHECKING
 
 from ..settings import StrategyConfig, strategy_class
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+    from ..training.result import EvalResult
 
 
 class SearchExhausted(Exception):
@@ -27,23 +35,23 @@ class Strategy:
     kind = "strategy"
     Config = StrategyConfig     # each strategy's own settings dataclass, in its module
 
-    def __init__(self, space, config, seed: int):
+    def __init__(self, space: SearchSpace, config: StrategyConfig, seed: int):
         self.space = space
         self.config = config
         self.seed = seed
         self.rng = random.Random(seed)
 
-    def ask(self):
+    def ask(self) -> Individual:
         raise NotImplementedError
 
-    def tell(self, individual, result) -> None:
+    def tell(self, individual: Individual, result: EvalResult) -> None:
         raise NotImplementedError
 
     @classmethod
-    def preflight(cls, space, config) -> None:
+    def preflight(cls, space: SearchSpace, config: StrategyConfig) -> None:
         """Check what can be checked before a search writes or trains anything (ConfigError)."""
 
-    def adopt(self, asked, genome):
+    def adopt(self, asked: Individual, genome: Sequence[str | int]) -> Individual:
         """Resume with changed operators: take the journal's `genome` in place of the one just asked.
         Strategies without operators never need to, and refuse."""
         raise NotImplementedError
@@ -57,7 +65,7 @@ class Strategy:
         return {}
 
     @contextlib.contextmanager
-    def seeded(self):
+    def seeded(self) -> Iterator[None]:
         """Run DEAP operators (which use the global `random`) on this strategy's own random stream,
         leaving the global stream as it was."""
         outer = random.getstate()
@@ -69,5 +77,5 @@ class Strategy:
             random.setstate(outer)
 
 
-def make_strategy(space, config, seed: int) -> Strategy:
+def make_strategy(space: SearchSpace, config: StrategyConfig, seed: int) -> Strategy:
     return strategy_class(config.kind)(space, config, seed)

@@ -24,11 +24,26 @@ from __future__ import annotations
 import inspect
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from deap import base
 
 from ..config import resolve_callable
 from ..errors import ConfigError, SearchAborted
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..config import _KeyWhere
+    from ..space.genome import Individual
+    from ..space.space import SearchSpace
+
+    class OperatorSettings(Protocol):
+        """The settings a Variation is made from: an evolution's (EvolutionConfig) or a DEAP script's (ScriptConfig)."""
+        encoding: str
+        mutate: OperatorSpec
+        mate: OperatorSpec
+        select: OperatorSpec | None
 
 DRY_RUNS = 8
 
@@ -39,12 +54,12 @@ class OperatorSpec:
     function: str
     kwargs: dict = field(default_factory=dict)
 
-    def check(self, at):
+    def check(self, at: _KeyWhere) -> None:
         if ":" not in self.function:
             at.fail("function", "'package.module:function'", self.function)
 
 
-def default_operator(function: str, **kwargs):
+def default_operator(function: str, **kwargs: Any) -> Any:
     """A config field whose default is the operator `function` with `kwargs` (a fresh spec each time)."""
     return field(default_factory=lambda: OperatorSpec(function, dict(kwargs)))
 
@@ -56,7 +71,7 @@ class OperatorFailed(SearchAborted):
 class Variation:
     """The toolbox of one run: `mutate`, `mate` and, when configured, `select`."""
 
-    def __init__(self, space, config):
+    def __init__(self, space: SearchSpace, config: OperatorSettings):
         self.space, self.encoding = space, config.encoding
         self.toolbox = base.Toolbox()
         self.names = {}
@@ -97,14 +112,14 @@ class Variation:
 
     # --- encoding -----------------------------------------------------------------------------------
 
-    def encode(self, individual):
+    def encode(self, individual: Individual) -> Individual:
         """A DEAP individual the operators work on (a clone; positions under `encoding: positions`)."""
         clone = self.toolbox.clone(individual)
         if self.encoding == "positions":
             clone[:] = [g.position(v) for g, v in zip(self.space.genes, individual)]
         return clone
 
-    def decode(self, individual):
+    def decode(self, individual: Individual) -> Individual:
         """Back to gene values (positions rounded and clamped into each gene's range)."""
         if self.encoding == "positions":
             individual[:] = [g.values[min(max(int(round(p)), 0), len(g.values) - 1)]
@@ -113,15 +128,15 @@ class Variation:
 
     # --- calls, checked -----------------------------------------------------------------------------
 
-    def mutate(self, individual):
+    def mutate(self, individual: Individual) -> Individual:
         result = self._call("mutate", individual)
         return self._individuals("mutate", result, 1)[0]
 
-    def mate(self, a, b):
+    def mate(self, a: Individual, b: Individual) -> tuple[Individual, Individual]:
         result = self._call("mate", a, b)
         return self._individuals("mate", result, 2)
 
-    def select(self, population, k: int) -> list:
+    def select(self, population: list[Individual], k: int) -> list:
         chosen = self._call("select", population, k)
         if not isinstance(chosen, (list, tuple)) or len(chosen) != k or not all(
                 any(c is p for p in population) for c in chosen):

@@ -5,8 +5,12 @@ Importing this module does not import torch, so the driver and `era arch` stay l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .genome import GENES, SECTION_GENES, from_arch
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 EXPANSION = {"basic": 1, "bottleneck": 4}
 LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3}
@@ -19,12 +23,12 @@ LEAST = {"s1": 0, "s2": 1, "s3": 1, "s4": 1, "filters": 1, "filter_update": 1, "
 
 # --- what can be built ------------------------------------------------------------------------------
 
-def is_integer(value) -> bool:
+def is_integer(value: object) -> bool:
     """An int, not a bool (True == 1 in Python, but a gene must hold a count)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def value_problem(gene: str, value) -> str | None:
+def value_problem(gene: str, value: object) -> str | None:
     """What `gene` expects, when `value` is no value of it in any network; None when it may be.
     Used on every value of a space file (space.py) and on each architecture evaluated (arch_problem)."""
     if gene == "block":
@@ -42,7 +46,7 @@ def group_problem(filters: int, group_size: int) -> str | None:
     return None
 
 
-def arch_problem(arch) -> str | None:
+def arch_problem(arch: object) -> str | None:
     """Why `arch` (a dict as genome.to_arch makes it) cannot be built, or None. Structure only: whether
     it is in a run's space is the space's question (SearchSpace.problems)."""
     if not isinstance(arch, dict) or set(arch) != set(ARCH_KEYS):
@@ -107,7 +111,7 @@ def _down(hw, stride):
     return hw if stride == 1 else ((hw[0] + 1) // 2, (hw[1] + 1) // 2)
 
 
-def complexity(arch: dict, input_shape=(3, 32, 32), num_classes: int = 10) -> dict:
+def complexity(arch: dict, input_shape: Sequence[int] = (3, 32, 32), num_classes: int = 10) -> dict:
     """Depth, trainable parameters and multiply-adds per image, without building tensors."""
     cin, hw = input_shape[0], tuple(input_shape[1:])
     params, macs = _conv(cin, arch["filters"], 3, 1, hw)

@@ -15,6 +15,10 @@ of the SearchSpace, never hard-coded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def _genome(network: Network, space) -> list:
             groups[0] if groups else arch["group_size"]]
 
 
-def space_problems(network: Network, space) -> list[str]:
+def space_problems(network: Network, space: SearchSpace) -> list[str]:
     """Why no genome of `space` builds `network`, one short phrase per gene (empty when one does)."""
     genome = _genome(network, space)
     problems = []
@@ -67,6 +71,6 @@ def space_problems(network: Network, space) -> list[str]:
     return problems
 
 
-def genome_key(network: Network, space) -> str | None:
+def genome_key(network: Network, space: SearchSpace) -> str | None:
     """The network's canonical key in `space`, or None outside it."""
     return None if space_problems(network, space) else space.key(_genome(network, space))

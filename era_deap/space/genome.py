@@ -9,7 +9,12 @@ genes in `GENES` order.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from deap import base, creator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 GENES = ("block", "s1", "s2", "s3", "s4", "filters", "filter_update", "group_size")
 SECTION_GENES = GENES[1:5]
@@ -26,7 +31,7 @@ FitnessMin = creator.EraFitnessMin
 # were creator.FitnessMin and creator.Individual, still load.)
 
 
-def individual_class(objectives: int = 1):
+def individual_class(objectives: int = 1) -> type:
     """The DEAP individual class whose fitness minimises `objectives` values (error, then costs):
     EraIndividual for one, EraIndividual2 (with EraFitnessMin2) for two, and so on, made once."""
     if objectives == 1:
@@ -38,12 +43,12 @@ def individual_class(objectives: int = 1):
     return getattr(creator, name)
 
 
-def individual(genes, objectives: int = 1) -> Individual:
+def individual(genes: Iterable[str | int], objectives: int = 1) -> Individual:
     """A fresh DEAP individual holding `genes` (fitness invalid)."""
     return individual_class(objectives)(list(genes))
 
 
-def to_arch(genome) -> dict:
+def to_arch(genome: Sequence[str | int]) -> dict:
     """The architecture dict handed to builders and objectives (keys as in the thesis)."""
     block, s1, s2, s3, s4, filters, update, group = genome
     return {"block": block, "sections": [s1, s2, s3, s4], "filters": filters,

@@ -12,10 +12,16 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ConfigError, read_yaml
 from .architecture import BLOCKS, group_problem, is_integer, value_problem
 from .genome import GENES, Individual, individual
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+    from types import ModuleType
 
 # HyperMapper's local-search rule: genes with at most this many values are "small": every other value
 # is a neighbour; larger ordinal genes move at most NEIGHBOUR_STEPS positions either way.
@@ -33,7 +39,7 @@ class Gene:
     values: tuple
     categorical: bool = False
 
-    def position(self, value) -> int:
+    def position(self, value: str | int) -> int:
         return self.values.index(value)
 
 
@@ -56,13 +62,13 @@ class SearchSpace:
         self.objectives = count
         return self
 
-    def individual(self, genes) -> Individual:
+    def individual(self, genes: Iterable[str | int]) -> Individual:
         return individual(genes, self.objectives)
 
     # --- construction ------------------------------------------------------------------------------
 
     @classmethod
-    def from_file(cls, path) -> "SearchSpace":
+    def from_file(cls, path: str | os.PathLike) -> "SearchSpace":
         path = Path(path)
         data = read_yaml(path)
         unknown = [k for k in data if k != "genes"]
@@ -122,16 +128,16 @@ class SearchSpace:
 
     # --- sampling ----------------------------------------------------------------------------------
 
-    def sample(self, rng=random) -> Individual:
+    def sample(self, rng: random.Random | ModuleType = random) -> Individual:
         """A configuration drawn uniformly (each gene independently uniform), as the thesis samples."""
         return self.individual(rng.choice(g.values) for g in self.genes)
 
-    def draw(self, rng=random, sampling: str = "configurations") -> Individual:
+    def draw(self, rng: random.Random | ModuleType = random, sampling: str = "configurations") -> Individual:
         """A canonical genome: of a uniform configuration (`configurations`, the thesis's sampling), or
         uniform over the unique networks (`networks`)."""
         return self.canonical(self.sample(rng)) if sampling == "configurations" else self.sample_unique(rng)
 
-    def sample_unique(self, rng=random) -> Individual:
+    def sample_unique(self, rng: random.Random | ModuleType = random) -> Individual:
         """A canonical genome drawn uniformly over the unique networks (rejection sampling)."""
         while True:
             genome = self.sample(rng)
@@ -141,24 +147,24 @@ class SearchSpace:
 
     # --- validity and canonical form ---------------------------------------------------------------
 
-    def problems(self, genome) -> list[str]:
+    def problems(self, genome: object) -> list[str]:
         if not isinstance(genome, (list, tuple)) or len(genome) != len(GENES):
             return [f"expected a list of {len(GENES)} genes ({', '.join(GENES)}), got {genome!r}"]
         return [f"{g.name}: expected one of {list(g.values)}, got {v!r}"
                 for g, v in zip(self.genes, genome) if not _member(v, g.values)]
 
-    def is_valid(self, genome) -> bool:
+    def is_valid(self, genome: object) -> bool:
         return not self.problems(genome)
 
-    def check(self, genome) -> None:
+    def check(self, genome: object) -> None:
         problems = self.problems(genome)
         if problems:
             raise InvalidGenome(f"genome not in space {self.source}: " + "; ".join(problems))
 
-    def effective_group_size(self, genome) -> int:
+    def effective_group_size(self, genome: Sequence[str | int]) -> int:
         return min(genome[7], genome[5])
 
-    def canonical(self, genome) -> Individual:
+    def canonical(self, genome: Sequence[str | int]) -> Individual:
         """The representative of the genome's duplicate class: the smallest allowed group size with the
         same effective (clamped) group size. Raises InvalidGenome outside the space."""
         self.check(genome)
@@ -166,7 +172,7 @@ class SearchSpace:
         group = next(g for g in self["group_size"].values if min(g, filters) == effective)
         return self.individual([*genome[:7], group])
 
-    def key(self, genome) -> str:
+    def key(self, genome: Sequence[str | int]) -> str:
         """Stable, readable key of the canonical genome, e.g. `basic-0.18.18.18-f8-u2-g8`."""
         c = self.canonical(genome)
         return f"{c[0]}-{c[1]}.{c[2]}.{c[3]}.{c[4]}-f{c[5]}-u{c[6]}-g{c[7]}"
@@ -177,7 +183,7 @@ class SearchSpace:
 
     # --- neighbourhood and encoding -----------------------------------------------------------------
 
-    def neighbours(self, genome) -> list:
+    def neighbours(self, genome: Sequence[str | int]) -> list:
         """Canonical neighbours differing in one gene (HyperMapper rule, docs/design.md §3), in gene order,
         without duplicates and without the genome itself."""
         own = self.key(genome)
@@ -197,7 +203,7 @@ class SearchSpace:
                     result.append(candidate)
         return result
 
-    def encode(self, genome) -> list[float]:
+    def encode(self, genome: Sequence[str | int]) -> list[float]:
         """Numeric encoding for a GP: each gene's position scaled to [0, 1] (ordinal genes keep their
         order; `block` becomes 0/1). Canonicalised first so duplicates share a point."""
         c = self.canonical(genome)
@@ -239,7 +245,7 @@ def _gene_values(name: str, spec, where: str) -> list:
     raise ConfigError(f"{where}: genes.{name}: expected a list of values or {{min: a, max: b}}, got {spec!r}")
 
 
-def load_space(path=None) -> SearchSpace:
+def load_space(path: str | os.PathLike | None = None) -> SearchSpace:
     """The space in `path`, or the default space when `path` is None."""
     return default_space() if path is None else SearchSpace.from_file(path)
 

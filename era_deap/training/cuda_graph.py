@@ -19,14 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .sgd import MomentumSGD
+
 WARMUP_STEPS = 3
 
 
-def train_step(model, optimizer, inputs, targets, lr: float, autocast) -> torch.Tensor:
+def train_step(model: nn.Module, optimizer: MomentumSGD, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
+               autocast: contextlib.AbstractContextManager) -> torch.Tensor:
     """One eager SGD step; returns the (detached) mean loss of the batch."""
     with autocast:
         loss = F.cross_entropy(model(inputs), targets)
@@ -36,7 +43,7 @@ def train_step(model, optimizer, inputs, targets, lr: float, autocast) -> torch.
     return loss.detach()
 
 
-def autocast(precision: str, device: torch.device, graphed: bool):
+def autocast(precision: str, device: torch.device, graphed: bool) -> contextlib.AbstractContextManager:
     """The forward's autocast context. Under a graph the cache of bf16 weight copies must be off: a
     cached copy made during capture would be stale at every replay after the update."""
     if precision == "bf16":
@@ -47,14 +54,15 @@ def autocast(precision: str, device: torch.device, graphed: bool):
 class GraphedStep:
     """`train_step` for one model and optimiser, replayed from a CUDA graph once warmed up."""
 
-    def __init__(self, model, optimizer, autocast_context, warmup: int = WARMUP_STEPS):
+    def __init__(self, model: nn.Module, optimizer: MomentumSGD, autocast_context: contextlib.AbstractContextManager,
+                 warmup: int = WARMUP_STEPS):
         self.model, self.optimizer, self.autocast = model, optimizer, autocast_context
         self.warmup_left = warmup
         self.side_stream = torch.cuda.Stream()
         self.recorded = None          # (lr, graph, static inputs, static targets, static loss)
         self.failed = False
 
-    def __call__(self, inputs, targets, lr: float) -> torch.Tensor:
+    def __call__(self, inputs: torch.Tensor, targets: torch.Tensor, lr: float) -> torch.Tensor:
         if self.failed:
             return train_step(self.model, self.optimizer, inputs, targets, lr, self.autocast)
         if self.warmup_left > 0:

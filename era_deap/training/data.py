@@ -71,7 +71,7 @@ class Dataset:
                 "test": len(self.test_labels) if self.has_test else 0}
 
 
-def load_dataset(config: DatasetConfig, split_seed: int, device="cpu") -> Dataset:
+def load_dataset(config: DatasetConfig, split_seed: int, device: str | torch.device = "cpu") -> Dataset:
     """Load, split (seeded by `split_seed` only), subsample and move to `device` once."""
     if config.name == "cifar10":
         images, labels, test = _cifar10(config)

@@ -23,11 +23,17 @@ import os
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
 from ..config import resolve_callable, to_mapping
 from ..settings import DatasetConfig, EvaluatorConfig
 from ..space.architecture import arch_problem, complexity
 from . import result as R
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .data import Dataset
 
 
 def describe(config: DatasetConfig) -> tuple[tuple, int]:
@@ -39,7 +45,7 @@ def describe(config: DatasetConfig) -> tuple[tuple, int]:
     return tuple(config.shape), config.num_classes
 
 
-def load_objective(spec: str):
+def load_objective(spec: str) -> Callable[..., Any]:
     """The callable named "package.module:function"; a ConfigError naming evaluator.objective otherwise."""
     return resolve_callable(spec, "evaluator.objective", "'train', 'table' or 'package.module:function'")
 
@@ -53,7 +59,7 @@ class Evaluator:
         self._dataset = None
 
     @property
-    def dataset(self):
+    def dataset(self) -> Dataset:
         """The `data.Dataset`, loaded on first use (ConfigError when it cannot be), then kept."""
         if self._dataset is None:
             from .data import load_dataset
@@ -66,7 +72,8 @@ class Evaluator:
             _ = self.dataset
         return self
 
-    def __call__(self, arch: dict, seed, epochs: int | None = None):
+    def __call__(self, arch: dict, seed: int | Sequence[int],
+                 epochs: int | None = None) -> R.EvalResult | list[R.EvalResult]:
         """The EvalResult of `arch` trained (or scored) with `seed`; with a tuple of seeds, a list of
         EvalResults, one per seed (training trains them at once: seed_group.py). `epochs`: stop after
         that many epochs of the search schedule, whose learning-rate drops stay where the full schedule
@@ -164,7 +171,7 @@ class Evaluator:
 REPORTED_KEYS = {"error", "status", "message", "seconds", "curve"}
 
 
-def make_objective(config: EvaluatorConfig):
+def make_objective(config: EvaluatorConfig) -> Callable[..., Any] | None:
     """None when the evaluator trains, else the callable `(arch, seed)` the config names: a plug-in, or the
     kind's loader made with the table it reads (a look-up, loaded by name: its code lives a stage up)."""
     kind = config.objective_kind

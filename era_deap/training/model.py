@@ -18,11 +18,16 @@ Depth, parameters and multiply-adds come from `architecture.complexity` without 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..space.architecture import EXPANSION, LAYERS_PER_BLOCK, BlockPlan, cardinality, complexity, depth, plan  # noqa: F401
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class SubsampledPointwise(nn.Conv2d):
@@ -32,7 +37,7 @@ class SubsampledPointwise(nn.Conv2d):
     channels-last memory: weight gradients off by up to 100 times their size, heap corruption with one
     thread (docs/evaluator.md, "CPU convolutions"). The shortcut of a ResNet with 2 or 4 filters is one."""
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.stride
         return F.conv2d(x[:, :, ::s[0], ::s[1]], self.weight, self.bias, 1, 0, 1, self.groups)
 
@@ -66,7 +71,7 @@ class Block(nn.Module):
             self.shortcut = nn.Identity()
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.body(x) + self.shortcut(x))
 
 
@@ -98,7 +103,7 @@ class ResNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         x = self.pool(self.s4(self.s3(self.s2(self.s1(x)))))
         if self.replicas == 1:
@@ -106,7 +111,7 @@ class ResNet(nn.Module):
         return torch.flatten(self.head(x), 1)
 
 
-def build(arch: dict, input_shape=(3, 32, 32), num_classes: int = 10, replicas: int = 1) -> ResNet:
+def build(arch: dict, input_shape: Sequence[int] = (3, 32, 32), num_classes: int = 10, replicas: int = 1) -> ResNet:
     return ResNet(arch, in_channels=input_shape[0], num_classes=num_classes, replicas=replicas)
 
 

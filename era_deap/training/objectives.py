@@ -15,6 +15,12 @@ from __future__ import annotations
 import math
 import random
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..space.space import SearchSpace
 
 # Thesis table 10's regularized-evolution winner serves as the known optimum.
 OPTIMUM = {"block": "bottleneck", "sections": [7, 9, 9, 1], "filters": 64, "filter_update": 2,
@@ -46,7 +52,7 @@ def landscape(arch: dict, seed: int = 0) -> float:
     return OPTIMUM_ERROR + 1.8 * (bowl + interaction + rugged)
 
 
-def best_in_space(space, objective=landscape) -> tuple[float, dict]:
+def best_in_space(space: SearchSpace, objective: Callable[[dict], float] = landscape) -> tuple[float, dict]:
     """(lowest error, its arch) of a deterministic `objective` over every unique network of `space`, by
     enumeration: for small spaces such as the quick one (2,916 networks, under a second), which do not
     hold the default space's `OPTIMUM`."""
@@ -100,7 +106,7 @@ def segfaulting_landscape(arch: dict, seed: int = 0) -> float:
     return landscape(arch)
 
 
-def flaky_landscape(arch: dict, seed: int = 0):
+def flaky_landscape(arch: dict, seed: int = 0) -> float | str | None:
     """`landscape`, but about a third of genomes fail the way a user's objective can: an exception,
     NaN, infinity, None or a string. Deterministic per genome."""
     mode = (sum(arch["sections"]) + arch["filters"] + arch["group_size"]) % 15
@@ -120,7 +126,7 @@ def flaky_landscape(arch: dict, seed: int = 0):
 CURVE_EPOCHS = 12   # the schedule `curved_landscape` stands for
 
 
-def curved_landscape(arch: dict, seed: int = 0, epochs: int | None = None):
+def curved_landscape(arch: dict, seed: int = 0, epochs: int | None = None) -> float | dict:
     """`noisy_landscape` as a learning curve of a CURVE_EPOCHS-epoch schedule: the error after `epochs`
     of it, falling from ~90% towards the final error, more slowly for deeper networks (as short training
     favours shallow ones). With `epochs` None, the final error and the whole curve (a mapping, as a

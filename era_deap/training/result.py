@@ -55,7 +55,7 @@ class EvalResult:
         return cls(**data)
 
 
-def label_worker(result, name: str) -> None:
+def label_worker(result: EvalResult | list[EvalResult], name: str) -> None:
     """Record which worker evaluated `result` (an EvalResult, or a seed group's list of them)."""
     for one in result if isinstance(result, list) else [result]:
         one.worker = name

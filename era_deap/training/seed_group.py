@@ -15,6 +15,7 @@ zeroed, so its NaNs never reach another replica's arithmetic; the others train o
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -35,8 +36,15 @@ from .train import (
     resolve_precision,
 )
 
+if TYPE_CHECKING:
+    import contextlib
+    from collections.abc import Sequence
 
-def train_seeds(arch: dict, dataset: Dataset, training, device=None, seeds=(0,)) -> list:
+    from ..settings import TrainingConfig
+
+
+def train_seeds(arch: dict, dataset: Dataset, training: TrainingConfig, device: str | torch.device | None = None,
+                seeds: Sequence[int] = (0,)) -> list:
     """Train `arch` once per seed, all at once; per seed a `TrainRecord`, or the `Diverged` it hit.
 
     Each record's `seconds` is the whole group's wall time divided by the number of seeds (the cost of
@@ -115,7 +123,8 @@ def train_seeds(arch: dict, dataset: Dataset, training, device=None, seeds=(0,))
 
 
 @torch.inference_mode()
-def error_percents(model, images, labels, normalizer, batch_size: int, autocast, replicas: int,
+def error_percents(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, normalizer: Normalizer,
+                   batch_size: int, autocast: contextlib.AbstractContextManager, replicas: int,
                    classes: int) -> list[float]:
     """Top-1 error in percent of every replica on the same images."""
     model.eval()

@@ -6,12 +6,19 @@ class of its own only because constructing any `torch.optim.Optimizer` imports t
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch.optim.sgd import sgd
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..settings import TrainingConfig
+
 
 class MomentumSGD:
-    def __init__(self, params, *, momentum: float, weight_decay: float, nesterov: bool = False,
+    def __init__(self, params: Iterable[torch.Tensor], *, momentum: float, weight_decay: float, nesterov: bool = False,
                  foreach: bool = True):
         self.params = [p for p in params if p.requires_grad]
         self.buffers = [None] * len(self.params)   # momentum buffers, made on the first step
@@ -33,7 +40,7 @@ class MomentumSGD:
             self.buffers[i] = buffer
 
 
-def learning_rate(training, epoch: int) -> float:
+def learning_rate(training: TrainingConfig, epoch: int) -> float:
     """The lr of a 0-based epoch: `lr`, times `lr_gamma` at each milestone reached (as MultiStepLR)."""
     lr = training.lr
     for milestone in training.milestone_epochs():

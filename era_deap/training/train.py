@@ -61,8 +61,8 @@ def resolve_device(spec: str | torch.device | None) -> torch.device:
     return torch.device(spec)
 
 
-def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, seed: int = 0,
-          progress: bool = False, stop_after: int | None = None) -> TrainRecord:
+def train(arch: dict, dataset: Dataset, training: TrainingConfig, device: str | torch.device | None = None,
+          seed: int = 0, progress: bool = False, stop_after: int | None = None) -> TrainRecord:
     """Train `arch` from scratch on `dataset` with `training`; raise `Diverged` on NaN/inf loss.
     `stop_after`: stop after that many epochs of the schedule (its lr drops where the full one has them).
 
@@ -133,8 +133,8 @@ def train(arch: dict, dataset: Dataset, training: TrainingConfig, device=None, s
 
 
 @torch.inference_mode()
-def error_percent(model, images, labels, normalizer: Normalizer, batch_size: int,
-                  autocast=contextlib.nullcontext()) -> float:
+def error_percent(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, normalizer: Normalizer,
+                  batch_size: int, autocast: contextlib.AbstractContextManager = contextlib.nullcontext()) -> float:
     """Top-1 error in percent, in large batches; the count stays on the device until the end."""
     model.eval()
     wrong = torch.zeros((), dtype=torch.int64, device=labels.device)
