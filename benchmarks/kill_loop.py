@@ -3,7 +3,8 @@ uninterrupted run (issue 26: "deterministic mode must survive any kill").
 
 For every strategy that takes `ask_batch` (the six, NSGA-II, ASHA, Hyperband, and NSGA-II/ParEGO on
 error x params) it runs the search once without interruption, then again with KILLS SIGKILLs at random
-numbers of journaled results (a fresh `era search --resume` after each), and checks that the killed run's
+moments (a random number of journaled results, then a random wait of up to 0.3 s; a fresh
+`era search --resume` after each), and checks that the killed run's
 evaluations.csv equals the uninterrupted one in every column but timing. Prints one line per run and
 the total: "N kills over M runs: K identical".
 
@@ -26,18 +27,10 @@ from pathlib import Path
 
 import yaml
 
-TIMING = ("elapsed", "seconds", "worker")
-SMALL = {
-    "evolution": {"population_size": 8},
-    "regularized_evolution": {"population_size": 8},
-    "crossover_evolution": {"population_size": 8},
-    "random_search": {},
-    "local_search": {"random_samples": 8, "starts": 2},
-    "bayesian_optimization": {"initial_points": 5, "random_candidates": 200},
-    "nsga2": {"population_size": 8, "offspring_size": 4},
-    "asha": {},
-    "hyperband": {},
-}
+# The tests' small per-strategy settings and timing columns (tests/searchkit.py), not a copy of them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from searchkit import SMALL, TIMING  # noqa: E402
+
 RUNS = [(kind, None) for kind in SMALL] + [("nsga2", ["error", "params"]),
                                            ("bayesian_optimization", ["error", "params"])]
 # A paced learning-curve objective for ASHA/Hyperband (the package's paced_landscape takes no epochs).
@@ -111,7 +104,10 @@ def main(argv=None) -> int:
             process = _era("search", config, "--out", killed, "--resume", "--no-progress", env=env)
             while _results(killed) < point and process.poll() is None:
                 time.sleep(0.005)
-            if process.poll() is not None:      # finished before the kill point: nothing to kill
+            # A random moment after the point: results are told a batch at a time, so a kill right at a count
+            # lands between batches; later ones land while a batch's asks train or its results are written.
+            time.sleep(rng.uniform(0.0, 0.3))
+            if process.poll() is not None:      # finished before the kill: nothing to kill
                 _finish(process, f"{kind} resumed")
                 continue
             process.send_signal(signal.SIGKILL)
