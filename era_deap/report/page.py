@@ -241,7 +241,9 @@ def epoch_budget_note(searches: Iterable[SearchRuns]) -> list:
     return [f"The seeds of searches with an epoch budget (`budget_epochs`) reached different evaluation counts, as "
             f"expected: each seed spends the same training epochs on different numbers of networks ({ranges} "
             "evaluations). Figures count each seed up to its last evaluation, curves stopping where fewer than half "
-            "of the seeds contribute; these searches are compared at equal training epochs.\n"]
+            "of the seeds contribute; past the first seed's end a curve is the mean of the seeds still going, so "
+            "a best-so-far curve can step up there (a lucky seed ended). These searches are compared at equal "
+            "training epochs.\n"]
 
 
 def _epoch_budget(search) -> bool:
