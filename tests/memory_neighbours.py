@@ -18,11 +18,16 @@ def _folder() -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Running, not a zombie: a SIGKILLed search's workers are reparented, and where nothing reaps them
+    (PID 1 of a container) they stay zombies that os.kill(pid, 0) still finds."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True     # no /proc: os.kill's answer
 
 
 def _others_running() -> list[str]:
