@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+from searchkit import running
+
 from era_deap.training.objectives import landscape
 
 HOLDER, VICTIM, ALWAYS_OOM = 0, 1, 2   # the roles of `scripted` by evaluation seed; any other: plain
@@ -17,25 +19,12 @@ def _folder() -> Path:
     return Path(os.environ["ERA_TEST_MARKERS"])
 
 
-def _alive(pid: int) -> bool:
-    """Running, not a zombie: a SIGKILLed search's workers are reparented, and where nothing reaps them
-    (PID 1 of a container) they stay zombies that os.kill(pid, 0) still finds."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True     # no /proc: os.kill's answer
-
-
 def _others_running() -> list[str]:
     """Markers of other evaluations still running (a SIGKILLed worker's marker stays: skipped)."""
     others = []
     for marker in _folder().glob("running-*"):
         pid = int(marker.name.split("-")[1])
-        if pid != os.getpid() and _alive(pid):
+        if pid != os.getpid() and running(pid):
             others.append(marker.name)
     return others
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import yaml
 
 from era_deap.search import rundir
@@ -82,3 +83,12 @@ def wait_for_results(run_dir: Path, count: int, process: subprocess.Popen, timeo
             process.kill()
             raise AssertionError(f"no {count} results within {timeout} s")
         time.sleep(0.01)
+
+
+def running(pid: int) -> bool:
+    """Running, not a zombie: a killed search's workers are reparented, and where nothing reaps them
+    (PID 1 of a container) they stay zombies that os.kill(pid, 0) still finds."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -1,13 +1,18 @@
 """`era compare`: paired seeds of two variants on a table, finished runs reused, and a verdict whose
 numbers are the runs' own (recomputed here with scipy)."""
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import yaml
 from scipy import stats
-from searchkit import rows
+from searchkit import rows, running
 from test_bench import built
 
 from era_deap.cli import main
@@ -143,35 +148,7 @@ def test_a_verdict_whose_metrics_disagree_says_which_question_each_answers():
     assert _disagreements([record("best", 0.4), record("regret", 0.4)]) == []
 
 
-def _children(pid: int) -> set[int]:
-    """Every descendant of `pid` now (from /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_sigterm_to_compare_with_jobs_ends_every_process_it_started(tmp_path):
-    import os
-    import signal
-    import time
     table = built(tmp_path)
     slow = {"objective": "era_deap.training.objectives:sleepy_landscape", "table": None}
     a, b = (variant(tmp_path, name, {}, table) for name in ("a", "b"))
@@ -179,33 +156,31 @@ def test_sigterm_to_compare_with_jobs_ends_every_process_it_started(tmp_path):
         data = yaml.safe_load(path.read_text())
         data["evaluator"].update(slow)
         path.write_text(yaml.safe_dump(data))
-    import subprocess
-    import sys
     log = tmp_path / "compare.log"
     # stderr to a file: a pipe would block the test while orphaned workers hold it open.
     with open(log, "w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "era_deap.cli", "compare", str(a), str(b), "--seeds", "0-3",
                                     "--jobs", "2", "--out", str(tmp_path / "cmp")],
                                    stdout=subprocess.DEVNULL, stderr=stderr)
-    children: set[int] = set()
+    children: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + 120
         while not list((tmp_path / "cmp").glob("*/seed-*/journal.jsonl")) and time.monotonic() < deadline:
             assert process.poll() is None, log.read_text()
             time.sleep(0.2)
         time.sleep(1.0)
-        children = _children(process.pid)
+        children = psutil.Process(process.pid).children(recursive=True)
         assert len(children) >= 2, "the pool's workers should be running"
-        os.kill(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        while any(running(child.pid) for child in children) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not [pid for pid in children if _alive(pid)], log.read_text()
+        assert not [child.pid for child in children if running(child.pid)], log.read_text()
         assert process.returncode != 0
     finally:
-        for pid in [process.pid, *children]:
+        for leftover in [process, *children]:
             try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
+                leftover.kill()
+            except (OSError, psutil.NoSuchProcess):
                 pass
