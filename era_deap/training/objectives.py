@@ -137,6 +137,14 @@ def curved_landscape(arch: dict, seed: int = 0, epochs: int | None = None) -> fl
     return _curve_point(arch, seed, min(epochs, CURVE_EPOCHS))
 
 
+
+def paced_curved_landscape(arch: dict, seed: int = 0, epochs: int | None = None) -> float | dict:
+    """`curved_landscape` after sleeping ERA_OBJECTIVE_SLEEP seconds (default 0.05): for kill/resume runs
+    of multi-fidelity searches (benchmarks/kill_loop.py)."""
+    import os
+    time.sleep(float(os.environ.get("ERA_OBJECTIVE_SLEEP", "0.05")))
+    return curved_landscape(arch, seed, epochs)
+
 def _curve_point(arch: dict, seed: int, done: int) -> float:
     final = noisy_landscape(arch, seed)
     pace = 2.0 + 0.25 * sum(arch["sections"])
